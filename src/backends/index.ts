@@ -1,0 +1,36 @@
+import process from 'node:process'
+import type { Backend, BackendName } from './types.js'
+
+export type { Backend, BackendName, ExecOptions, ExecResult, KernelLogRecord } from './types.js'
+export { BackendError } from './types.js'
+
+const names: BackendName[] = ['sim', 'qemu', 'host', 'ssh']
+
+/** Options every backend understands; each backend's own options ride along in the same object. */
+export interface BackendOptions {
+  backend?: BackendName
+  /** Kernel release; default: the backend's default (embedded profile for sim, newest installed for qemu). */
+  release?: string
+  [option: string]: unknown
+}
+
+/** The backend named by the option, else KMODSPEC_BACKEND, else 'sim'. */
+export function resolveBackendName(backend?: string): BackendName {
+  const name = backend ?? process.env.KMODSPEC_BACKEND ?? 'sim'
+  if (!(names as string[]).includes(name)) {
+    throw new Error(`unknown backend '${name}' (from ${backend ? 'the backend option' : 'KMODSPEC_BACKEND'}): use one of ${names.join(', ')}`)
+  }
+  return name as BackendName
+}
+
+export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
+  const name = resolveBackendName(options.backend)
+  switch (name) {
+    case 'sim':
+      return (await import('./sim.js')).createSimBackend(options)
+    case 'qemu':
+      return (await import('./qemu/index.js')).createQemuBackend(options)
+    default:
+      throw new Error(`the '${name}' backend is not available yet: use 'sim' or 'qemu'`)
+  }
+}

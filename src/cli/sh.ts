@@ -1,0 +1,148 @@
+// `kmodspec sh`: run a script of module commands against a kernel and print what happened.
+import { readFile } from 'node:fs/promises'
+import process from 'node:process'
+import { parseArgs } from 'node:util'
+import { createBackend, resolveBackendName } from '../backends/index.js'
+import type { Backend, ExecResult, KernelLogRecord } from '../backends/types.js'
+import { BackendError } from '../backends/types.js'
+import { parseScript, scriptCommands, ScriptError, type ScriptCommand } from './script.js'
+
+const help = `usage: kmodspec sh [--backend sim|qemu] [--release R] [--sysroot DIR] [--json] [-e] [SCRIPT]
+
+Runs a script of commands (one a line, # comments; from SCRIPT or standard input) against a kernel.
+
+options:
+  --backend B     sim (default; else KMODSPEC_BACKEND) or qemu
+  --release R     kernel release: its headers (sim) or /boot/vmlinuz-R (qemu)
+  --sysroot DIR   sim: read and write /lib/modules and /etc/modprobe.d in DIR (default: empty, in memory)
+  --timeout MS    per-command timeout (qemu)
+  --json          one JSON object a command: {"cmd","exitCode","stdout","stderr","dmesg"}
+  -e, --errexit   stop at the first command that fails and exit with its code
+
+commands:
+${Object.values(scriptCommands).map((form) => `  ${form}`).join('\n')}
+`
+
+/** One dmesg-style line: `[    1.234567] text`. */
+export function formatRecord(record: KernelLogRecord): string {
+  const seconds = Math.floor(record.timestampUs / 1e6)
+  const micros = String(record.timestampUs % 1e6).padStart(6, '0')
+  return `[${String(seconds).padStart(5, ' ')}.${micros}] ${record.text}`
+}
+
+/** The JSON shape of one command, as `--json` prints it and as captures store it. */
+export function toJsonRecord(command: ScriptCommand, result: ExecResult) {
+  return {
+    cmd: command.text,
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    dmesg: result.dmesg.map((r) => r.text),
+  }
+}
+
+function transcript(command: ScriptCommand, result: ExecResult): string {
+  const status = result.exitCode === 0 ? '' : `   # exit ${result.exitCode}`
+  const lines = [`$ ${command.text}${status}\n`, result.stdout, result.stderr]
+  lines.push(...result.dmesg.map((r) => `${formatRecord(r)}\n`))
+  return lines.join('')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        backend: { type: 'string' },
+        release: { type: 'string' },
+        sysroot: { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        errexit: { type: 'boolean', short: 'e', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (error) {
+    process.stderr.write(`kmodspec sh: ${(error as Error).message}\n${help}`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(help)
+    return 0
+  }
+  if (positionals.length > 1) {
+    process.stderr.write(`kmodspec sh: one script at a time (got ${positionals.length}: ${positionals.join(' ')})\n`)
+    return 2
+  }
+  const timeoutMs = values.timeout === undefined ? undefined : Number(values.timeout)
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
+    process.stderr.write(`kmodspec sh: --timeout takes a whole number of milliseconds, not '${values.timeout}'\n`)
+    return 2
+  }
+
+  const [file] = positionals
+  let source: string
+  try {
+    source = file === undefined || file === '-' ? await readStdin() : await readFile(file, 'utf8')
+  } catch (error) {
+    process.stderr.write(`kmodspec sh: cannot read script '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`)
+    return 2
+  }
+  let commands: ScriptCommand[]
+  try {
+    commands = parseScript(source)
+  } catch (error) {
+    if (error instanceof ScriptError) {
+      process.stderr.write(`kmodspec sh: ${file ?? '<stdin>'}: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+
+  let backend: Backend
+  try {
+    backend = await createBackend({
+      backend: resolveBackendName(values.backend),
+      release: values.release,
+      sysroot: values.sysroot,
+      timeoutMs,
+    })
+  } catch (error) {
+    process.stderr.write(`kmodspec sh: ${(error as Error).message}\n`)
+    return 1
+  }
+
+  let code = 0
+  try {
+    for (const command of commands) {
+      let result: ExecResult
+      try {
+        result = await backend.exec(command.argv, { cwd: process.cwd(), timeoutMs })
+      } catch (error) {
+        if (!(error instanceof BackendError)) throw error
+        if (values.json) {
+          process.stdout.write(JSON.stringify({ cmd: command.text, error: { kind: error.kind, message: error.message, report: error.report } }) + '\n')
+        } else {
+          process.stdout.write(`$ ${command.text}\nkmodspec: the kernel failed: ${error.message}\n${error.report}\n`)
+        }
+        return 1
+      }
+      process.stdout.write(values.json ? JSON.stringify(toJsonRecord(command, result)) + '\n' : transcript(command, result))
+      code = result.exitCode
+      if (values.errexit && code !== 0) return code
+    }
+    // Like sh: the status of the last command.
+    return code
+  } finally {
+    await backend.close()
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

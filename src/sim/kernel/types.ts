@@ -1,0 +1,59 @@
+import type { KernelLogRecord } from '../../backends/types.js'
+
+/**
+ * A module's behaviour: what its init and exit do and what each exported function does.
+ * Derived from the `.ko` for straight-line code (src/elf/behaviour.ts), embedded in a
+ * synthetic `.ko` made by `defineModule` (section `.kmodspec.behaviour`, JSON), or given
+ * as an override by module name.
+ */
+export type BehaviourAction =
+  /** printk with the format exactly as in the binary, KERN_ prefix included (e.g. "\u00016[x] hi\n"). */
+  | { print: string }
+  /** Call a function by symbol name (an export of another module or of this one). */
+  | { call: string }
+
+export interface ModuleBehaviour {
+  /** Absent when the module has no init function. */
+  init?: { actions: BehaviourAction[]; /** 0 or a negative errno. */ returns: number }
+  exit?: { actions: BehaviourAction[] }
+  /** Exported (or local) functions by name. */
+  functions: Record<string, BehaviourAction[]>
+}
+
+/** flags of finit_module(2). */
+export const MODULE_INIT_IGNORE_MODVERSIONS = 1
+export const MODULE_INIT_IGNORE_VERMAGIC = 2
+/** flags of delete_module(2). */
+export const O_NONBLOCK = 0o4000
+export const O_TRUNC = 0o1000
+
+/**
+ * The simulated kernel's syscall surface. Tools (src/sim/tools) reach the kernel only
+ * through this, exactly as kmod reaches a real kernel, and turn the errno into kmod's text.
+ * Every call returns 0 or a negative errno, like the raw syscall.
+ */
+export interface SimKernel {
+  readonly release: string
+  initModule(image: Uint8Array, params: string): number
+  finitModule(image: Uint8Array, params: string, flags: number): number
+  deleteModule(name: string, flags: number): number
+  /** Text of a file under /proc or /sys, or undefined when it does not exist. */
+  readFile(path: string): string | undefined
+  /** Write to a writable file under /sys (module parameters with mode 0644...). 0 or -errno. */
+  writeFile(path: string, data: string): number
+  /** Entries of a directory under /proc or /sys, or undefined when it does not exist. */
+  listDir(path: string): string[] | undefined
+  /** The printk ring buffer. */
+  readonly log: {
+    /** Records with seq >= from, oldest first. */
+    since(from: number): KernelLogRecord[]
+    /** The seq the next record will get. */
+    nextSeq(): number
+    /** dmesg -C: clear what `dmesg` shows (not /dev/kmsg sequence numbers). */
+    clear(): void
+    /** What `dmesg` would show now, oldest first. */
+    visible(): KernelLogRecord[]
+  }
+  /** Advance the virtual monotonic clock (a real syscall takes time too). */
+  tick(us: number): void
+}
