@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// `npm run bench`: speed figures, printed, never asserted. Runs on the built package (dist/).
+//   sim:  one seed scenario end to end, and the cost of one step
+//   qemu: start to first command ready, one command's round trip, time to a pristine kernel,
+//         the same seed scenario, and the sim/VM time ratio
+// `npm run bench -- --sim-only` skips the VM.
+import { readFileSync } from 'node:fs'
+import process from 'node:process'
+import { performance } from 'node:perf_hooks'
+import { execa } from 'execa'
+
+await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+const { createBackend } = await import('../dist/backends/index.js')
+const { parseScript } = await import('../dist/cli/script.js')
+
+const scenarioFile = 'fixtures/scripts/seed-hello-insmod.sh'
+const scenario = parseScript(readFileSync(scenarioFile, 'utf8'))
+const cwd = process.cwd()
+
+const ms = (t) => `${t.toFixed(t < 10 ? 3 : 1)} ms`
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function runScenario(backend) {
+  const start = performance.now()
+  for (const command of scenario) await backend.exec(command.argv, { cwd })
+  return performance.now() - start
+}
+
+async function timeIt(fn, times) {
+  const samples = []
+  for (let i = 0; i < times; i++) {
+    const start = performance.now()
+    await fn()
+    samples.push(performance.now() - start)
+  }
+  return median(samples)
+}
+
+const figures = []
+const sim = await createBackend({ backend: 'sim' })
+let simScenario
+try {
+  const memBefore = process.memoryUsage().heapUsed
+  await runScenario(sim) // warm-up: module parsing caches, JIT
+  const samples = []
+  for (let i = 0; i < 50; i++) {
+    await sim.reset()
+    samples.push(await runScenario(sim))
+  }
+  simScenario = median(samples)
+  figures.push(['sim', `${scenarioFile} (${scenario.length} commands), median of 50`, ms(simScenario)])
+  await sim.reset()
+  const step = await timeIt(async () => {
+    await sim.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd })
+    await sim.exec(['rmmod', 'hello_api'], { cwd })
+  }, 200)
+  figures.push(['sim', 'one step (insmod or rmmod of hello_api), median of 200', ms(step / 2)])
+  figures.push(['sim', 'reset to a pristine kernel, median of 50', ms(await timeIt(() => sim.reset(), 50))])
+  figures.push(['sim', 'heap growth over the runs', `${((process.memoryUsage().heapUsed - memBefore) / 1048576).toFixed(1)} MiB`])
+} finally {
+  await sim.close()
+}
+
+if (!process.argv.includes('--sim-only')) {
+  const start = performance.now()
+  const vm = await createBackend({ backend: 'qemu' })
+  try {
+    await vm.exec(['lsmod'], { cwd })
+    figures.push(['qemu', 'start to first command answered (includes initramfs/state cache if warm)', ms(performance.now() - start)])
+    figures.push(['qemu', 'one command round trip (cat /proc/sys/kernel/tainted), median of 20', ms(await timeIt(() => vm.exec(['cat', '/proc/sys/kernel/tainted'], { cwd }), 20))])
+    figures.push(['qemu', 'reset to a pristine kernel, median of 5', ms(await timeIt(() => vm.reset(), 5))])
+    const vmSamples = []
+    for (let i = 0; i < 5; i++) {
+      await vm.reset()
+      vmSamples.push(await runScenario(vm))
+    }
+    const vmScenario = median(vmSamples)
+    figures.push(['qemu', `${scenarioFile}, median of 5`, ms(vmScenario)])
+    figures.push(['ratio', 'sim / VM time for the same scenario', `1 : ${Math.round(vmScenario / simScenario)}`])
+  } finally {
+    await vm.close()
+  }
+}
+
+const width = Math.max(...figures.map(([, what]) => what.length))
+for (const [where, what, value] of figures) console.log(`${where.padEnd(6)} ${what.padEnd(width)}  ${value}`)
