@@ -1,0 +1,306 @@
+/**
+ * kmod 30's depmod: scan /lib/modules/<release>, resolve each module's undefined symbols
+ * against the others' exports, and write modules.dep, .alias, .softdep, .symbols, .devname
+ * and the binary indexes, in kmod's order and format.
+ */
+import { readModule } from '../../elf/module.js'
+import type { ModuleInfo } from '../../elf/types.js'
+import { abspath, type Tool, type ToolContext } from './context.js'
+import { strerror } from './errors.js'
+import { getopt, GetoptError } from './getopt.js'
+import { IndexWriter } from './index-bin.js'
+import { kmodHashOrder } from './kmod-hash.js'
+import { hasModuleExt, pathToModname } from './kmodlib.js'
+
+interface Mod {
+  name: string
+  path: string
+  relpath: string
+  info?: ModuleInfo
+  sortIdx: number
+  depSortIdx: number
+  idx: number
+  users: number
+  deps: Mod[]
+  loop: boolean
+}
+
+const LONGS = [
+  ['all', 'a'], ['quick', 'A'], ['basedir', 'b', 1], ['config', 'C', 1], ['symvers', 'E', 1], ['filesyms', 'F', 1],
+  ['errsyms', 'e'], ['unresolved-error', 'u'], ['quiet', 'q'], ['root', 'r'], ['verbose', 'v'], ['show', 'n'],
+  ['dry-run', 'n'], ['symbol-prefix', 'P', 1], ['warn', 'w'], ['map', 'm'], ['version', 'V'], ['help', 'h'],
+].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
+
+/** Every module file under `dir`, skipping build/ and source/, in readdir order. */
+function scan(ctx: ToolContext, dir: string, rel = ''): string[] {
+  const found: string[] = []
+  for (const name of ctx.vfs.readdir(dir + (rel ? '/' + rel : ''))) {
+    if (name === 'build' || name === 'source') continue
+    const r = rel ? `${rel}/${name}` : name
+    const st = ctx.vfs.stat(`${dir}/${r}`)
+    if (st?.type === 'dir') found.push(...scan(ctx, dir, r))
+    else if (st?.type === 'file' && hasModuleExt(name)) found.push(r)
+  }
+  return found
+}
+
+/** depmod's priority rule with the default search list ("updates" first, then the rest). */
+const prio = (relpath: string) => (relpath.startsWith('updates') ? 0 : -1)
+
+function upToDate(ctx: ToolContext, dir: string): boolean {
+  const dep = ctx.vfs.stat(`${dir}/modules.dep`)
+  if (!dep) return false
+  return scan(ctx, dir).every((r) => (ctx.vfs.stat(`${dir}/${r}`)?.mtimeMs ?? 0) <= dep.mtimeMs)
+}
+
+export const depmod: Tool = (ctx, argv) => {
+  let parsed
+  try {
+    parsed = getopt(argv[0] ?? 'depmod', argv.slice(1), 'aAb:C:E:F:euqrvnP:wmVh', LONGS)
+  } catch (e) {
+    if (e instanceof GetoptError) {
+      ctx.err(e.message + '\n')
+      return 1
+    }
+    throw e
+  }
+  let root = ''
+  let quick = false
+  let toStdout = false
+  let warnDups = false
+  for (const { opt, arg } of parsed.opts) {
+    if (opt === 'b') root = abspath(ctx, arg!)
+    else if (opt === 'A') quick = true
+    else if (opt === 'n') toStdout = true
+    else if (opt === 'w') warnDups = true
+    else if (opt === 'V') {
+      ctx.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n')
+      return 0
+    }
+  }
+  let release = ctx.release
+  const operands = parsed.operands
+  if (operands.length && /^\d+\.\d+/.test(operands[0]!)) release = operands.shift()!
+  const dir = `${root}/lib/modules/${release}`
+  if (quick && !toStdout && upToDate(ctx, dir)) return 0
+  if (quick && toStdout) return 0
+  const warn = (msg: string) => ctx.err(`depmod: WARNING: ${msg}\n`)
+
+  if (ctx.vfs.stat(dir)?.type !== 'dir') {
+    ctx.err(`depmod: ERROR: could not open directory ${dir}: ${strerror(2)}\n`)
+    ctx.err(`depmod: FATAL: could not search modules: ${strerror(2)}\n`)
+    return 1
+  }
+  // modules by name; a second file with the same name replaces the first only from a higher-priority place
+  const byName = new Map<string, Mod>()
+  for (const relpath of scan(ctx, dir)) {
+    const name = pathToModname(relpath)
+    const old = byName.get(name)
+    if (old && prio(relpath) <= prio(old.relpath)) continue
+    byName.set(name, { name, path: `${dir}/${relpath}`, relpath, sortIdx: 1, depSortIdx: Number.MAX_SAFE_INTEGER, idx: 0, users: 0, deps: [], loop: false })
+  }
+  let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
+  mods = sortByOrderFile(ctx, dir, mods, byName, warn)
+  mods.forEach((m, i) => (m.idx = i))
+  for (const m of mods) {
+    try {
+      m.info = readModule(ctx.vfs.readFile(m.path))
+    } catch (e) {
+      ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(8)}\n`)
+    }
+  }
+  // symbol → owner; a later module replaces an earlier owner, as kmod's hash_add does
+  const owners = new Map<string, Mod>()
+  for (const m of mods) for (const e of m.info?.exports ?? []) owners.set(e.name, m)
+  for (const m of mods) {
+    if (!m.info) continue
+    for (const s of m.info.symbols) {
+      if (s.shndx !== 0 || !s.name || (s.bind !== 1 && s.bind !== 2)) continue
+      const owner = owners.get(s.name)
+      if (!owner || m.deps.includes(owner)) continue
+      m.deps.push(owner)
+      owner.users++
+    }
+  }
+  topoSort(mods, warn)
+  const files = render(mods, owners, dir, ctx, warn, toStdout)
+  if (toStdout) {
+    ctx.out(files.filter(([, , text]) => text).map(([, , text]) => text as string).join(''))
+    return 0
+  }
+  for (const [name, data] of files) ctx.vfs.writeFile(`${dir}/${name}`, data)
+  void warnDups
+  return 0
+}
+
+function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map<string, Mod>, warn: (m: string) => void): Mod[] {
+  let text: string
+  try {
+    text = ctx.vfs.readText(`${dir}/modules.order`)
+  } catch {
+    warn(`could not open modules.order at ${dir}: ${strerror(2)}`)
+    return mods
+  }
+  const byRel = new Map([...byName.values()].map((m) => [m.relpath, m]))
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  const total = lines.length + 1
+  lines.forEach((line, i) => {
+    const m = byRel.get(line)
+    if (m) m.sortIdx = i + 1 - total
+  })
+  // glibc's qsort is a stable merge sort here
+  return mods.map((m, i) => [m, i] as const).sort((a, b) => a[0].sortIdx - b[0].sortIdx || a[1] - b[1]).map(([m]) => m)
+}
+
+/** Kahn's sort as depmod does it: modules nobody uses first, a stack of roots. */
+function topoSort(mods: Mod[], warn: (m: string) => void): void {
+  const users = mods.map((m) => m.users)
+  const roots = mods.filter((m) => m.users === 0).map((m) => m.idx)
+  let sorted = 0
+  while (roots.length) {
+    const src = mods[roots.pop()!]!
+    src.depSortIdx = sorted++
+    for (const dst of src.deps) {
+      if (--users[dst.idx]! === 0) roots.push(dst.idx)
+    }
+  }
+  if (sorted < mods.length) {
+    warn(`found ${mods.length - sorted} modules in dependency cycles!`)
+    for (const m of mods) {
+      if (users[m.idx] === 0) continue
+      warn(`${m.path} in dependency cycle!`)
+      m.loop = true
+      m.depSortIdx = Number.MAX_SAFE_INTEGER
+    }
+  }
+  const cmp = (a: Mod, b: Mod) => (a.loop === b.loop ? a.depSortIdx - b.depSortIdx : a.loop ? 1 : -1)
+  for (const m of mods) m.deps.sort(cmp)
+}
+
+function allDeps(m: Mod): Mod[] {
+  const out: Mod[] = []
+  const fill = (x: Mod) => {
+    for (const d of x.deps) {
+      if (out.includes(d)) continue
+      out.push(d)
+      fill(d)
+    }
+  }
+  fill(m)
+  return out.filter((d) => !d.loop).sort((a, b) => a.depSortIdx - b.depSortIdx)
+}
+
+type File = [name: string, data: Uint8Array | string, text?: string]
+
+function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolContext, warn: (m: string) => void, toStdout: boolean): File[] {
+  const live = mods.filter((m) => !m.loop)
+  let dep = ''
+  const depBin = new IndexWriter()
+  for (const m of live) {
+    const line = `${m.relpath}:${allDeps(m).map((d) => ' ' + d.relpath).join('')}`
+    dep += line + '\n'
+    depBin.insert(m.name, line, m.idx)
+  }
+  let alias = '# Aliases extracted from modules themselves.\n'
+  const aliasBin = new IndexWriter()
+  let softdep = '# Soft dependencies extracted from modules themselves.\n'
+  let devname = ''
+  for (const m of mods) {
+    const info = m.info?.modinfo ?? []
+    for (const { key, value } of info) {
+      if (key === 'alias') {
+        alias += `alias ${value} ${m.name}\n`
+        const key2 = underscores(value)
+        if (key2 !== undefined) aliasBin.insert(key2, m.name, m.idx)
+      } else if (key === 'softdep') softdep += `softdep ${m.name} ${value}\n`
+    }
+    devname += devnameLine(m.name, info)
+  }
+  // kmod writes the devname header only above a first entry
+  if (devname) devname = '# Device nodes to trigger on-demand module loading.\n' + devname
+  let symbols = '# Aliases for symbols, used by symbol_request().\n'
+  const symBin = new IndexWriter()
+  for (const name of kmodHashOrder(owners.keys(), 2048)) {
+    const owner = owners.get(name)!
+    symbols += `alias symbol:${name} ${owner.name}\n`
+    symBin.insert(`symbol:${name}`, owner.name, owner.idx)
+  }
+  const files: File[] = [
+    ['modules.dep', dep, dep],
+    ['modules.dep.bin', depBin.write()],
+    ['modules.alias', alias, alias],
+    ['modules.alias.bin', aliasBin.write()],
+    ['modules.softdep', softdep, softdep],
+    ['modules.symbols', symbols, symbols],
+    ['modules.symbols.bin', symBin.write()],
+  ]
+  if (!toStdout) {
+    files.push(['modules.builtin.bin', builtinIndex(ctx, dir, warn)])
+    files.push(['modules.builtin.alias.bin', builtinAliasIndex(ctx, dir, warn)])
+  }
+  files.push(['modules.devname', devname, devname])
+  return files
+}
+
+/** depmod's underscores(): '-' → '_' outside [...]; undefined (skipped) on an unmatched bracket. */
+function underscores(s: string): string | undefined {
+  let out = ''
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!
+    if (c === ']') return undefined
+    if (c === '[') {
+      const end = s.indexOf(']', i)
+      if (end < 0) return undefined
+      out += s.slice(i, end + 1)
+      i = end
+    } else out += c === '-' ? '_' : c
+  }
+  return out
+}
+
+function devnameLine(name: string, info: Array<{ key: string; value: string }>): string {
+  let devname: string | undefined
+  let type = ''
+  let major = 0
+  let minor = 0
+  for (const { key, value } of info) {
+    if (key !== 'alias') continue
+    let m: RegExpMatchArray | null
+    if (value.startsWith('devname:')) devname = value.slice(8)
+    else if ((m = value.match(/^char-major-(\d+)-(\d+)/))) [type, major, minor] = ['c', Number(m[1]), Number(m[2])]
+    else if ((m = value.match(/^block-major-(\d+)-(\d+)/))) [type, major, minor] = ['b', Number(m[1]), Number(m[2])]
+    if (type && devname !== undefined) return `${name} ${devname} ${type}${major}:${minor}\n`
+  }
+  return ''
+}
+
+function builtinIndex(ctx: ToolContext, dir: string, warn: (m: string) => void): Uint8Array {
+  const idx = new IndexWriter()
+  let text: string
+  try {
+    text = ctx.vfs.readText(`${dir}/modules.builtin`)
+  } catch {
+    warn(`could not open modules.builtin at ${dir}: ${strerror(2)}`)
+    return new Uint8Array()
+  }
+  for (const line of text.split('\n')) if (/^[A-Za-z]/.test(line)) idx.insert(pathToModname(line), '', 0)
+  return idx.write()
+}
+
+function builtinAliasIndex(ctx: ToolContext, dir: string, warn: (m: string) => void): Uint8Array {
+  const idx = new IndexWriter()
+  let text: string
+  try {
+    text = ctx.vfs.readText(`${dir}/modules.builtin.modinfo`)
+  } catch {
+    warn(`could not open modules.builtin.modinfo at ${dir}: ${strerror(2)}`)
+    return new Uint8Array()
+  }
+  for (const entry of text.split('\0')) {
+    const m = entry.match(/^([^.=]+)\.alias=(.*)$/s)
+    if (m) idx.insert(underscores(m[2]!) ?? m[2]!, m[1]!, 0)
+  }
+  return idx.write()
+}
+

@@ -1,0 +1,162 @@
+/**
+ * kmod's binary index format (modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+ * modules.builtin.bin): a path-compressed trie written post-order, big-endian offsets.
+ * The writer builds the trie the way depmod does, so kmod's own modprobe can read the result.
+ */
+
+const INDEX_MAGIC = 0xb007f457
+const INDEX_VERSION = 0x00020001
+const NODE_PREFIX = 0x80000000
+const NODE_VALUES = 0x40000000
+const NODE_CHILDS = 0x20000000
+const NODE_MASK = 0x0fffffff
+
+interface Value {
+  priority: number
+  value: string
+}
+
+interface Node {
+  prefix: string
+  values: Value[]
+  children: Map<number, Node>
+}
+
+const newNode = (prefix: string): Node => ({ prefix, values: [], children: new Map() })
+
+/** An in-memory index, filled with insert() and turned into bytes with write(). */
+export class IndexWriter {
+  private root = newNode('')
+
+  /** Add `value` under `key`; values of one key stay sorted by priority (stable). Returns true for a duplicate value. */
+  insert(key: string, value: string, priority: number): boolean {
+    let node = this.root
+    let i = 0
+    for (;;) {
+      let j = 0
+      for (; j < node.prefix.length; j++) {
+        if (node.prefix[j] !== key[i + j]) {
+          // split: the node keeps prefix[0..j), a child at prefix[j] takes the rest
+          const child: Node = { prefix: node.prefix.slice(j + 1), values: node.values, children: node.children }
+          const ch = node.prefix.charCodeAt(j)
+          node.prefix = node.prefix.slice(0, j)
+          node.values = []
+          node.children = new Map([[ch, child]])
+          break
+        }
+      }
+      i += j
+      if (i >= key.length) return addValue(node.values, value, priority)
+      const ch = key.charCodeAt(i)
+      const next = node.children.get(ch)
+      if (!next) {
+        const child = newNode(key.slice(i + 1))
+        child.values.push({ priority, value })
+        node.children.set(ch, child)
+        return false
+      }
+      node = next
+      i++
+    }
+  }
+
+  write(): Uint8Array {
+    const chunks: Buffer[] = []
+    let size = 12
+    const put = (b: Buffer) => {
+      chunks.push(b)
+      size += b.length
+    }
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4)
+      b.writeUInt32BE(n >>> 0)
+      return b
+    }
+    const writeNode = (node: Node): number => {
+      const keys = [...node.children.keys()]
+      let offs: number[] = []
+      let first = 0
+      let last = -1
+      if (keys.length) {
+        first = Math.min(...keys)
+        last = Math.max(...keys)
+        for (let c = first; c <= last; c++) {
+          const child = node.children.get(c)
+          offs.push(child ? writeNode(child) : 0)
+        }
+      }
+      let offset = size
+      if (node.prefix) {
+        put(Buffer.from(node.prefix + '\0', 'latin1'))
+        offset |= NODE_PREFIX
+      }
+      if (keys.length) {
+        put(Buffer.from([first, last]))
+        put(Buffer.concat(offs.map(u32)))
+        offset |= NODE_CHILDS
+      }
+      if (node.values.length) {
+        put(u32(node.values.length))
+        for (const v of node.values) put(Buffer.concat([u32(v.priority), Buffer.from(v.value + '\0', 'latin1')]))
+        offset |= NODE_VALUES
+      }
+      offs = []
+      return offset >>> 0
+    }
+    const rootOffset = writeNode(this.root)
+    return Buffer.concat([u32(INDEX_MAGIC), u32(INDEX_VERSION), u32(rootOffset), ...chunks])
+  }
+}
+
+function addValue(values: Value[], value: string, priority: number): boolean {
+  const duplicate = values.some((v) => v.value === value)
+  let i = 0
+  while (i < values.length && values[i]!.priority < priority) i++
+  values.splice(i, 0, { priority, value })
+  return duplicate
+}
+
+/** Every key of an index with its values in stored order; throws on a file that is not an index. */
+export function readIndex(bytes: Uint8Array): Map<string, string[]> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (buf.length < 12 || buf.readUInt32BE(0) !== INDEX_MAGIC || buf.readUInt32BE(4) >>> 16 !== INDEX_VERSION >>> 16) {
+    throw new Error('not a kmod index file')
+  }
+  const out = new Map<string, string[]>()
+  const cstr = (at: number): [string, number] => {
+    const end = buf.indexOf(0, at)
+    if (end < 0) throw new Error('truncated kmod index file')
+    return [buf.toString('latin1', at, end), end + 1]
+  }
+  const visit = (offset: number, key: string, depth: number) => {
+    if (depth > 4096) throw new Error('corrupt kmod index file')
+    let at = offset & NODE_MASK
+    let prefix = ''
+    if (offset & NODE_PREFIX) [prefix, at] = cstr(at)
+    const here = key + prefix
+    const kids: Array<[number, number]> = []
+    if (offset & NODE_CHILDS) {
+      const first = buf[at]!
+      const last = buf[at + 1]!
+      at += 2
+      for (let c = first; c <= last; c++, at += 4) {
+        const child = buf.readUInt32BE(at)
+        if (child) kids.push([c, child])
+      }
+    }
+    if (offset & NODE_VALUES) {
+      const count = buf.readUInt32BE(at)
+      at += 4
+      const values: string[] = []
+      for (let v = 0; v < count; v++) {
+        let value: string
+        ;[value, at] = cstr(at + 4)
+        values.push(value)
+      }
+      out.set(here, values)
+    }
+    for (const [c, child] of kids) visit(child, here + String.fromCharCode(c), depth + 1)
+  }
+  visit(buf.readUInt32BE(8), '', 0)
+  return out
+}

@@ -1,0 +1,80 @@
+/** kmod 30's rmmod: check use as kmod does, then delete_module. */
+import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
+import { abspath, type Tool, type ToolContext } from './context.js'
+import { strerror } from './errors.js'
+import { getopt, GetoptError } from './getopt.js'
+import { holders, initState, normalizeName, pathToModname, refcnt } from './kmodlib.js'
+
+/** check_module_inuse(): the message and errno rmmod gives before asking the kernel, or 0. */
+export function checkInUse(ctx: ToolContext, prog: string, name: string): number {
+  const state = initState(ctx, name)
+  if (state === 'builtin') {
+    ctx.err(`${prog}: ERROR: Module ${name} is builtin.\n`)
+    return -2
+  }
+  if (state === undefined) {
+    ctx.err(`${prog}: ERROR: Module ${name} is not currently loaded\n`)
+    return -2
+  }
+  const hs = holders(ctx, name)
+  if (hs.length) {
+    ctx.err(`${prog}: ERROR: Module ${name} is in use by:${hs.map((h) => ` ${h}`).join('')}\n`)
+    return -16
+  }
+  if (refcnt(ctx, name) > 0) {
+    ctx.err(`${prog}: ERROR: Module ${name} is in use\n`)
+    return -16
+  }
+  return 0
+}
+
+export const rmmod: Tool = (ctx, argv) => {
+  const prog = 'rmmod'
+  let parsed
+  try {
+    parsed = getopt(argv[0] ?? prog, argv.slice(1), 'fsvVwh', [
+      { name: 'force', hasArg: false, val: 'f' },
+      { name: 'syslog', hasArg: false, val: 's' },
+      { name: 'verbose', hasArg: false, val: 'v' },
+      { name: 'version', hasArg: false, val: 'V' },
+      { name: 'wait', hasArg: false, val: 'w' },
+      { name: 'help', hasArg: false, val: 'h' },
+    ])
+  } catch (e) {
+    if (e instanceof GetoptError) {
+      ctx.err(e.message + '\n')
+      return 1
+    }
+    throw e
+  }
+  let force = false
+  for (const { opt } of parsed.opts) {
+    if (opt === 'f') force = true
+    else if (opt === 'V') {
+      ctx.out('kmod version 30\n')
+      return 0
+    } else if (opt === 'h') {
+      ctx.out(`Usage:\n\t${prog} [options] modulename ...\n`)
+      return 0
+    }
+  }
+  if (parsed.operands.length === 0) {
+    ctx.err(`${prog}: ERROR: missing module name.\n`)
+    return 1
+  }
+  let failures = 0
+  for (const arg of parsed.operands) {
+    // an existing file names its module by its file name, as kmod_module_new_from_path does
+    const name = ctx.vfs.stat(abspath(ctx, arg)) ? pathToModname(arg) : normalizeName(arg)
+    if (!force && checkInUse(ctx, prog, name) < 0) {
+      failures++
+      continue
+    }
+    const err = ctx.kernel.deleteModule(name, O_NONBLOCK | (force ? O_TRUNC : 0))
+    if (err < 0) {
+      ctx.err(`${prog}: ERROR: could not remove module ${arg}: ${strerror(err)}\n`)
+      failures++
+    }
+  }
+  return failures === 0 ? 0 : 1
+}

@@ -1,0 +1,247 @@
+/**
+ * The simulated machine's file system. Four kinds of places:
+ * - `/proc` and `/sys`: answered by the simulated kernel;
+ * - `/lib/modules` and `/etc/modprobe.d` (the sysroot): in memory, or a host directory when
+ *   a sysroot is given (then read from and written to it, so depmod output can be compared);
+ * - everything else: read from the host, with writes kept in an in-memory overlay, so the
+ *   host is never written outside an explicit sysroot.
+ * Errors carry a positive errno, as the syscalls a real tool makes would return.
+ */
+import * as fs from 'node:fs'
+import { posix } from 'node:path'
+import type { SimKernel } from './kernel/types.js'
+
+export const ENOENT = 2
+export const EIO = 5
+export const EACCES = 13
+export const EEXIST = 17
+export const ENOTDIR = 20
+export const EISDIR = 21
+export const EINVAL = 22
+export const ENOTEMPTY = 39
+
+/** A failed file operation: `errno` is positive, like `errno` after a failed libc call. */
+export class VfsError extends Error {
+  constructor(
+    readonly errno: number,
+    readonly path: string,
+  ) {
+    super(`${path}: errno ${errno}`)
+    this.name = 'VfsError'
+  }
+}
+
+export interface VfsStat {
+  type: 'file' | 'dir'
+  size: number
+  /** Modification time in milliseconds (virtual for in-memory files). */
+  mtimeMs: number
+}
+
+type MemNode = { type: 'file'; data: Uint8Array; mtimeMs: number } | { type: 'dir'; mtimeMs: number } | { type: 'deleted' }
+
+/** The roots the sysroot provides, as seen inside the simulated machine. */
+const SYSROOT_PLACES = ['/lib/modules', '/etc/modprobe.d']
+
+export interface VfsOptions {
+  release: string
+  kernel: SimKernel
+  /** Host directory holding `lib/modules/<release>` and `etc/modprobe.d`; default: in memory. */
+  sysroot?: string
+}
+
+function under(path: string, root: string): boolean {
+  return path === root || path.startsWith(root + '/')
+}
+
+export class Vfs {
+  private overlay = new Map<string, MemNode>()
+  private mem = new Map<string, MemNode>()
+  /** Virtual clock for in-memory mtimes: strictly increasing, so depmod -A sees order. */
+  private clock = Date.now()
+  kernel: SimKernel
+
+  constructor(private readonly options: VfsOptions) {
+    this.kernel = options.kernel
+    this.reset(options.kernel)
+  }
+
+  /** Fresh overlay and fresh in-memory sysroot; a host sysroot is left as it is. */
+  reset(kernel: SimKernel): void {
+    this.kernel = kernel
+    this.overlay.clear()
+    this.mem.clear()
+    if (this.options.sysroot === undefined) {
+      for (const dir of ['/lib/modules', `/lib/modules/${this.options.release}`, '/etc/modprobe.d']) {
+        this.mem.set(dir, { type: 'dir', mtimeMs: this.now() })
+      }
+    }
+  }
+
+  private now(): number {
+    this.clock += 1
+    return this.clock
+  }
+
+  /** Absolute, normalized path of `path` as seen from `cwd`. */
+  resolve(path: string, cwd: string): string {
+    return posix.normalize(posix.isAbsolute(path) ? path : posix.join(cwd, path)).replace(/(.)\/$/, '$1')
+  }
+
+  private route(abs: string): { kind: 'kernel' } | { kind: 'host'; host: string } | { kind: 'mem' } | { kind: 'overlay' } {
+    if (under(abs, '/proc') || under(abs, '/sys')) return { kind: 'kernel' }
+    if (SYSROOT_PLACES.some((p) => under(abs, p))) {
+      if (this.options.sysroot !== undefined) return { kind: 'host', host: posix.join(this.options.sysroot, abs) }
+      return { kind: 'mem' }
+    }
+    return { kind: 'overlay' }
+  }
+
+  stat(abs: string): VfsStat | undefined {
+    const r = this.route(abs)
+    if (r.kind === 'kernel') {
+      const text = this.kernel.readFile(abs)
+      if (text !== undefined) return { type: 'file', size: Buffer.byteLength(text), mtimeMs: 0 }
+      return this.kernel.listDir(abs) !== undefined || abs === '/proc' || abs === '/sys' ? { type: 'dir', size: 0, mtimeMs: 0 } : undefined
+    }
+    if (r.kind === 'mem') return this.memStat(this.mem.get(abs))
+    if (r.kind === 'host') return hostStat(r.host)
+    const node = this.overlay.get(abs)
+    if (node) return this.memStat(node)
+    if (this.hiddenByOverlay(abs)) return undefined
+    return hostStat(abs)
+  }
+
+  private memStat(node: MemNode | undefined): VfsStat | undefined {
+    if (!node || node.type === 'deleted') return undefined
+    return node.type === 'dir' ? { type: 'dir', size: 0, mtimeMs: node.mtimeMs } : { type: 'file', size: node.data.length, mtimeMs: node.mtimeMs }
+  }
+
+  /** True when an ancestor was deleted or replaced by a file in the overlay. */
+  private hiddenByOverlay(abs: string): boolean {
+    for (let p = posix.dirname(abs); p !== '/'; p = posix.dirname(p)) {
+      const node = this.overlay.get(p)
+      if (node && node.type !== 'dir') return true
+      if (node) return false
+    }
+    return false
+  }
+
+  readFile(abs: string): Uint8Array {
+    const r = this.route(abs)
+    if (r.kind === 'kernel') {
+      const text = this.kernel.readFile(abs)
+      if (text === undefined) throw new VfsError(this.stat(abs) ? EISDIR : ENOENT, abs)
+      return Buffer.from(text)
+    }
+    const st = this.stat(abs)
+    if (!st) throw new VfsError(ENOENT, abs)
+    if (st.type === 'dir') throw new VfsError(EISDIR, abs)
+    if (r.kind === 'host') return fs.readFileSync(r.host)
+    const node = (r.kind === 'mem' ? this.mem : this.overlay).get(abs)
+    if (node?.type === 'file') return node.data
+    return fs.readFileSync(abs)
+  }
+
+  readText(abs: string): string {
+    return Buffer.from(this.readFile(abs)).toString('utf8')
+  }
+
+  writeFile(abs: string, data: Uint8Array | string, append = false): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    const r = this.route(abs)
+    if (r.kind === 'kernel') {
+      const err = this.kernel.writeFile(abs, Buffer.from(bytes).toString('utf8'))
+      if (err < 0) throw new VfsError(-err, abs)
+      return
+    }
+    const st = this.stat(abs)
+    if (st?.type === 'dir') throw new VfsError(EISDIR, abs)
+    const parent = this.stat(posix.dirname(abs))
+    if (!parent) throw new VfsError(ENOENT, abs)
+    if (parent.type !== 'dir') throw new VfsError(ENOTDIR, abs)
+    if (r.kind === 'host') {
+      if (append) fs.appendFileSync(r.host, bytes)
+      else fs.writeFileSync(r.host, bytes)
+      return
+    }
+    const old = append && st ? this.readFile(abs) : new Uint8Array()
+    const merged = Buffer.concat([old, bytes])
+    ;(r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'file', data: merged, mtimeMs: this.now() })
+  }
+
+  mkdir(abs: string, parents = false): void {
+    const st = this.stat(abs)
+    if (st) {
+      if (parents && st.type === 'dir') return
+      throw new VfsError(EEXIST, abs)
+    }
+    const parent = posix.dirname(abs)
+    const pst = this.stat(parent)
+    if (!pst) {
+      if (!parents) throw new VfsError(ENOENT, abs)
+      this.mkdir(parent, true)
+    } else if (pst.type !== 'dir') throw new VfsError(ENOTDIR, abs)
+    const r = this.route(abs)
+    if (r.kind === 'kernel') throw new VfsError(EACCES, abs)
+    if (r.kind === 'host') fs.mkdirSync(r.host)
+    else (r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'dir', mtimeMs: this.now() })
+  }
+
+  /** Remove a file (not a directory), like unlink(2). */
+  unlink(abs: string): void {
+    const st = this.stat(abs)
+    if (!st) throw new VfsError(ENOENT, abs)
+    if (st.type === 'dir') throw new VfsError(EISDIR, abs)
+    const r = this.route(abs)
+    if (r.kind === 'kernel') throw new VfsError(EACCES, abs)
+    if (r.kind === 'host') fs.unlinkSync(r.host)
+    else if (r.kind === 'mem') this.mem.delete(abs)
+    else this.overlay.set(abs, { type: 'deleted' })
+  }
+
+  /** Entry names of a directory, unsorted (as readdir gives them). */
+  readdir(abs: string): string[] {
+    const st = this.stat(abs)
+    if (!st) throw new VfsError(ENOENT, abs)
+    if (st.type !== 'dir') throw new VfsError(ENOTDIR, abs)
+    const r = this.route(abs)
+    if (r.kind === 'kernel') return this.kernel.listDir(abs) ?? (abs === '/proc' || abs === '/sys' ? [] : [])
+    if (r.kind === 'host') return mountPoints(abs, fs.readdirSync(r.host))
+    const names = new Set<string>()
+    const layer = r.kind === 'mem' ? this.mem : this.overlay
+    if (r.kind === 'overlay' && this.overlay.get(abs)?.type !== 'dir') {
+      try {
+        for (const n of fs.readdirSync(abs)) names.add(n)
+      } catch {
+        // a directory that exists only in the overlay
+      }
+    }
+    const prefix = abs === '/' ? '/' : abs + '/'
+    for (const [path, node] of layer) {
+      if (!path.startsWith(prefix) || path.length === prefix.length) continue
+      const name = path.slice(prefix.length)
+      if (name.includes('/')) continue
+      if (node.type === 'deleted') names.delete(name)
+      else names.add(name)
+    }
+    return mountPoints(abs, [...names])
+  }
+}
+
+/** Sysroot places exist even when the host directory under them lacks them (e.g. /etc/modprobe.d). */
+function mountPoints(abs: string, names: string[]): string[] {
+  if (abs === '/etc' && !names.includes('modprobe.d')) names.push('modprobe.d')
+  if (abs === '/lib' && !names.includes('modules')) names.push('modules')
+  return names
+}
+
+function hostStat(path: string): VfsStat | undefined {
+  try {
+    const st = fs.statSync(path)
+    if (st.isDirectory()) return { type: 'dir', size: 0, mtimeMs: st.mtimeMs }
+    return { type: 'file', size: st.size, mtimeMs: st.mtimeMs }
+  } catch {
+    return undefined
+  }
+}
