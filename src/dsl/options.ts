@@ -1,0 +1,73 @@
+import path from 'node:path'
+import process from 'node:process'
+import { resolveBackendName, type Backend, type BackendName } from '../backends/index.js'
+import { isModuleModel, type ModuleModel } from './define.js'
+import { KmodspecError } from './errors.js'
+
+/** A place to look modules up: a directory (searched recursively), a `.ko` file, or a {@link defineModule} model. */
+export type ModuleSource = string | ModuleModel
+
+/** Options of {@link kernel}. */
+export interface KernelOptions {
+  /** 'sim' (default), 'qemu', ... or a Backend you created (it is then not closed by the chain). Else KMODSPEC_BACKEND. */
+  backend?: BackendName | Backend
+  /** Where module names given to actions are looked up. */
+  modules?: ModuleSource | ModuleSource[]
+  /** Kernel release for backends that have several (default: the backend's). */
+  release?: string
+  /** Milliseconds each command may take (default 60000). */
+  timeout?: number
+  /** Directory relative paths resolve against (default: process.cwd()). */
+  cwd?: string
+}
+
+export interface NormalizedOptions {
+  backend: BackendName | Backend
+  backendName: string
+  modules: ModuleSource[]
+  release: string | undefined
+  timeout: number
+  cwd: string
+}
+
+const KNOWN = ['backend', 'modules', 'release', 'timeout', 'cwd']
+
+function fail(what: string, todo: string): never {
+  throw new KmodspecError({ title: `kernel(): ${what}`, expected: todo, actual: what, backend: '?' })
+}
+
+/** Defaults in one place; each check says what to do instead. */
+export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions {
+  if (typeof options !== 'object' || options === null) fail(`options must be an object, got ${typeof options}`, "kernel({ modules: 'fixtures/hello' })")
+  const unknown = Object.keys(options).filter((k) => !KNOWN.includes(k))
+  if (unknown.length > 0) fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`, `only ${KNOWN.join(', ')}`)
+  const { backend, modules = [], release, timeout = 60_000, cwd = process.cwd() } = options
+
+  let backendName: string
+  if (typeof backend === 'object' && backend !== null) {
+    if (typeof backend.exec !== 'function' || typeof backend.release !== 'string') fail('backend is an object but not a Backend', "a backend name ('sim', 'qemu') or the result of createBackend()")
+    backendName = backend.name
+  } else {
+    if (backend !== undefined && typeof backend !== 'string') fail(`backend must be a name or a Backend, got ${typeof backend}`, "backend: 'sim' or backend: 'qemu'")
+    try {
+      backendName = resolveBackendName(backend)
+    } catch (error) {
+      fail((error as Error).message, "backend: 'sim' or 'qemu' (or set KMODSPEC_BACKEND to one of them)")
+    }
+  }
+  const list = Array.isArray(modules) ? modules : [modules]
+  for (const m of list) {
+    if (typeof m !== 'string' && !isModuleModel(m)) fail(`modules holds ${typeof m === 'object' ? JSON.stringify(m) : String(m)}`, 'directories, .ko paths or defineModule() models')
+  }
+  if (release !== undefined && (typeof release !== 'string' || release === '')) fail(`release must be a non-empty string, got ${JSON.stringify(release)}`, "a kernel release such as '6.1.0-56-amd64', or leave it out")
+  if (typeof timeout !== 'number' || !(timeout > 0)) fail(`timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}`, 'timeout: 60000')
+  if (typeof cwd !== 'string') fail(`cwd must be a path, got ${typeof cwd}`, 'cwd: a directory path')
+  return {
+    backend: (typeof backend === 'object' ? backend : backendName) as BackendName | Backend,
+    backendName,
+    modules: list.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : m)),
+    release,
+    timeout,
+    cwd: path.resolve(cwd),
+  }
+}
