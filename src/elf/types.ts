@@ -5,7 +5,7 @@ export interface ModuleInfo {
   /** Every `.modinfo` entry in file order; a key may repeat (alias, parm, parmtype, depends...). */
   modinfo: Array<{ key: string; value: string }>
   /** Symbols this module exports, in `__ksymtab`/`__ksymtab_gpl` order. */
-  exports: Array<{ name: string; gpl: boolean }>
+  exports: Array<{ name: string; gpl: boolean; /** CRC from `__kcrctab`/`__kcrctab_gpl` when built with modversions. */ crc?: number }>
   /** Undefined symbols the module needs from the kernel or other modules, in symtab order. */
   imports: string[]
   /** `__versions` entries: CRCs this module was built against. */

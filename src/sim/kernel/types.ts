@@ -10,7 +10,14 @@ export type BehaviourAction =
   /** printk with the format exactly as in the binary, KERN_ prefix included (e.g. "\u00016[x] hi\n"). */
   | { print: string }
   /** Call a function by symbol name (an export of another module or of this one). */
-  | { call: string }
+  | {
+      call: string
+      /**
+       * The call's first argument when it is a known string, e.g. the symbol name that
+       * `symbol_get(x)` passes to `__symbol_get`. Optional: absent when unknown.
+       */
+      arg?: string
+    }
 
 export interface ModuleBehaviour {
   /** Absent when the module has no init function. */
@@ -18,6 +25,12 @@ export interface ModuleBehaviour {
   exit?: { actions: BehaviourAction[] }
   /** Exported (or local) functions by name. */
   functions: Record<string, BehaviourAction[]>
+  /**
+   * Functions (symbol names; `init_module`/`cleanup_module` for init/exit) whose derived model
+   * may be incomplete: conditional branches, indirect calls, code the decoder did not follow,
+   * or an init result that is not a constant.
+   */
+  unsure?: string[]
 }
 
 /** flags of finit_module(2). */
