@@ -50,7 +50,9 @@ const prio = (relpath: string) => (relpath.startsWith('updates') ? 0 : -1)
 function upToDate(ctx: ToolContext, dir: string): boolean {
   const dep = ctx.vfs.stat(`${dir}/modules.dep`)
   if (!dep) return false
-  return scan(ctx, dir).every((r) => (ctx.vfs.stat(`${dir}/${r}`)?.mtimeMs ?? 0) <= dep.mtimeMs)
+  // kmod compares st_mtime: whole seconds
+  const sec = (ms: number) => Math.floor(ms / 1000)
+  return scan(ctx, dir).every((r) => sec(ctx.vfs.stat(`${dir}/${r}`)?.mtimeMs ?? 0) <= sec(dep.mtimeMs))
 }
 
 export const depmod: Tool = (ctx, argv) => {

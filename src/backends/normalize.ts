@@ -1,0 +1,34 @@
+/**
+ * The one normalization applied before comparing two transcripts of the same script (sim vs
+ * VM, or a run vs a capture): printk timestamps and kernel addresses differ from run to run,
+ * nothing else may.
+ */
+
+/** One command of a transcript, as `kmodspec sh --json` prints it and fixtures/captures store it. */
+export interface TranscriptStep {
+  cmd: string
+  exitCode: number
+  stdout: string
+  stderr: string
+  dmesg: string[]
+}
+
+const TIMESTAMP = /\[ *\d+\.\d{6}\]/g
+/** 64-bit kernel addresses: 0xffff..., bare ffff... words, and /proc/modules' 0x0000... column. */
+const ADDRESS = /\b(?:0x)?(?:ffff[0-9a-f]{12}|0{16})\b/gi
+
+/** Text with timestamps and kernel addresses replaced by fixed placeholders. */
+export function normalizeText(text: string): string {
+  return text.replace(TIMESTAMP, '[TIMESTAMP]').replace(ADDRESS, 'ADDRESS')
+}
+
+/** A transcript step with every text normalized. */
+export function normalizeStep(step: TranscriptStep): TranscriptStep {
+  return {
+    cmd: step.cmd,
+    exitCode: step.exitCode,
+    stdout: normalizeText(step.stdout),
+    stderr: normalizeText(step.stderr),
+    dmesg: step.dmesg.map(normalizeText),
+  }
+}
