@@ -105,7 +105,7 @@ export class RunContext {
     }
     this.tmp ??= await tmpDir({ prefix: 'kmodspec-', unsafeCleanup: true })
     const file = path.join(this.tmp.path, `${module.name}.ko`)
-    await writeFile(file, await buildModelImage(module.model))
+    await writeFile(file, buildModelImage(module.model, this.backend.release))
     return file
   }
 

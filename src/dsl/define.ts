@@ -27,6 +27,10 @@ export interface ModuleDefinition {
   exit?: FunctionModel | false
   /** Bodies of exported (or local) functions. */
   functions?: Record<string, FunctionModel>
+  /** Modules it depends on (`modinfo -F depends`), as modpost would record them. */
+  depends?: string[]
+  /** `vermagic=`; default: the release plus the flags of Debian 12's 6.1 amd64 kernel. */
+  vermagic?: string
   /** Module parameters by name. */
   params?: Record<string, { type: 'int' | 'uint' | 'long' | 'ulong' | 'short' | 'ushort' | 'bool' | 'charp' | 'byte'; description?: string; perm?: number }>
 }
@@ -101,4 +105,3 @@ export function behaviourActions(body: FunctionModel | undefined): Array<{ print
   return [...list(body?.prints).map((line) => ({ print: `\u00016${line}\n` })), ...list(body?.calls).map((call) => ({ call }))]
 }
 
-export { list as toList }

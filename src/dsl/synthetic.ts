@@ -1,41 +1,44 @@
-import { behaviourActions, initReturn, toList, type ModuleModel } from './define.js'
-import { StepFailure } from './errors.js'
+import { buildSyntheticModule, type SyntheticModuleSpec } from '../elf/write.js'
+import { behaviourActions, initReturn, type ModuleModel } from './define.js'
 
-// The ELF writer is loaded lazily: only chains that use defineModule need it.
-const writerPath = '../elf/write.js'
+/**
+ * The vermagic flags of the kernels kmodspec ships a profile for (Debian 12's 6.1 amd64),
+ * used when a model gives none: the Backend contract does not expose the kernel's vermagic.
+ */
+const DEFAULT_VERMAGIC_FLAGS = 'SMP preempt mod_unload modversions '
 
 /** The synthetic .ko for a model: its static facts in ELF sections, its behaviour as JSON. */
-export async function buildModelImage(model: ModuleModel): Promise<Uint8Array> {
-  let writer: { buildSyntheticModule(spec: unknown): Uint8Array }
-  try {
-    writer = (await import(writerPath)) as typeof writer
-  } catch (error) {
-    throw new StepFailure('the ELF writer (src/elf/write.ts) to build a synthetic .ko', `it could not be loaded: ${(error as Error).message}`, { cause: error })
-  }
-  return writer.buildSyntheticModule(syntheticSpec(model))
+export function buildModelImage(model: ModuleModel, release: string): Uint8Array {
+  return buildSyntheticModule(syntheticSpec(model, release))
 }
 
-/** The model in the ELF writer's terms (SyntheticModuleSpec). */
-export function syntheticSpec(model: ModuleModel): Record<string, unknown> {
+/** The model in the ELF writer's terms. */
+export function syntheticSpec(model: ModuleModel, release: string): SyntheticModuleSpec {
   const d = model.definition
   const exports = (d.exports ?? []).map((e) => (typeof e === 'string' ? { name: e, gpl: false } : { name: e.name, gpl: e.gpl ?? false }))
   const functions: Record<string, ReturnType<typeof behaviourActions>> = {}
   for (const [name, body] of Object.entries(d.functions ?? {})) functions[name] = behaviourActions(body)
   for (const e of exports) functions[e.name] ??= []
+  const modinfo: Array<{ key: string; value: string }> = []
+  if (d.author) modinfo.push({ key: 'author', value: d.author })
+  if (d.description) modinfo.push({ key: 'description', value: d.description })
+  if (d.version) modinfo.push({ key: 'version', value: d.version })
+  for (const [name, p] of Object.entries(d.params ?? {})) {
+    if (p.description) modinfo.push({ key: 'parm', value: `${name}:${p.description}` })
+    modinfo.push({ key: 'parmtype', value: `${name}:${p.type}` })
+  }
   return {
     name: model.name,
     license: d.license,
-    description: d.description,
-    author: d.author,
-    version: d.version,
+    modinfo,
+    depends: [...(d.depends ?? [])],
+    vermagic: d.vermagic ?? `${release} ${DEFAULT_VERMAGIC_FLAGS}`,
     exports,
     imports: [...(d.uses ?? [])],
-    params: Object.entries(d.params ?? {}).map(([name, p]) => ({ name, type: p.type, description: p.description, perm: p.perm ?? 0o644 })),
     behaviour: {
       ...(d.init === undefined ? {} : { init: { actions: behaviourActions(d.init), returns: initReturn(model) } }),
-      ...(d.exit === false || d.exit === undefined ? (d.exit === false ? {} : { exit: { actions: [] } }) : { exit: { actions: behaviourActions(d.exit) } }),
+      ...(d.exit === false ? {} : { exit: { actions: behaviourActions(d.exit || undefined) } }),
       functions,
     },
-    calls: toList(d.init?.calls),
   }
 }
