@@ -1,0 +1,70 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dir as tmpDir } from 'tmp-promise'
+import { expect, test } from 'vitest'
+import type { SimKernel } from './kernel/types.js'
+import { Vfs, VfsError } from './vfs.js'
+
+const R = '6.1.0-56-amd64'
+const kernel = {
+  release: R,
+  readFile: (p: string) => (p === '/proc/modules' ? 'x 16384 0 - Live 0x0000000000000000\n' : undefined),
+  listDir: (p: string) => (p === '/sys/module' ? ['x'] : undefined),
+  writeFile: () => -13,
+} as unknown as SimKernel
+
+test('without a sysroot, /lib/modules/<release> and /etc/modprobe.d exist and are empty, in memory', () => {
+  const vfs = new Vfs({ release: R, kernel })
+  expect(vfs.readdir(`/lib/modules/${R}`)).toEqual([])
+  expect(vfs.readdir('/etc/modprobe.d')).toEqual([])
+  expect(vfs.readdir('/lib/modules')).toEqual([R])
+  vfs.writeFile('/etc/modprobe.d/a.conf', 'options x y=1\n')
+  expect(vfs.readText('/etc/modprobe.d/a.conf')).toBe('options x y=1\n')
+  expect(existsSync('/etc/modprobe.d/a.conf')).toBe(false)
+})
+
+test('other paths read the host and write only to the overlay', async () => {
+  const t = await tmpDir({ unsafeCleanup: true })
+  try {
+    writeFileSync(join(t.path, 'host.txt'), 'from host\n')
+    const vfs = new Vfs({ release: R, kernel })
+    expect(vfs.readText(vfs.resolve('host.txt', t.path))).toBe('from host\n')
+    vfs.writeFile(join(t.path, 'new.txt'), 'a\n')
+    vfs.writeFile(join(t.path, 'new.txt'), 'b\n', true)
+    vfs.mkdir(join(t.path, 'd/e'), true)
+    vfs.unlink(join(t.path, 'host.txt'))
+    expect(vfs.readText(join(t.path, 'new.txt'))).toBe('a\nb\n')
+    expect(vfs.readdir(t.path).sort()).toEqual(['d', 'new.txt'])
+    expect(readFileSync(join(t.path, 'host.txt'), 'utf8')).toBe('from host\n')
+    expect(existsSync(join(t.path, 'new.txt'))).toBe(false)
+    expect(existsSync(join(t.path, 'd'))).toBe(false)
+    expect(() => vfs.readFile(join(t.path, 'host.txt'))).toThrow(VfsError)
+    vfs.reset(kernel)
+    expect(vfs.readText(join(t.path, 'host.txt'))).toBe('from host\n')
+    expect(vfs.stat(join(t.path, 'new.txt'))).toBeUndefined()
+  } finally {
+    await t.cleanup()
+  }
+})
+
+test('a host sysroot is read and written in place', async () => {
+  const t = await tmpDir({ unsafeCleanup: true })
+  try {
+    mkdirSync(join(t.path, 'lib/modules', R), { recursive: true })
+    const vfs = new Vfs({ release: R, kernel, sysroot: t.path })
+    vfs.writeFile(`/lib/modules/${R}/modules.dep`, 'x\n')
+    expect(readFileSync(join(t.path, 'lib/modules', R, 'modules.dep'), 'utf8')).toBe('x\n')
+    expect(vfs.readdir(`/lib/modules/${R}`)).toEqual(['modules.dep'])
+  } finally {
+    await t.cleanup()
+  }
+})
+
+test('/proc and /sys come from the kernel; errors carry errno', () => {
+  const vfs = new Vfs({ release: R, kernel })
+  expect(vfs.readText('/proc/modules')).toContain('x 16384')
+  expect(vfs.readdir('/sys/module')).toEqual(['x'])
+  expect(() => vfs.readFile('/nonexistent/file')).toThrow(expect.objectContaining({ errno: 2 }))
+  expect(() => vfs.writeFile('/proc/modules', 'y')).toThrow(expect.objectContaining({ errno: 13 }))
+  expect(() => vfs.mkdir('/nonexistent/a/b')).toThrow(expect.objectContaining({ errno: 2 }))
+})
