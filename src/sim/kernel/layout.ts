@@ -1,0 +1,107 @@
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_RO_AFTER_INIT, SHF_WRITE, type KSection } from './elfcheck.js'
+
+/** What layout_symtab() needs of the symbol table: each entry's section and name length. */
+export interface LayoutSymbols {
+  count: number
+  /** st_shndx of entry i. */
+  shndx(i: number): number
+  /** strlen of entry i's name (0 when st_name is 0). */
+  nameLen(i: number): number
+}
+
+export interface LayoutOptions {
+  pageSize: number
+  strictModuleRwx: boolean
+  kallsyms: boolean
+  /** CONFIG_KALLSYMS_ALL: data symbols are kept too (Debian: yes). */
+  kallsymsAll: boolean
+  symtabIndex: number
+  strtabIndex: number
+  pcpuIndex: number
+}
+
+export interface ModuleLayout {
+  /** core_layout.size: /sys/module/<m>/coresize. */
+  coreSize: number
+  /** init_layout.size while the module is coming. */
+  initSize: number
+}
+
+const ELF_SYM_SIZE = 24
+/** sizeof(struct mod_kallsyms) on x86-64. */
+const MOD_KALLSYMS_SIZE = 32
+
+const align = (v: number, a: number) => (a > 1 ? Math.ceil(v / a) * a : v)
+
+/**
+ * layout_sections() + layout_symtab() of kernel/module (6.1): the sizes the module's
+ * core and init allocations get. `sections` flags must already be rewritten the way
+ * load_module() does (modinfo/__versions/percpu lose SHF_ALLOC, ro_after_init marked).
+ */
+export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: LayoutOptions): ModuleLayout {
+  const strict = (v: number) => (o.strictModuleRwx ? align(v, o.pageSize) : v)
+  const masks: Array<[number, number]> = [
+    [SHF_EXECINSTR | SHF_ALLOC, 0],
+    [SHF_ALLOC, SHF_WRITE],
+    [SHF_RO_AFTER_INIT | SHF_ALLOC, 0],
+    [SHF_WRITE | SHF_ALLOC, 0],
+    [SHF_ALLOC, 0],
+  ]
+  // Where each section went: undefined = nowhere (~0UL), 'core' or 'init' (INIT_OFFSET_MASK).
+  const placed: Array<'core' | 'init' | undefined> = new Array(sections.length)
+  const isInit = (name: string) => name.startsWith('.init')
+  let core = 0
+  let init = 0
+  for (let m = 0; m < masks.length; m++) {
+    const [want, not] = masks[m]
+    for (const s of sections) {
+      if ((s.flags & want) !== want || s.flags & not || placed[s.index] || isInit(s.name)) continue
+      core = align(core, s.align || 1) + s.size
+      placed[s.index] = 'core'
+    }
+    if (m !== 3) core = strict(core)
+  }
+  for (let m = 0; m < masks.length; m++) {
+    const [want, not] = masks[m]
+    for (const s of sections) {
+      if ((s.flags & want) !== want || s.flags & not || placed[s.index] || !isInit(s.name)) continue
+      init = align(init, s.align || 1) + s.size
+      placed[s.index] = 'init'
+    }
+    if (m === 0 || m === 1 || m === 4) init = strict(init)
+  }
+  if (!o.kallsyms || !o.symtabIndex) return { coreSize: core, initSize: init }
+
+  const symsect = sections[o.symtabIndex]
+  const strsect = sections[o.strtabIndex]
+  symsect.flags |= SHF_ALLOC
+  init = align(init, symsect.align || 1) + symsect.size
+  placed[symsect.index] = 'init'
+  let ndst = 0
+  let strtabSize = 0
+  for (let i = 0; i < syms.count; i++) {
+    if (i === 0 || isCoreSymbol(i)) {
+      strtabSize += syms.nameLen(i) + 1
+      ndst++
+    }
+  }
+  const symoffs = align(core, symsect.align || 1)
+  core = symoffs + ndst * ELF_SYM_SIZE + strtabSize + ndst
+  core = strict(core)
+  if (strsect) {
+    strsect.flags |= SHF_ALLOC
+    init = align(init, strsect.align || 1) + strsect.size
+  }
+  init = align(init, 8) + MOD_KALLSYMS_SIZE + syms.count
+  init = strict(init)
+  return { coreSize: core, initSize: init }
+
+  function isCoreSymbol(i: number): boolean {
+    const shndx = syms.shndx(i)
+    if (shndx === 0 || shndx >= sections.length || syms.nameLen(i) === 0) return false
+    if (o.kallsymsAll && shndx === o.pcpuIndex) return true
+    const sec = sections[shndx]
+    if (!(sec.flags & SHF_ALLOC) || placed[shndx] !== 'core') return false
+    return o.kallsymsAll || (sec.flags & SHF_EXECINSTR) !== 0
+  }
+}

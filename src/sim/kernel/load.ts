@@ -1,0 +1,345 @@
+import { Buffer } from 'node:buffer'
+import { readElf, type ElfFile } from '../../elf/read.js'
+import { moduleFromElf } from '../../elf/module.js'
+import { behaviourFromElf } from '../../elf/behaviour.js'
+import type { ModuleInfo } from '../../elf/types.js'
+import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
+import { computeLayout } from './layout.js'
+import { parseModuleArgs, readParams } from './params.js'
+import { KERN_ERR, KERN_NOTICE, KERN_WARNING } from './printk.js'
+import { findModule, type KernelState, type ModExport, type SimModule } from './state.js'
+import { checkVersion, resolveSymbol, unrefAll, findSymbol, type VersionInfo } from './symbols.js'
+import {
+  addTaint, addTaintModule, logOnce, testTaint, tryToForceLoad,
+  TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE,
+} from './taint.js'
+import { runActions } from './exec.js'
+import type { ModuleBehaviour } from './types.js'
+
+const EPERM = 1
+const ENOENT = 2
+const ENOEXEC = 8
+const EBUSY = 16
+const EEXIST = 17
+const EINVAL = 22
+const EOPNOTSUPP = 95
+const EKEYREJECTED = 129
+const MODULE_INIT_COMPRESSED_FILE = 4
+
+/** Virtual time the kernel spends in one load or unload syscall, besides the records it prints. */
+export const SYSCALL_COST_US = 120
+
+/** include/linux/license.h license_is_gpl_compatible(). */
+const GPL_COMPATIBLE = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL'])
+
+/** init_module(2): the image is copied from user memory; shorter than an ELF header is refused silently. */
+export function initModule(k: KernelState, image: Uint8Array, args: string): number {
+  if (k.modulesDisabled) return -EPERM
+  if (image.length < 64) return -ENOEXEC
+  return loadModule(k, image, args, 0)
+}
+
+/** finit_module(2): flags checked first, then the file read (an empty file is -EINVAL). */
+export function finitModule(k: KernelState, image: Uint8Array, args: string, flags: number): number {
+  if (k.modulesDisabled) return -EPERM
+  if (flags & ~(1 | 2 | MODULE_INIT_COMPRESSED_FILE)) return -EINVAL
+  if (image.length === 0) return -EINVAL
+  if (flags & MODULE_INIT_COMPRESSED_FILE) return -EOPNOTSUPP
+  return loadModule(k, image, args, flags)
+}
+
+/** Strings of .modinfo as get_modinfo() walks them. */
+function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string]> {
+  if (!s || s.type === 8) return []
+  const data = elf.sectionData(elf.sections[s.index])
+  const out: Array<[string, string]> = []
+  let i = 0
+  while (i < data.length) {
+    if (data[i] === 0) {
+      i++
+      continue
+    }
+    let end = data.indexOf(0, i)
+    if (end < 0) end = data.length
+    const str = Buffer.from(data.buffer, data.byteOffset + i, end - i).toString('utf8')
+    const eq = str.indexOf('=')
+    if (eq > 0) out.push([str.slice(0, eq), str.slice(eq + 1)])
+    i = end + 1
+  }
+  return out
+}
+
+/** load_module() of kernel/module/main.c (6.1), step by step, then do_init_module(). */
+function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: number): number {
+  k.printk.tick(SYSCALL_COST_US)
+  const { config } = k.profile
+  const checked = checkImage(image, flags, k.printk)
+  if (typeof checked === 'number') return checked
+  if (!checked.sigOk && config.moduleSigForce) {
+    k.printk.log(KERN_NOTICE, 'Loading of unsigned module is rejected')
+    return -EKEYREJECTED
+  }
+  const { sections } = checked
+  let elf: ElfFile
+  try {
+    elf = readElf(checked.len === image.length ? image : image.subarray(0, checked.len))
+  } catch {
+    return -ENOEXEC
+  }
+
+  // setup_load_info()
+  const infoIdx = findSec(sections, '.modinfo')
+  const modinfo = infoIdx ? modinfoOf(elf, sections[infoIdx]) : []
+  const get = (tag: string) => modinfo.find(([key]) => key === tag)?.[1]
+  const all = (tag: string) => modinfo.filter(([key]) => key === tag).map(([, v]) => v)
+  const early = get('name')
+  const symIdx = sections.findIndex((s, i) => i > 0 && s.type === 2)
+  if (symIdx <= 0) {
+    k.printk.log(KERN_WARNING, `${early ?? '(missing .modinfo section or name field)'}: module has no symbols (stripped?)`)
+    return -ENOEXEC
+  }
+  const modIdx = findSec(sections, '.gnu.linkonce.this_module')
+  if (!modIdx) {
+    k.printk.log(KERN_WARNING, `${early ?? '(missing .modinfo section or name field)'}: No module found in object`)
+    return -ENOEXEC
+  }
+  let info: ModuleInfo
+  try {
+    info = moduleFromElf(elf)
+  } catch {
+    return -ENOEXEC
+  }
+  const infoName = early ?? info.name
+  const versIdx = flags & 1 ? 0 : findSec(sections, '__versions')
+  const pcpuIdx = findSec(sections, '.data..percpu')
+  // rewrite_section_headers(): modinfo and versions are tracked but not kept.
+  sections[versIdx].flags &= ~SHF_ALLOC
+  sections[infoIdx].flags &= ~SHF_ALLOC
+
+  const mod = newModule(info)
+  const vinfo: VersionInfo = {
+    name: infoName,
+    versions: versIdx ? new Map(info.versions.map((v) => [v.name, v.crc])) : undefined,
+    importNs: all('import_ns'),
+  }
+  if (!config.modversions) vinfo.versions = new Map()
+  // check_modstruct_version()
+  const layoutSym = k.profile.symbols.get('module_layout')
+  if (config.modversions && !checkVersion(k, vinfo, 'module_layout', mod, layoutSym ? layoutSym.crc : null)) return -ENOEXEC
+
+  // layout_and_allocate() -> check_modinfo()
+  const err = checkModinfo(k, mod, infoName, get, flags, versIdx !== 0)
+  if (err) return err
+  sections[pcpuIdx].flags &= ~SHF_ALLOC
+  for (const n of ['.data..ro_after_init', '__jump_table']) {
+    const i = findSec(sections, n)
+    if (i) sections[i].flags |= SHF_RO_AFTER_INIT
+  }
+  const layout = computeLayout(sections, {
+    count: elf.symbolCount(),
+    shndx: (i) => elf.symbolRaw(i).shndx,
+    nameLen: (i) => (elf.symbolRaw(i).nameOff === 0 ? 0 : elf.symbolName(i).length),
+  }, {
+    pageSize: config.pageSize, strictModuleRwx: config.strictModuleRwx, kallsyms: config.kallsyms, kallsymsAll: true,
+    symtabIndex: symIdx, strtabIndex: sections[symIdx].link, pcpuIndex: pcpuIdx,
+  })
+  mod.coreSize = layout.coreSize
+  mod.initSize = layout.initSize
+
+  // add_unformed_module()
+  const old = findModule(k, mod.name, true)
+  if (old) return old.state === 'live' ? -EEXIST : -EBUSY
+  mod.address = k.nextAddress
+  k.nextAddress += BigInt(Math.ceil((layout.coreSize + 1) / config.pageSize + 1) * config.pageSize)
+  k.modules.unshift(mod)
+  const unlink = (ret: number): number => {
+    unrefAll(mod)
+    k.modules = k.modules.filter((m) => m !== mod)
+    mod.state = 'gone'
+    return ret
+  }
+
+  if (config.moduleSig && !checked.sigOk) {
+    logOnce(k, 'sig', KERN_NOTICE, `${mod.name}: module verification failed: signature and/or required key missing - tainting kernel`)
+    addTaintModule(k, mod, TAINT_UNSIGNED_MODULE, false)
+  }
+  mod.refcnt = 2 // module_unload_init(): MODULE_REF_BASE plus the reference held during init
+
+  // find_module_sections()
+  mod.params = readParams(elf, elf.sections[findSec(sections, '__param')] ?? undefined)
+  if (findSec(sections, '__obsparm')) k.printk.log(KERN_WARNING, `${mod.name}: Ignoring obsolete parameters`)
+  readExports(elf, info, sections, mod)
+
+  // check_module_license_and_versions()
+  const prev = testTaint(k, TAINT_PROPRIETARY_MODULE)
+  if (mod.name === 'ndiswrapper') addTaint(k, TAINT_PROPRIETARY_MODULE, true)
+  if (mod.name === 'driverloader' || mod.name === 'lve') addTaintModule(k, mod, TAINT_PROPRIETARY_MODULE, true)
+  if (!prev && testTaint(k, TAINT_PROPRIETARY_MODULE)) k.printk.log(KERN_WARNING, `${mod.name}: module license taints kernel.`)
+  if (config.modversions) {
+    const hasSyms = info.exports.some((e) => !e.gpl)
+    const hasGpl = info.exports.some((e) => e.gpl)
+    if ((hasSyms && !findSec(sections, '__kcrctab')) || (hasGpl && !findSec(sections, '__kcrctab_gpl'))) {
+      tryToForceLoad(k, mod, 'no versions for exported symbols')
+    }
+  }
+  mod.version = get('version')
+  mod.srcversion = get('srcversion')
+
+  // simplify_symbols()
+  let ret = 0
+  const n = elf.symbolCount()
+  for (let i = 1; i < n; i++) {
+    const raw = elf.symbolRaw(i)
+    if (raw.shndx === 0xfff2) {
+      if (elf.symbolNameStartsWith(i, '__gnu_lto')) continue
+      k.printk.log(KERN_WARNING, `${mod.name}: please compile with -fno-common`)
+      ret = -ENOEXEC
+    } else if (raw.shndx === 0xfff1 || raw.shndx === 0xff20) {
+      continue
+    } else if (raw.shndx === 0) {
+      const name = elf.symbolName(i)
+      const r = resolveSymbol(k, mod, vinfo, name)
+      if (r === 0) continue
+      if (r === undefined && ((raw.info >> 4) === 2 || name === '_GLOBAL_OFFSET_TABLE_')) continue
+      ret = r ?? -ENOENT
+      k.printk.log(KERN_WARNING, `${mod.name}: Unknown symbol ${name} (err ${ret})`)
+    } else if (raw.shndx >= sections.length) {
+      k.printk.log(KERN_ERR, `${mod.name}: Symbol ${elf.symbolName(i)} has an invalid section index ${raw.shndx} (max ${sections.length - 1})`)
+      ret = -ENOEXEC
+    }
+  }
+  if (ret < 0) return unlink(ret)
+
+  // complete_formation(): verify_exported_symbols() under the lock, then COMING.
+  for (const name of mod.exportOrder) {
+    const found = findSymbol(k, name, true)
+    if (found) {
+      k.printk.log(KERN_ERR, `${mod.name}: exports duplicate symbol ${name} (owned by ${found.owner?.name ?? 'kernel'})`)
+      return unlink(-ENOEXEC)
+    }
+  }
+  mod.state = 'coming'
+
+  const perr = parseModuleArgs(mod.name, uargs, mod.params, k.printk, { taintUser: () => addTaint(k, 6, false) })
+  if (perr) {
+    mod.state = 'going'
+    return unlink(perr)
+  }
+  return doInitModule(k, mod, elf, info)
+}
+
+function newModule(info: ModuleInfo): SimModule {
+  return {
+    name: info.name, state: 'unformed', taints: 0, refcnt: 1, sources: [], targets: [],
+    exports: new Map(), exportOrder: [], hasInit: info.hasInit, hasExit: info.hasExit,
+    coreSize: 0, initSize: 0, address: 0n, params: [], behaviour: { functions: {} }, usingGplOnly: false,
+  }
+}
+
+/** check_modinfo(): vermagic, then the out-of-tree, staging, livepatch, license and test taints. */
+function checkModinfo(
+  k: KernelState, mod: SimModule, infoName: string, get: (t: string) => string | undefined, flags: number, hasCrcs: boolean,
+): number {
+  let modmagic = get('vermagic')
+  if (flags & 2) modmagic = undefined
+  const want = k.profile.vermagic
+  if (modmagic === undefined) tryToForceLoad(k, mod, 'bad vermagic')
+  else if (!sameMagic(modmagic, want, hasCrcs)) {
+    k.printk.log(KERN_ERR, `${infoName}: version magic '${modmagic}' should be '${want}'`)
+    return -ENOEXEC
+  }
+  if (get('intree') === undefined) {
+    if (!testTaint(k, TAINT_OOT_MODULE)) k.printk.log(KERN_WARNING, `${mod.name}: loading out-of-tree module taints kernel.`)
+    addTaintModule(k, mod, TAINT_OOT_MODULE, false)
+  }
+  if (get('staging') !== undefined) {
+    addTaintModule(k, mod, TAINT_CRAP, false)
+    k.printk.log(KERN_WARNING, `${mod.name}: module is from the staging directory, the quality is unknown, you have been warned.`)
+  }
+  if (get('livepatch') !== undefined) {
+    addTaintModule(k, mod, TAINT_LIVEPATCH, false)
+    logOnce(k, 'livepatch', KERN_NOTICE, `${mod.name}: tainting kernel with TAINT_LIVEPATCH`)
+  }
+  const license = get('license') ?? 'unspecified'
+  if (!GPL_COMPATIBLE.has(license)) {
+    if (!testTaint(k, TAINT_PROPRIETARY_MODULE)) k.printk.log(KERN_WARNING, `${mod.name}: module license '${license}' taints kernel.`)
+    addTaintModule(k, mod, TAINT_PROPRIETARY_MODULE, true)
+  }
+  if (get('test') !== undefined) {
+    if (!testTaint(k, TAINT_TEST)) k.printk.log(KERN_WARNING, `${mod.name}: loading test module taints kernel.`)
+    addTaintModule(k, mod, TAINT_TEST, false)
+  }
+  return 0
+}
+
+/** same_magic(): with CRCs the release (first word) is left to modversions. */
+function sameMagic(a: string, b: string, hasCrcs: boolean): boolean {
+  if (hasCrcs) {
+    const sa = a.indexOf(' ')
+    const sb = b.indexOf(' ')
+    return (sa < 0 ? '' : a.slice(sa)) === (sb < 0 ? '' : b.slice(sb))
+  }
+  return a === b
+}
+
+/** The module's exports with their CRCs (the __crc_<sym> entries of __kcrctab/__kcrctab_gpl). */
+function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: SimModule): void {
+  const crcs = new Map<string, number>()
+  const n = elf.symbolCount()
+  for (let i = 1; i < n; i++) {
+    if (!elf.symbolNameStartsWith(i, '__crc_')) continue
+    const raw = elf.symbolRaw(i)
+    const sec = elf.sections[raw.shndx]
+    if (!sec || sec.type === 8) continue
+    const data = elf.sectionData(sec)
+    const off = Number(raw.value)
+    if (off + 4 > data.length) continue
+    crcs.set(elf.symbolName(i).slice(6), (data[off] | (data[off + 1] << 8) | (data[off + 2] << 16) | (data[off + 3] << 24)) >>> 0)
+  }
+  const hasCrc = { false: findSec(sections, '__kcrctab') !== 0, true: findSec(sections, '__kcrctab_gpl') !== 0 }
+  for (const gpl of [false, true]) {
+    for (const e of info.exports.filter((x) => x.gpl === gpl)) {
+      const ex: ModExport = { gpl }
+      if (hasCrc[String(gpl) as 'false' | 'true'] && crcs.has(e.name)) ex.crc = crcs.get(e.name)
+      mod.exports.set(e.name, ex)
+      mod.exportOrder.push(e.name)
+    }
+  }
+}
+
+/** do_init_module(): run init; failure unwinds, success makes the module live and frees init. */
+function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): number {
+  mod.behaviour = k.overrides.get(mod.name) ?? derive(elf, info)
+  const init = mod.behaviour.init
+  let ret = 0
+  if (mod.hasInit && init) {
+    runActions(k, mod, init.actions)
+    ret = init.returns
+  }
+  if (ret < 0) {
+    mod.state = 'going'
+    mod.refcnt--
+    unrefAll(mod)
+    k.modules = k.modules.filter((m) => m !== mod)
+    mod.state = 'gone'
+    return ret
+  }
+  if (ret > 0) {
+    k.printk.log(KERN_WARNING, `do_init_module: '${mod.name}'->init suspiciously returned ${ret}, it should follow 0/-E convention\ndo_init_module: loading module anyway...`)
+  }
+  mod.state = 'live'
+  mod.refcnt--
+  mod.initSize = 0
+  return 0
+}
+
+function derive(elf: ElfFile, info: ModuleInfo): ModuleBehaviour {
+  try {
+    return behaviourFromElf(elf, info)
+  } catch {
+    // A model that cannot be read must not stop a load the real kernel would do.
+    return { functions: {}, ...(info.hasInit ? { init: { actions: [], returns: 0 } } : {}), unsure: ['init_module'] }
+  }
+}
+
+export { EBUSY }

@@ -1,0 +1,69 @@
+import type { KernelProfile } from '../../profile/types.js'
+import type { ModuleBehaviour } from './types.js'
+import type { Printk } from './printk.js'
+import type { ParamInstance } from './params.js'
+
+/** enum module_state, plus 'gone' once freed (kept for stale references). */
+export type ModState = 'unformed' | 'coming' | 'live' | 'going' | 'gone'
+
+/** One export of a loaded module: `crc` only when the module was built with modversions. */
+export interface ModExport {
+  gpl: boolean
+  crc?: number
+}
+
+/** struct module, as far as the simulator needs it. */
+export interface SimModule {
+  name: string
+  state: ModState
+  /** Bitmask of TAINT_* bits (mod->taints). */
+  taints: number
+  /** atomic refcnt including MODULE_REF_BASE (1). */
+  refcnt: number
+  /** Modules using this one (holders), newest first like list_add on source_list. */
+  sources: SimModule[]
+  /** Modules this one uses, newest first (target_list). */
+  targets: SimModule[]
+  exports: Map<string, ModExport>
+  /** Export names in __ksymtab then __ksymtab_gpl order, for duplicate checks. */
+  exportOrder: string[]
+  hasInit: boolean
+  hasExit: boolean
+  coreSize: number
+  initSize: number
+  address: bigint
+  params: ParamInstance[]
+  behaviour: ModuleBehaviour
+  version?: string
+  srcversion?: string
+  usingGplOnly: boolean
+}
+
+/** The whole simulated kernel's mutable state. */
+export interface KernelState {
+  profile: KernelProfile
+  /** The `modules` list: newest first, as list_add_rcu() puts them. */
+  modules: SimModule[]
+  /** tainted_mask. */
+  tainted: number
+  /** lib/debug_locks.c: cleared by the first LOCKDEP_NOW_UNRELIABLE taint. */
+  debugLocks: boolean
+  /** pr_*_once sites that have fired, by key. */
+  once: Set<string>
+  modulesDisabled: boolean
+  printk: Printk
+  /** Next module_alloc() address. */
+  nextAddress: bigint
+  overrides: Map<string, ModuleBehaviour>
+}
+
+export function findModule(k: KernelState, name: string, evenUnformed: boolean): SimModule | undefined {
+  return k.modules.find((m) => m.name === name && (evenUnformed || m.state !== 'unformed'))
+}
+
+/** MODULE_REF_BASE: refcnt of an unused live module. */
+export const MODULE_REF_BASE = 1
+
+export function refcount(m: SimModule): number {
+  return m.refcnt - MODULE_REF_BASE
+}

@@ -1,0 +1,135 @@
+import { formatParam, storeParam } from './params.js'
+import { findModule, refcount, type KernelState, type SimModule } from './state.js'
+import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
+
+const ENOENT = 2
+const EACCES = 13
+const EINVAL = 22
+const EIO = 5
+
+/** /proc/modules: newest first, like the kernel's modules list (m_show() of procfs.c). */
+function procModules(k: KernelState): string {
+  let out = ''
+  for (const m of k.modules) {
+    if (m.state === 'unformed' || m.state === 'gone') continue
+    const holders = m.sources.map((s) => s.name + ',').join('') + (m.hasInit && !m.hasExit ? '[permanent],' : '')
+    const state = m.state === 'going' ? 'Unloading' : m.state === 'coming' ? 'Loading' : 'Live'
+    const flags = m.taints ? ' ' + moduleFlags(m) : ''
+    out += `${m.name} ${m.coreSize + m.initSize} ${refcount(m)} ${holders || '-'} ${state} 0x${m.address.toString(16).padStart(16, '0')}${flags}\n`
+  }
+  return out
+}
+
+function sysModule(k: KernelState, path: string): { mod: SimModule; rest: string[] } | undefined {
+  const parts = path.split('/').filter(Boolean)
+  if (parts[0] !== 'sys' || parts[1] !== 'module' || parts.length < 3) return undefined
+  const mod = findModule(k, parts[2], false)
+  return mod && mod.state !== 'gone' ? { mod, rest: parts.slice(3) } : undefined
+}
+
+function visibleParams(m: SimModule) {
+  return m.params.filter((p) => p.perm !== 0)
+}
+
+function initstate(m: SimModule): string {
+  return m.state === 'live' ? 'live' : m.state === 'coming' ? 'coming' : 'going'
+}
+
+/** Text of a file under /proc or /sys, or undefined. */
+export function readFile(k: KernelState, path: string): string | undefined {
+  const p = normalize(path)
+  if (p === '/proc/modules') return procModules(k)
+  if (p === '/proc/sys/kernel/tainted') return `${k.tainted}\n`
+  if (p === '/proc/sys/kernel/modules_disabled') return `${k.modulesDisabled ? 1 : 0}\n`
+  const s = sysModule(k, p)
+  if (!s) return undefined
+  const { mod, rest } = s
+  if (rest.length === 1) {
+    switch (rest[0]) {
+      case 'refcnt':
+        return `${refcount(mod)}\n`
+      case 'initstate':
+        return `${initstate(mod)}\n`
+      case 'taint':
+        return `${moduleTaintLetters(mod.taints)}\n`
+      case 'coresize':
+        return `${mod.coreSize}\n`
+      case 'initsize':
+        return `${mod.initSize}\n`
+      case 'version':
+        return mod.version === undefined ? undefined : `${mod.version}\n`
+      case 'srcversion':
+        return mod.srcversion === undefined ? undefined : `${mod.srcversion}\n`
+      default:
+        return undefined
+    }
+  }
+  if (rest.length === 2 && rest[0] === 'parameters') {
+    const param = visibleParams(mod).find((q) => q.name === rest[1])
+    return param ? formatParam(param) : undefined
+  }
+  return undefined
+}
+
+/** Entries of a directory under /proc or /sys, sorted as `ls` shows them. */
+export function listDir(k: KernelState, path: string): string[] | undefined {
+  const p = normalize(path)
+  if (p === '/sys/module') {
+    return k.modules.filter((m) => m.state !== 'unformed' && m.state !== 'gone').map((m) => m.name).sort()
+  }
+  if (p === '/proc') return ['modules', 'sys']
+  if (p === '/proc/sys') return ['kernel']
+  if (p === '/proc/sys/kernel') return ['modules_disabled', 'tainted']
+  const s = sysModule(k, p)
+  if (!s) return undefined
+  const { mod, rest } = s
+  if (rest.length === 0) {
+    const names = ['coresize', 'holders', 'initsize', 'initstate', 'notes', 'refcnt', 'sections', 'taint', 'uevent']
+    if (visibleParams(mod).length) names.push('parameters')
+    if (mod.version !== undefined) names.push('version')
+    if (mod.srcversion !== undefined) names.push('srcversion')
+    return names.sort()
+  }
+  if (rest.length === 1 && rest[0] === 'holders') return mod.sources.map((h) => h.name).sort()
+  if (rest.length === 1 && rest[0] === 'parameters' && visibleParams(mod).length) {
+    return visibleParams(mod).map((q) => q.name).sort()
+  }
+  if (rest.length === 1 && (rest[0] === 'notes' || rest[0] === 'sections')) return []
+  return undefined
+}
+
+/** A write to /sys (module parameters) or /proc/sys/kernel/modules_disabled: 0 or -errno. */
+export function writeFile(k: KernelState, path: string, data: string): number {
+  const p = normalize(path)
+  if (p === '/proc/sys/kernel/modules_disabled') {
+    // Like the sysctl: it can only be turned on, once.
+    const v = data.trim()
+    if (v !== '0' && v !== '1') return -EINVAL
+    if (v === '0' && k.modulesDisabled) return -EINVAL
+    k.modulesDisabled = v === '1'
+    return 0
+  }
+  if (p === '/proc/modules' || p === '/proc/sys/kernel/tainted') return -EACCES
+  const s = sysModule(k, p)
+  if (!s) return -ENOENT
+  const { mod, rest } = s
+  if (rest.length === 2 && rest[0] === 'parameters') {
+    const param = visibleParams(mod).find((q) => q.name === rest[1])
+    if (!param) return -ENOENT
+    if (!(param.perm & 0o222)) return -EACCES
+    return storeParam(param, data, k.printk, { taintUser: () => addTaint(k, 6, false) })
+  }
+  if (rest.length === 1 && rest[0] === 'uevent') return 0
+  if (rest.length === 1 && readFile(k, p) !== undefined) return -EACCES
+  return rest.length === 1 ? -ENOENT : -EIO
+}
+
+function normalize(path: string): string {
+  const out: string[] = []
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue
+    if (part === '..') out.pop()
+    else out.push(part)
+  }
+  return '/' + out.join('/')
+}
