@@ -1,5 +1,5 @@
 // `kmodspec build-fixtures`: rebuild the fixture modules against installed kernel headers.
-import { relative } from 'node:path'
+import { relative, resolve } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { buildFixtures, fixturesRoot } from '../build/fixtures.js'
@@ -17,6 +17,12 @@ options:
   --out DIR       write the built tree here (same layout as fixtures/); default: fixtures/ itself
   -h, --help      show this help
 `
+
+/** A path relative to the current directory when it lies below it, else absolute. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), resolve(path))
+  return rel === '' ? '.' : rel.startsWith('..') ? resolve(path) : rel
+}
 
 export async function main(argv: string[]): Promise<number> {
   let values
@@ -41,9 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const release = values.headers === undefined ? (values.release ?? defaultRelease()) : values.release
     const files = await buildFixtures({ release, headersDir: values.headers, outDir: values.out })
-    const where = values.out ?? relative(process.cwd(), fixturesRoot)
-    process.stdout.write(`built ${files.length} fixture files${release ? ` for ${release}` : ''} into ${where || '.'}\n`)
-    for (const file of files) process.stdout.write(`  ${relative(process.cwd(), file)}\n`)
+    process.stdout.write(`built ${files.length} fixture files${release ? ` for ${release}` : ''} into ${display(values.out ?? fixturesRoot)}\n`)
+    for (const file of files) process.stdout.write(`  ${display(file)}\n`)
     return 0
   } catch (error) {
     if (error instanceof BuildError) {
