@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto'
+import { access, constants, readFile, stat, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import process from 'node:process'
+import { execa } from 'execa'
+import type { BackendOptions } from '../index.js'
+import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
+import { cacheDir, sha256 } from './cache.js'
+import { buildInitramfs, busyboxApplets, kmodTools } from './initramfs.js'
+import { chooseKernel, uncompressedKernel } from './kernel.js'
+import { findKernelFailure, parseKmsgRecord } from './kmsg.js'
+import { Vm, type VmConfig, machineArgs } from './vm.js'
+
+/** Options of the qemu backend (all optional). */
+export interface QemuBackendOptions extends BackendOptions {
+  /** Kernel image (bzImage). Default: /boot/vmlinuz-<release>, else the newest one with headers. */
+  kernel?: string
+  /** Kernel headers (kbuild tree). Default: /lib/modules/<release>/build. */
+  headers?: string
+  /** Guest memory, as QEMU's -m takes it. Default: "256M". */
+  memory?: string
+  /** Extra kernel command line arguments. */
+  append?: string[]
+  /** Milliseconds one command may take before the step fails with kind 'timeout'. Default: 60000. */
+  timeout?: number
+  /** Milliseconds a boot or restore may take. Default: 120000. */
+  bootTimeout?: number
+  /** 'auto' (default; env KMODSPEC_QEMU_ACCEL): KVM when it is proven to work here, else TCG. */
+  accel?: 'auto' | 'kvm' | 'tcg'
+  /** The QEMU binary. Default: qemu-system-x86_64. */
+  qemu?: string
+  /** Reuse a saved VM state from the cache across processes (default true). */
+  stateCache?: boolean
+}
+
+/** Kernel arguments: quiet console (every console byte is slow under TCG), and a panic ends QEMU at once (-no-reboot). */
+const baseAppend = ['console=ttyS0', 'quiet', 'panic=-1']
+
+/** Places the VM owns: files there are never copied from the host. */
+const vmPlaces = ['/lib/modules', '/etc/modprobe.d', '/proc', '/sys', '/dev']
+
+function programFor(tool: string): string {
+  if ((kmodTools as readonly string[]).includes(tool)) return `/sbin/${tool}`
+  if (tool === 'dmesg') return '/bin/dmesg'
+  if ((busyboxApplets as readonly string[]).includes(tool) && tool !== 'sh') return '/bin/busybox'
+  throw new BackendError(
+    `unknown command '${tool}': the qemu backend runs ${[...kmodTools, 'dmesg', 'cat', 'ls', 'mkdir', 'cp', 'rm', 'echo'].join(', ')}`,
+    'usage',
+  )
+}
+
+async function exists(file: string, mode = constants.F_OK): Promise<boolean> {
+  try {
+    await access(file, mode)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Decides KVM or TCG. KVM is tried only when /dev/kvm is usable, with a bounded boot; the verdict
+ * is cached per host boot, because a hanging KVM (as on this project's CI machine) costs the timeout.
+ */
+async function kvmVerdict(): Promise<{ cached?: 'kvm' | 'tcg'; file: string }> {
+  let bootId = 'unknown'
+  try {
+    bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()
+  } catch {}
+  const file = path.join(cacheDir(), `kvm-verdict-${bootId}`)
+  try {
+    const v = (await readFile(file, 'utf8')).trim()
+    if (v === 'kvm' || v === 'tcg') return { cached: v, file }
+  } catch {}
+  return { file }
+}
+
+class QemuBackend implements Backend {
+  readonly name = 'qemu' as const
+  release: string
+  private vm?: Vm
+  /** VM path -> content hash of what was uploaded since the last restore. */
+  private uploaded = new Map<string, string>()
+  private dirs = new Set<string>()
+  private closed = false
+
+  constructor(
+    private config: VmConfig,
+    release: string,
+    private readonly stateFile: string | undefined,
+    private readonly opts: { timeout: number; bootTimeout: number },
+    vm: Vm,
+  ) {
+    this.release = release
+    this.vm = vm
+  }
+
+  /** The kernel console so far (ttyS0), for reports. */
+  get console(): string {
+    return this.vm?.console ?? ''
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.closed) throw new BackendError('the qemu backend is closed', 'usage')
+    const vm = this.vm
+    if (!vm?.alive) throw new BackendError('the VM is not running (it crashed, hung or died in an earlier step): call reset() for a fresh kernel', 'died')
+    if (argv.length === 0) throw new BackendError('empty command', 'usage')
+    const cwd = path.resolve(options.cwd ?? process.cwd())
+    const timeoutMs = options.timeoutMs ?? this.opts.timeout
+    // `echo TEXT > FILE`: the agent opens FILE itself, no shell involved.
+    const at = argv.findIndex((w) => w === '>' || w === '>>')
+    const command = at >= 0 ? argv.slice(0, at) : [...argv]
+    const redirect = at >= 0 ? (argv[at] as '>' | '>>') : ''
+    const file = at >= 0 ? argv[at + 1] ?? '' : ''
+    if (at >= 0 && (!file || argv.length > at + 2)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
+    const program = programFor(command[0])
+    if (!this.dirs.has(cwd)) {
+      await vm.mkdir(cwd, this.opts.bootTimeout)
+      this.dirs.add(cwd)
+    }
+    for (const word of [...command.slice(1), ...(file ? [file] : [])]) await this.mirror(vm, path.resolve(cwd, word))
+    const r = await vm.exec({ path: program, argv: command, cwd, redirect, file }, timeoutMs)
+    const dmesg = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
+    const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg }
+    const failure = findKernelFailure(dmesg)
+    if (failure) {
+      const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
+      throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, { cause: result })
+    }
+    return result
+  }
+
+  /** Copies a host file the command names to the same absolute path in the VM (once per content). */
+  private async mirror(vm: Vm, hostPath: string): Promise<void> {
+    if (vmPlaces.some((p) => hostPath === p || hostPath.startsWith(p + '/'))) return
+    let st
+    try {
+      st = await stat(hostPath)
+    } catch {
+      return
+    }
+    if (st.isDirectory()) {
+      if (!this.dirs.has(hostPath)) {
+        await vm.mkdir(hostPath, this.opts.bootTimeout)
+        this.dirs.add(hostPath)
+      }
+      return
+    }
+    if (!st.isFile()) return
+    const data = await readFile(hostPath)
+    const hash = createHash('sha256').update(data).digest('hex')
+    if (this.uploaded.get(hostPath) === hash) return
+    await vm.put(hostPath, st.mode & 0o7777, data, this.opts.bootTimeout)
+    this.uploaded.set(hostPath, hash)
+  }
+
+  async reset(): Promise<void> {
+    if (this.closed) throw new BackendError('the qemu backend is closed', 'usage')
+    await this.vm?.kill()
+    this.vm = undefined
+    this.uploaded.clear()
+    this.dirs.clear()
+    this.vm = await startVm(this.config, this.stateFile, this.opts.bootTimeout)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.vm?.kill()
+    this.vm = undefined
+  }
+}
+
+/** Restores from the saved state when there is one, else boots and saves it. */
+async function startVm(config: VmConfig, stateFile: string | undefined, bootTimeout: number): Promise<Vm> {
+  if (stateFile && (await exists(stateFile))) {
+    const vm = new Vm(config)
+    try {
+      await vm.start({ incoming: stateFile, readyTimeoutMs: bootTimeout })
+      return vm
+    } catch {
+      // A stale or broken state file: boot afresh and replace it.
+      await vm.kill()
+    }
+  }
+  const vm = new Vm(config)
+  try {
+    await vm.start({ readyTimeoutMs: bootTimeout })
+    // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
+    await vm.exec({ path: '/bin/dmesg', argv: ['dmesg', '-C'], cwd: '/', redirect: '', file: '' }, bootTimeout)
+    if (stateFile) await vm.save(stateFile, bootTimeout)
+    return vm
+  } catch (error) {
+    await vm.kill()
+    throw error
+  }
+}
+
+async function qemuVersion(qemu: string): Promise<string> {
+  const r = await execa(qemu, ['--version'], { reject: false })
+  if (r.failed || r.exitCode !== 0) {
+    throw new BackendError(`${qemu} is not runnable: install qemu-system-x86 (npm run vm:setup does it on Debian)`, 'setup')
+  }
+  return r.stdout.split('\n')[0]
+}
+
+/**
+ * Creates the qemu backend: boots the kernel under QEMU (or restores the cached state of a
+ * booted one) with kmodspec's initramfs, ready for commands.
+ *
+ * @example
+ * const backend = await createQemuBackend({ memory: '256M' })
+ * const r = await backend.exec(['insmod', 'fixtures/hello/hello_api.ko'])
+ */
+export async function createQemuBackend(options: QemuBackendOptions = {}): Promise<Backend> {
+  const {
+    kernel: kernelOption,
+    release: releaseOption,
+    headers,
+    memory = '256M',
+    append = [],
+    timeout = 60_000,
+    bootTimeout = 120_000,
+    accel = (process.env.KMODSPEC_QEMU_ACCEL as QemuBackendOptions['accel']) ?? 'auto',
+    qemu = 'qemu-system-x86_64',
+    stateCache = true,
+  } = options
+  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new BackendError(`accel '${accel}' is not one of auto, kvm, tcg`, 'usage')
+  if (!/^\d+[MG]?$/.test(memory)) throw new BackendError(`memory '${memory}' is not a QEMU size such as 256M`, 'usage')
+  const version = await qemuVersion(qemu)
+  const kernel = await chooseKernel({ kernel: kernelOption, release: releaseOption, headers })
+  const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release)])
+  const base = { qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append] }
+  const stateFor = (c: VmConfig): string | undefined =>
+    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs(c)), initramfs.hash).slice(0, 20)}.bin`) : undefined
+  const opts = { timeout, bootTimeout }
+
+  let chosen: 'kvm' | 'tcg' = accel === 'auto' ? 'tcg' : accel
+  let vm: Vm | undefined
+  if (accel === 'auto' && (await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
+    const verdict = await kvmVerdict()
+    if (verdict.cached === 'kvm' || verdict.cached === undefined) {
+      const config: VmConfig = { ...base, accel: 'kvm' }
+      try {
+        // A working KVM boots in about a second; one that hangs must not hold the run.
+        vm = await startVm(config, stateFor(config), verdict.cached === 'kvm' ? bootTimeout : 15_000)
+        chosen = 'kvm'
+      } catch {
+        vm = undefined
+      }
+      await writeFile(verdict.file, chosen).catch(() => {})
+    }
+  }
+  const config: VmConfig = { ...base, accel: chosen }
+  vm ??= await startVm(config, stateFor(config), bootTimeout)
+  return new QemuBackend(config, kernel.release, stateFor(config), opts, vm)
+}

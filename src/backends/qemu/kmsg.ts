@@ -1,0 +1,59 @@
+import type { KernelLogRecord } from '../types.js'
+
+/**
+ * Parses one record as read(2) from /dev/kmsg returns it: "prio,seq,usec,flags[,...];text\n"
+ * followed by optional " KEY=value" continuation lines. Non-printable bytes and backslashes in
+ * the text arrive escaped as \xNN; they are decoded here (a multi-line message keeps its \n).
+ */
+export function parseKmsgRecord(raw: string): KernelLogRecord | undefined {
+  const semi = raw.indexOf(';')
+  if (semi < 0) return undefined
+  const [prio, seq, usec] = raw.slice(0, semi).split(',').map(Number)
+  if (![prio, seq, usec].every(Number.isFinite)) return undefined
+  const end = raw.indexOf('\n', semi)
+  const escaped = raw.slice(semi + 1, end < 0 ? undefined : end)
+  const text = decodeKmsgText(escaped)
+  return { seq, level: prio & 7, facility: prio >> 3, timestampUs: usec, text }
+}
+
+/** Undoes /dev/kmsg's \xNN escaping (bytes, then UTF-8). */
+export function decodeKmsgText(escaped: string): string {
+  if (!escaped.includes('\\x')) return escaped
+  const bytes: number[] = []
+  const src = Buffer.from(escaped, 'utf8')
+  for (let i = 0; i < src.length; i++) {
+    if (src[i] === 0x5c && src[i + 1] === 0x78 && i + 3 < src.length) {
+      const code = Number.parseInt(src.subarray(i + 2, i + 4).toString('ascii'), 16)
+      if (Number.isFinite(code)) {
+        bytes.push(code)
+        i += 3
+        continue
+      }
+    }
+    bytes.push(src[i])
+  }
+  return Buffer.from(bytes).toString('utf8')
+}
+
+/** What a step's kernel log says went wrong, if anything. */
+export interface KernelFailure {
+  kind: 'oops' | 'warning' | 'panic'
+  /** The report: the records from the first failure line on. */
+  report: string
+}
+
+const panicLine = /^Kernel panic - not syncing/
+const oopsLine = /^(Oops: |BUG: |general protection fault|kernel BUG at |Unable to handle kernel)/
+const warningLine = /^WARNING: /
+
+/** Finds a panic, oops/BUG or WARNING among a step's records (the most serious wins). */
+export function findKernelFailure(records: readonly KernelLogRecord[]): KernelFailure | undefined {
+  for (const [kind, re] of [['panic', panicLine], ['oops', oopsLine], ['warning', warningLine]] as const) {
+    const at = records.findIndex((r) => re.test(r.text))
+    if (at < 0) continue
+    // Start the report at the "cut here" marker when the kernel printed one.
+    const cut = at > 0 && /cut here/.test(records[at - 1].text) ? at - 1 : at
+    return { kind, report: records.slice(cut).map((r) => r.text).join('\n') }
+  }
+  return undefined
+}
