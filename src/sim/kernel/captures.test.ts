@@ -1,0 +1,130 @@
+// The loader against the real kernel: every fixtures/scripts capture whose commands stay within
+// the loader (insmod, rmmod, cat, ls, echo >, dmesg, lsmod) is replayed on the simulated kernel
+// through its syscalls, and each command's kernel log lines, file contents and sizes must match.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { loadEmbeddedProfile } from '../../profile/index.js'
+import { createSimKernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC } from './index.js'
+import type { SimKernel } from './types.js'
+
+interface Step {
+  cmd: string
+  exitCode: number
+  stdout: string
+  stderr: string
+  dmesg: string[]
+}
+
+const root = process.cwd()
+const dir = join(root, 'fixtures/captures')
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+/** Commands that change state outside the loader: scripts using them are the tools' to replay. */
+const OUTSIDE = new Set(['modprobe', 'depmod'])
+
+/** Split a command line the way the script language does (quotes and backslashes). */
+function words(line: string): string[] {
+  const out: string[] = []
+  let cur = ''
+  let has = false
+  let q: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (q) {
+      if (c === q) q = undefined
+      else if (c === '\\' && q === '"' && i + 1 < line.length) cur += line[++i]
+      else cur += c
+    } else if (c === '"' || c === "'") {
+      q = c
+      has = true
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i]
+      has = true
+    } else if (/\s/.test(c)) {
+      if (has) out.push(cur)
+      cur = ''
+      has = false
+    } else {
+      cur += c
+      has = true
+    }
+  }
+  if (has) out.push(cur)
+  return out
+}
+
+const noAddr = (s: string) => s.replace(/ 0x[0-9a-f]{16}/g, ' 0x0')
+
+/** lsmod's lines as {size, used, holders (as a set)} by module name. */
+function lsmodTable(text: string) {
+  return text.split('\n').slice(1).filter(Boolean).map((l) => {
+    const [name, size, used, holders = ''] = l.split(/\s+/)
+    return { name, size: Number(size), used: Number(used), holders: holders.split(',').filter(Boolean).sort() }
+  })
+}
+
+function procTable(text: string) {
+  return text.split('\n').filter(Boolean).map((l) => {
+    const [name, size, used, holders] = l.split(' ')
+    return { name, size: Number(size), used: Number(used), holders: holders === '-' ? [] : holders.split(',').filter(Boolean).sort() }
+  })
+}
+
+function replay(k: SimKernel, step: Step, where: string): void {
+  const argv = words(step.cmd)
+  const from = k.log.nextSeq()
+  const [cmd, ...args] = argv
+  let failed: boolean | undefined
+  let stdout: string | undefined
+  k.tick(1000)
+  if (cmd === 'insmod') {
+    const force = args[0] === '-f'
+    const [file, ...params] = force ? args.slice(1) : args
+    const flags = force ? MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC : 0
+    failed = k.finitModule(readFileSync(join(root, file)), params.join(' '), flags) !== 0
+  } else if (cmd === 'rmmod') {
+    const force = args[0] === '-f'
+    failed = false
+    for (const name of force ? args.slice(1) : args) {
+      if (k.deleteModule(name, O_NONBLOCK | (force ? O_TRUNC : 0)) !== 0) failed = true
+    }
+  } else if (cmd === 'cat') {
+    const texts = args.map((f) => k.readFile(f))
+    failed = texts.some((t) => t === undefined)
+    stdout = texts.map((t) => t ?? '').join('')
+    if (args.includes('/proc/modules')) {
+      stdout = noAddr(stdout)
+      step = { ...step, stdout: noAddr(step.stdout) }
+    }
+  } else if (cmd === 'ls') {
+    const list = k.listDir(args[0])
+    failed = list === undefined
+    expect(failed, `${where}: exit`).toBe(step.exitCode !== 0)
+    if (list) expect(list, `${where}: entries`).toEqual(step.stdout.split(/\s+/).filter(Boolean).sort())
+  } else if (cmd === 'echo') {
+    const gt = args.indexOf('>')
+    failed = k.writeFile(args[gt + 1], args.slice(0, gt).join(' ') + '\n') !== 0
+  } else if (cmd === 'dmesg') {
+    if (args.includes('-C') || args.includes('-c')) k.log.clear()
+  } else if (cmd === 'lsmod') {
+    expect(procTable(k.readFile('/proc/modules') ?? ''), `${where}: lsmod`).toEqual(lsmodTable(step.stdout))
+  }
+  if (failed !== undefined) expect(failed, `${where}: exit code ${step.exitCode}`).toBe(step.exitCode !== 0)
+  if (stdout !== undefined && !failed) expect(stdout, `${where}: stdout`).toBe(step.stdout)
+  expect(k.log.since(from).map((r) => r.text), `${where}: kernel log`).toEqual(step.dmesg)
+}
+
+describe('the loader does what the real 6.1 kernel did (fixtures/captures)', () => {
+  const profile = loadEmbeddedProfile()
+  test('captures exist', () => {
+    expect(files.length, 'no fixtures/captures/*.json yet: the VM capture writes them').toBeGreaterThan(0)
+  })
+  for (const f of files) {
+    const steps = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Step[]
+    if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]))) continue
+    test(f.replace(/\.json$/, ''), () => {
+      const k = createSimKernel({ profile })
+      steps.forEach((s, i) => replay(k, s, `${f} step ${i + 1} (${s.cmd})`))
+    })
+  }
+})
