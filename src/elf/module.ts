@@ -103,19 +103,19 @@ function readSymbols(elf: ElfFile): { exports: ModuleInfo['exports']; imports: s
   const found: Array<{ name: string; gpl: boolean; sec: number; value: number }> = []
   const n = elf.symbolCount()
   for (let i = 1; i < n; i++) {
-    const raw = elf.symbolRaw(i)
-    if (raw.shndx === SHN_UNDEF) {
+    const shndx = elf.symbolShndx(i)
+    if (shndx === SHN_UNDEF) {
       // The kernel's simplify_symbols walks symtab in index order: keep that order.
-      if (raw.nameOff !== 0) imports.push(elf.symbolName(i))
+      if (elf.symbolNameOff(i) !== 0) imports.push(elf.symbolName(i))
       continue
     }
-    const inKsymtab = (ksymtab && raw.shndx === ksymtab.index) || (ksymtabGpl && raw.shndx === ksymtabGpl.index)
-    if (inKsymtab && (raw.info & 0xf) !== 3 && elf.symbolNameStartsWith(i, KSYMTAB_PREFIX)) {
+    const inKsymtab = (ksymtab && shndx === ksymtab.index) || (ksymtabGpl && shndx === ksymtabGpl.index)
+    if (inKsymtab && (elf.symbolInfo(i) & 0xf) !== 3 && elf.symbolNameStartsWith(i, KSYMTAB_PREFIX)) {
       found.push({
         name: elf.symbolName(i).slice(KSYMTAB_PREFIX.length),
-        gpl: raw.shndx === ksymtabGpl?.index,
-        sec: raw.shndx,
-        value: Number(raw.value),
+        gpl: shndx === ksymtabGpl?.index,
+        sec: shndx,
+        value: elf.symbolValue(i),
       })
     }
   }
@@ -166,7 +166,7 @@ function initExit(elf: ElfFile, thisModule: ElfSection): { hasInit: boolean; has
   let hasExit = false
   const n = elf.symbolCount()
   for (let i = 1; i < n && !(hasInit && hasExit); i++) {
-    if (elf.symbolRaw(i).shndx === SHN_UNDEF) continue
+    if (elf.symbolShndx(i) === SHN_UNDEF) continue
     if (!hasInit && elf.symbolNameStartsWith(i, 'init_module') && elf.symbolName(i) === 'init_module') hasInit = true
     if (!hasExit && elf.symbolNameStartsWith(i, 'cleanup_module') && elf.symbolName(i) === 'cleanup_module') hasExit = true
   }

@@ -57,6 +57,14 @@ export interface ElfFile {
   symbolCount(): number
   /** Raw fields of symbol `i` without decoding its name (for fast scans). */
   symbolRaw(i: number): { nameOff: number; value: bigint; size: number; info: number; shndx: number }
+  /** st_shndx of symbol `i` (no allocation, for scans over thousands of symbols). */
+  symbolShndx(i: number): number
+  /** st_info of symbol `i`. */
+  symbolInfo(i: number): number
+  /** st_name of symbol `i` (0 for no name). */
+  symbolNameOff(i: number): number
+  /** st_value of symbol `i` as a number (offsets in ET_REL fit). */
+  symbolValue(i: number): number
   /** Name of symbol `i` (decoded from the symbol string table). */
   symbolName(i: number): string
   /** Compare the name of symbol `i` with an ASCII prefix without decoding it. */
@@ -234,6 +242,10 @@ export function readElf(bytes: Uint8Array): ElfFile {
       const o = symOff(i)
       return { nameOff: r.u32(o), info: r.u8(o + 4), shndx: r.u16(o + 6), value: r.u64(o + 8), size: r.u64n(o + 16) }
     },
+    symbolShndx: (i) => r.u16(symOff(i) + 6),
+    symbolInfo: (i) => r.u8(symOff(i) + 4),
+    symbolNameOff: (i) => r.u32(symOff(i)),
+    symbolValue: (i) => r.u64n(symOff(i) + 8),
     symbolName,
     symbolNameStartsWith(i, prefix) {
       const n = r.u32(symOff(i))
