@@ -23,6 +23,8 @@ export interface QemuBackendOptions extends BackendOptions {
   append?: string[]
   /** Milliseconds one command may take before the step fails with kind 'timeout'. Default: 60000. */
   timeout?: number
+  /** Same as `timeout` (the name `kmodspec sh --timeout` passes). */
+  timeoutMs?: number
   /** Milliseconds a boot or restore may take. Default: 120000. */
   bootTimeout?: number
   /** 'auto' (default; env KMODSPEC_QEMU_ACCEL): KVM when it is proven to work here, else TCG. */
@@ -218,7 +220,8 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     headers,
     memory = '256M',
     append = [],
-    timeout = 60_000,
+    timeoutMs,
+    timeout = timeoutMs ?? 60_000,
     bootTimeout = 120_000,
     accel = (process.env.KMODSPEC_QEMU_ACCEL as QemuBackendOptions['accel']) ?? 'auto',
     qemu = 'qemu-system-x86_64',
