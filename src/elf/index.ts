@@ -3,3 +3,4 @@ export { readModule, moduleFromElf, modinfoValue, modinfoValues, modinfoDepends,
 export { deriveBehaviour, behaviourFromElf, BEHAVIOUR_SECTION } from './behaviour.js'
 export { buildSyntheticModule, type SyntheticModuleSpec } from './write.js'
 export { ElfError, type ElfSection, type ElfSymbol, type ModuleInfo } from './types.js'
+export { readModuleSignature, MODULE_SIG_MAGIC, type ModuleSignatureInfo } from './signature.js'
