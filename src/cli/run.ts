@@ -22,7 +22,7 @@ options:
 Any other vitest option can follow '--', e.g. kmodspec run -- --shard=1/2.
 `
 
-interface JsonReport { numTotalTests: number; numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTestSuites: number }
+interface JsonReport { numTotalTests: number; numPassedTests: number; numFailedTests: number; numPendingTests: number; numTotalTestSuites: number; numFailedTestSuites: number }
 
 /** vitest's CLI entry, from the vitest this package resolves. */
 function vitestEntry(): string {
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     const report = await readFile(reportFile, 'utf8').then((t) => JSON.parse(t) as JsonReport, () => undefined)
     const code = child.exitCode ?? 1
     if (report) {
-      const verdict = report.numFailedTests === 0 && code === 0 ? 'all passed' : `${report.numFailedTests} failed`
+      const verdict = code === 0 ? 'all passed' : report.numFailedTests > 0 ? `${report.numFailedTests} failed` : `${report.numFailedTestSuites} spec file(s) failed to run (see above)`
       process.stdout.write(`\nkmodspec run: ${backend}: ${report.numPassedTests}/${report.numTotalTests} specs passed in ${report.numTotalTestSuites} files, ${verdict}\n`)
     } else {
       process.stdout.write(`\nkmodspec run: ${backend}: vitest exited with ${code} and wrote no report\n`)
