@@ -14,6 +14,7 @@ import {
   TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE,
 } from './taint.js'
 import { runActions } from './exec.js'
+import { fillSymbolGetArgs } from './symget.js'
 import type { ModuleBehaviour } from './types.js'
 
 const EPERM = 1
@@ -135,10 +136,11 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     const i = findSec(sections, n)
     if (i) sections[i].flags |= SHF_RO_AFTER_INIT
   }
+  const strOff = sections[sections[symIdx].link]?.offset ?? 0
   const layout = computeLayout(sections, {
     count: elf.symbolCount(),
     shndx: (i) => elf.symbolRaw(i).shndx,
-    nameLen: (i) => (elf.symbolRaw(i).nameOff === 0 ? 0 : elf.symbolName(i).length),
+    nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
   }, {
     pageSize: config.pageSize, strictModuleRwx: config.strictModuleRwx, kallsyms: config.kallsyms, kallsymsAll: true,
     symtabIndex: symIdx, strtabIndex: sections[symIdx].link, pcpuIndex: pcpuIdx,
@@ -226,6 +228,13 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     return unlink(perr)
   }
   return doInitModule(k, mod, elf, info)
+}
+
+/** strlen() of a name in the symbol string table, without decoding it. */
+function cstrlen(b: Uint8Array, base: number, off: number): number {
+  if (off === 0) return 0
+  const end = b.indexOf(0, base + off)
+  return end < 0 ? 0 : end - base - off
 }
 
 function newModule(info: ModuleInfo): SimModule {
@@ -335,7 +344,9 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
 
 function derive(elf: ElfFile, info: ModuleInfo): ModuleBehaviour {
   try {
-    return behaviourFromElf(elf, info)
+    const b = behaviourFromElf(elf, info)
+    fillSymbolGetArgs(elf, b)
+    return b
   } catch {
     // A model that cannot be read must not stop a load the real kernel would do.
     return { functions: {}, ...(info.hasInit ? { init: { actions: [], returns: 0 } } : {}), unsure: ['init_module'] }
