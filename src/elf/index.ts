@@ -1,5 +1,5 @@
 export { readElf, type ElfFile, type ElfRela } from './read.js'
-export { readModule, moduleFromElf, modinfoValue, modinfoValues, modinfoDepends, modinfoParams, type ModuleParamInfo } from './module.js'
+export { readModule, moduleFromElf, kmodExportedSymbols, modinfoValue, modinfoValues, modinfoDepends, modinfoParams, type ModuleParamInfo } from './module.js'
 export { deriveBehaviour, behaviourFromElf, BEHAVIOUR_SECTION } from './behaviour.js'
 export { buildSyntheticModule, type SyntheticModuleSpec } from './write.js'
 export { ElfError, type ElfSection, type ElfSymbol, type ModuleInfo } from './types.js'

@@ -1,9 +1,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
-import { withFile } from 'tmp-promise'
+import { withDir, withFile } from 'tmp-promise'
 import { describe, expect, it } from 'vitest'
-import { modinfoDepends, modinfoParams, modinfoValue, modinfoValues, readModule } from './module.js'
+import { kmodExportedSymbols, modinfoDepends, modinfoParams, modinfoValue, modinfoValues, readModule } from './module.js'
+import { readElf } from './read.js'
+import { buildSyntheticModule } from './write.js'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { ElfError } from './types.js'
 
 const fixtures = new URL('../../fixtures/', import.meta.url).pathname
@@ -141,5 +144,30 @@ describe('readModule on in-tree modules of the installed kernel', () => {
     let named = 0
     for (const f of files) if (readModule(readFileSync(f)).name !== '') named++
     expect(named).toBe(files.length)
+  })
+})
+
+describe('kmodExportedSymbols', () => {
+  it("lists what kmod's depmod writes to modules.symbols, for built and synthetic modules", async () => {
+    await withDir(
+      async ({ path }) => {
+        const dir = join(path, 'lib/modules', RELEASE, 'extra')
+        await mkdir(dir, { recursive: true })
+        const files: Record<string, Uint8Array> = {
+          hello_api: readFileSync(join(fixtures, 'hello/hello_api.ko')),
+          core_lkm: readFileSync(join(fixtures, 'stacking/core/core_lkm.ko')),
+          synth_crc: buildSyntheticModule({ name: 'synth_crc', vermagic: 'v', exports: [{ name: 'sc_a', gpl: false, crc: 1 }, { name: 'sc_b', gpl: true, crc: 2 }], behaviour: { functions: {} } }),
+          synth_plain: buildSyntheticModule({ name: 'synth_plain', vermagic: 'v', exports: [{ name: 'sp_a', gpl: true }], behaviour: { functions: {} } }),
+        }
+        for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, `${name}.ko`), bytes)
+        await execa('depmod', ['-b', path, RELEASE])
+        const text = await readFile(join(path, 'lib/modules', RELEASE, 'modules.symbols'), 'utf8')
+        const real = text.split('\n').filter((l) => l.startsWith('alias symbol:')).map((l) => l.slice('alias symbol:'.length)).sort()
+        const ours = Object.entries(files).flatMap(([name, bytes]) => kmodExportedSymbols(readElf(bytes)).map((s) => `${s} ${name}`)).sort()
+        expect(ours).toEqual(real)
+        expect(real.length).toBe(6) // api_test, core_greet, core_gpl_greet, sc_a, sc_b, sp_a
+      },
+      { unsafeCleanup: true },
+    )
   })
 })

@@ -218,3 +218,27 @@ export function modinfoParams(info: Pick<ModuleInfo, 'modinfo'>): ModuleParamInf
   }
   return [...byName.values()]
 }
+
+/**
+ * The exported symbols kmod's depmod sees (libkmod's kmod_elf_get_symbols): the `__crc_<name>`
+ * symbols in symtab order when the module has modversions, else every non-empty string of
+ * `__ksymtab_strings` (which in 6.1 also holds non-empty namespace names).
+ */
+export function kmodExportedSymbols(elf: ElfFile): string[] {
+  const out: string[] = []
+  const n = elf.symbolCount()
+  for (let i = 1; i < n; i++) if (elf.symbolNameStartsWith(i, '__crc_')) out.push(elf.symbolName(i).slice(6))
+  if (out.length > 0) return out
+  const s = elf.sectionByName('__ksymtab_strings')
+  if (!s || s.type === SHT_NOBITS) return out
+  const data = elf.sectionData(s)
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  let last = 0
+  for (let i = 0; i <= data.length; i++) {
+    if (i === data.length ? i > last : data[i] === 0) {
+      if (i > last) out.push(buf.toString('utf8', last, i))
+      last = i + 1
+    }
+  }
+  return out
+}

@@ -148,6 +148,7 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
   const plain = exports.filter((e) => !e.gpl)
   const gpl = exports.filter((e) => e.gpl)
   const exportSyms: Array<{ name: string; section: number; value: number; strOff: number }> = []
+  const crcSyms: Array<{ name: string; section: number; value: number }> = []
   const addTable = (list: typeof exports, tab: string, crcTab: string): void => {
     if (list.length === 0) return
     const index = sections.length + 1
@@ -161,6 +162,8 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
       const v = new DataView(crc.buffer)
       list.forEach((e, i) => v.setUint32(i * 4, e.crc! >>> 0, true))
       sections.push({ name: crcTab, type: SHT_PROGBITS, flags: SHF_ALLOC, data: crc, align: 4 })
+      // modpost's __crc_<name> symbols: kmod's depmod lists exports from them.
+      list.forEach((e, i) => crcSyms.push({ name: e.name, section: sections.length, value: i * 4 }))
     }
   }
   addTable(plain, '__ksymtab', '__kcrctab')
@@ -203,6 +206,7 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
     syms.push({ name: `__ksymtab_${e.name}`, bind: STB_LOCAL, type: STT_NOTYPE, shndx: e.section, value: e.value, size: 0 })
     syms.push({ name: `__kstrtab_${e.name}`, bind: STB_LOCAL, type: STT_NOTYPE, shndx: KSTR, value: e.strOff, size: 0 })
   }
+  for (const c of crcSyms) syms.push({ name: `__crc_${c.name}`, bind: STB_LOCAL, type: STT_NOTYPE, shndx: c.section, value: c.value, size: 0 })
   const firstGlobal = syms.length
   syms.push({ name: '__this_module', bind: STB_GLOBAL, type: STT_OBJECT, shndx: THIS, value: 0, size: THIS_MODULE_SIZE_6_1 })
   const symIndex = new Map<string, number>()
