@@ -1,6 +1,7 @@
 import type { KernelProfile } from '../../profile/types.js'
 import { finitModule, initModule } from './load.js'
 import { Printk } from './printk.js'
+import { ModuleArea } from './alloc.js'
 import type { KernelState } from './state.js'
 import type { ModuleBehaviour, SimKernel } from './types.js'
 import { deleteModule } from './unload.js'
@@ -18,8 +19,8 @@ export interface SimKernelOptions {
   bootTimeUs?: number
 }
 
-/** Where module_alloc() starts handing out addresses (x86-64 MODULES_VADDR plus a KASLR-like offset). */
-const MODULES_BASE = 0xffffffffc0a00000n
+/** The first module's address on the captured 6.1 VM (MODULES_VADDR plus what boot allocated there). */
+const MODULES_BASE = 0xffffffffc0201000n
 
 /**
  * A simulated Linux kernel with the module loader of 6.1: init_module/finit_module/
@@ -37,7 +38,7 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
   }
   const k: KernelState = {
     profile, modules: [], tainted: 0, debugLocks: true, once: new Set(), modulesDisabled: false,
-    printk: new Printk(bootTimeUs), nextAddress: MODULES_BASE, overrides,
+    printk: new Printk(bootTimeUs), area: new ModuleArea(MODULES_BASE, profile.config.pageSize), overrides,
   }
   const log = k.printk
   return {

@@ -148,13 +148,22 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
 
+  // move_module(): core, then init, allocated before the module is listed.
+  mod.address = k.area.alloc(layout.coreSize)
+  mod.initAddress = layout.initSize ? k.area.alloc(layout.initSize) : 0n
+  const release = () => {
+    k.area.free(mod.address)
+    if (mod.initAddress) k.area.free(mod.initAddress)
+  }
   // add_unformed_module()
   const old = findModule(k, mod.name, true)
-  if (old) return old.state === 'live' ? -EEXIST : -EBUSY
-  mod.address = k.nextAddress
-  k.nextAddress += BigInt(Math.ceil((layout.coreSize + 1) / config.pageSize + 1) * config.pageSize)
+  if (old) {
+    release()
+    return old.state === 'live' ? -EEXIST : -EBUSY
+  }
   k.modules.unshift(mod)
   const unlink = (ret: number): number => {
+    release()
     unrefAll(mod)
     k.modules = k.modules.filter((m) => m !== mod)
     mod.state = 'gone'
@@ -241,7 +250,7 @@ function newModule(info: ModuleInfo): SimModule {
   return {
     name: info.name, state: 'unformed', taints: 0, refcnt: 1, sources: [], targets: [],
     exports: new Map(), exportOrder: [], hasInit: info.hasInit, hasExit: info.hasExit,
-    coreSize: 0, initSize: 0, address: 0n, params: [], behaviour: { functions: {} }, usingGplOnly: false,
+    coreSize: 0, initSize: 0, address: 0n, initAddress: 0n, params: [], behaviour: { functions: {} }, usingGplOnly: false,
   }
 }
 
@@ -328,6 +337,8 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
   if (ret < 0) {
     mod.state = 'going'
     mod.refcnt--
+    k.area.free(mod.address)
+    if (mod.initAddress) k.area.free(mod.initAddress)
     unrefAll(mod)
     k.modules = k.modules.filter((m) => m !== mod)
     mod.state = 'gone'
@@ -339,6 +350,8 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
   mod.state = 'live'
   mod.refcnt--
   mod.initSize = 0
+  if (mod.initAddress) k.area.free(mod.initAddress)
+  mod.initAddress = 0n
   return 0
 }
 

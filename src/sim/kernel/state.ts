@@ -2,6 +2,7 @@ import type { KernelProfile } from '../../profile/types.js'
 import type { ModuleBehaviour } from './types.js'
 import type { Printk } from './printk.js'
 import type { ParamInstance } from './params.js'
+import type { ModuleArea } from './alloc.js'
 
 /** enum module_state, plus 'gone' once freed (kept for stale references). */
 export type ModState = 'unformed' | 'coming' | 'live' | 'going' | 'gone'
@@ -32,6 +33,8 @@ export interface SimModule {
   coreSize: number
   initSize: number
   address: bigint
+  /** The init allocation while the module is coming (0n when none). */
+  initAddress: bigint
   params: ParamInstance[]
   behaviour: ModuleBehaviour
   version?: string
@@ -52,8 +55,8 @@ export interface KernelState {
   once: Set<string>
   modulesDisabled: boolean
   printk: Printk
-  /** Next module_alloc() address. */
-  nextAddress: bigint
+  /** Where module_alloc() places core and init allocations. */
+  area: ModuleArea
   overrides: Map<string, ModuleBehaviour>
 }
 

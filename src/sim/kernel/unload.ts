@@ -41,6 +41,7 @@ export function deleteModule(k: KernelState, name: string, flags: number): numbe
   if (mod.hasExit && mod.behaviour.exit) runActions(k, mod, mod.behaviour.exit.actions)
   mod.state = 'unformed'
   unrefAll(mod)
+  k.area.free(mod.address)
   k.modules = k.modules.filter((m) => m !== mod)
   mod.state = 'gone'
   return 0
