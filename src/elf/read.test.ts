@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { readElf } from './read.js'
 import { readModule } from './module.js'
@@ -38,6 +39,7 @@ describe('readElf', () => {
     expect(codeOf(() => readElf(new TextEncoder().encode('obj-m += hello.o\n')))).toBe('not-elf')
     expect(codeOf(() => readElf(new Uint8Array([0x7f, 0x45])))).toBe('not-elf')
     expect(() => readElf(new Uint8Array())).toThrow(/not an ELF file: the file is empty/)
+    expect(() => readElf(gzipSync(ko))).toThrow(/gzip-compressed .*decompress it first/)
   })
 
   it('rejects 32-bit, big-endian, other machines and non-ET_REL with unsupported', () => {

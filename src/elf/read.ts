@@ -120,6 +120,8 @@ class Reader {
 export function readElf(bytes: Uint8Array): ElfFile {
   if (bytes.length === 0) throw new ElfError('not an ELF file: the file is empty', 'not-elf')
   if (bytes.length < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+    const packed = compression(bytes)
+    if (packed) throw new ElfError(`not an ELF file: it is ${packed}-compressed (a .ko.${packed === 'gzip' ? 'gz' : packed === 'zstd' ? 'zst' : 'xz'}?); decompress it first`, 'not-elf')
     throw new ElfError('not an ELF file: it does not start with the ELF magic \\x7fELF (is it a kernel module .ko?)', 'not-elf')
   }
   const r = new Reader(bytes)
@@ -300,4 +302,12 @@ export function readElf(bytes: Uint8Array): ElfFile {
     },
   }
   return file
+}
+
+/** The compression format of a compressed module, by its magic. */
+function compression(b: Uint8Array): string | undefined {
+  if (b.length >= 6 && b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0) return 'xz'
+  if (b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'zstd'
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip'
+  return undefined
 }
