@@ -35,6 +35,9 @@ export interface QemuBackendOptions extends BackendOptions {
   stateCache?: boolean
 }
 
+/** Bump when what happens between boot and the state save changes: it is part of the state's cache key. */
+const stateRecipe = 'clear-log+console-loglevel-8'
+
 /** Kernel arguments: quiet console (every console byte is slow under TCG), and a panic ends QEMU at once (-no-reboot). */
 const baseAppend = ['console=ttyS0', 'quiet', 'panic=-1']
 
@@ -77,7 +80,18 @@ async function kvmVerdict(): Promise<{ cached?: 'kvm' | 'tcg'; file: string }> {
   return { file }
 }
 
-class QemuBackend implements Backend {
+/** The qemu backend, with a few extras for diagnostics and tests. */
+export interface QemuBackend extends Backend {
+  readonly name: 'qemu'
+  /** What the kernel printed on its console (ttyS0) since the last boot or restore. */
+  readonly console: string
+  /** QEMU's process id, while the VM runs. */
+  readonly qemuPid: number | undefined
+  /** The running VM's temp dir (removed when it stops). */
+  readonly tempDir: string | undefined
+}
+
+class QemuBackendImpl implements QemuBackend {
   readonly name = 'qemu' as const
   release: string
   private vm?: Vm
@@ -97,9 +111,16 @@ class QemuBackend implements Backend {
     this.vm = vm
   }
 
-  /** The kernel console so far (ttyS0), for reports. */
   get console(): string {
     return this.vm?.console ?? ''
+  }
+
+  get qemuPid(): number | undefined {
+    return this.vm?.pid
+  }
+
+  get tempDir(): string | undefined {
+    return this.vm?.tempDir
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -189,6 +210,9 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
     await vm.start({ readyTimeoutMs: bootTimeout })
     // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
     await vm.exec({ path: '/bin/dmesg', argv: ['dmesg', '-C'], cwd: '/', redirect: '', file: '' }, bootTimeout)
+    // Booted quiet (console bytes are slow under TCG); from now on every record also reaches the
+    // console, so a step that hangs or panics still shows what the kernel said.
+    await vm.exec({ path: '/bin/busybox', argv: ['echo', '8'], cwd: '/', redirect: '>', file: '/proc/sys/kernel/printk' }, bootTimeout)
     if (stateFile) await vm.save(stateFile, bootTimeout)
     return vm
   } catch (error) {
@@ -213,7 +237,7 @@ async function qemuVersion(qemu: string): Promise<string> {
  * const backend = await createQemuBackend({ memory: '256M' })
  * const r = await backend.exec(['insmod', 'fixtures/hello/hello_api.ko'])
  */
-export async function createQemuBackend(options: QemuBackendOptions = {}): Promise<Backend> {
+export async function createQemuBackend(options: QemuBackendOptions = {}): Promise<QemuBackend> {
   const {
     kernel: kernelOption,
     release: releaseOption,
@@ -234,7 +258,7 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release)])
   const base = { qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append] }
   const stateFor = (c: VmConfig): string | undefined =>
-    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs(c)), initramfs.hash).slice(0, 20)}.bin`) : undefined
+    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs(c)), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
   const opts = { timeout, bootTimeout }
 
   let chosen: 'kvm' | 'tcg' = accel === 'auto' ? 'tcg' : accel
@@ -255,5 +279,5 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   }
   const config: VmConfig = { ...base, accel: chosen }
   vm ??= await startVm(config, stateFor(config), bootTimeout)
-  return new QemuBackend(config, kernel.release, stateFor(config), opts, vm)
+  return new QemuBackendImpl(config, kernel.release, stateFor(config), opts, vm)
 }

@@ -81,6 +81,16 @@ export class Vm {
     return this.consoleText
   }
 
+  /** QEMU's process id while it runs. */
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.proc?.pid
+  }
+
+  /** The VM's temp dir (sockets, shared memory file) while it exists. */
+  get tempDir(): string | undefined {
+    return this.dir
+  }
+
   get alive(): boolean {
     return this.proc !== undefined && !this.exited
   }
