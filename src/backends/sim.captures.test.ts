@@ -19,7 +19,9 @@ describe('the simulator prints what the real kernel printed', () => {
   for (const file of captures) {
     const name = file.replace(/\.json$/, '')
     test(name, async () => {
-      const expected = JSON.parse(readFileSync(join(capturesDir, file), 'utf8')) as TranscriptStep[]
+      // a capture is { script, release, ..., commands: [...] } (older ones: the bare array)
+      const data = JSON.parse(readFileSync(join(capturesDir, file), 'utf8')) as TranscriptStep[] | { commands: TranscriptStep[] }
+      const expected = Array.isArray(data) ? data : data.commands
       const commands = parseScript(readFileSync(join(root, 'fixtures/scripts', `${name}.sh`), 'utf8'))
       expect(commands.map((c) => c.text), `${name}.sh and its capture list different commands: re-capture`).toEqual(expected.map((e) => e.cmd))
       const sim = await createSimBackend()

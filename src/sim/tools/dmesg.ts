@@ -6,7 +6,12 @@ import type { Tool } from './context.js'
 export function formatRecord(r: KernelLogRecord): string {
   const s = Math.floor(r.timestampUs / 1e6)
   const us = r.timestampUs % 1e6
-  return `[${String(s).padStart(5)}.${String(us).padStart(6, '0')}] ${r.text}\n`
+  return `[${String(s).padStart(5)}.${String(us).padStart(6, '0')}] ${escapeControl(r.text)}\n`
+}
+
+/** Control characters reach the terminal as `\xNN`, as the VM's dmesg prints them. */
+function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x09\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
 export const dmesg: Tool = (ctx, argv) => {

@@ -93,3 +93,21 @@ export function modprobeInsertError(name: string, err: number): string {
       return `could not insert '${name}': ${strerror(err)}`
   }
 }
+
+/**
+ * libkmod's own error log line (kmod 30 is built with logging on): the tools print it before
+ * their own message, with libkmod's source position, e.g. when delete_module fails.
+ */
+export function libkmodRemoveError(prog: string, name: string, err: number): string {
+  return `${prog}: ERROR: ../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '${name}': ${strerror(err)}\n`
+}
+
+/** kmod's ELF reader: a file without ELF magic is ENOEXEC, a damaged ELF file EINVAL. */
+export function elfErrno(code: string | undefined): number {
+  return code === 'not-elf' ? -errno.ENOEXEC : -errno.EINVAL
+}
+
+/** Errors of opening a file for writing, as opposed to the write itself failing. */
+export function isOpenError(err: number): boolean {
+  return [1, 2, 13, 20, 21, 30].includes(Math.abs(err))
+}

@@ -2,7 +2,7 @@
 import { posix } from 'node:path'
 import { VfsError } from '../vfs.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { strerror } from './errors.js'
+import { isOpenError, strerror } from './errors.js'
 
 const errnoOf = (e: unknown): number => {
   if (e instanceof VfsError) return e.errno
@@ -150,7 +150,9 @@ export const echo: Tool = (ctx: ToolContext, argv) => {
   try {
     ctx.vfs.writeFile(abspath(ctx, file), text, words[at] === '>>')
   } catch (e) {
-    ctx.err(`sh: can't create ${file}: ${strerror(errnoOf(e))}\n`)
+    const err = errnoOf(e)
+    // the VM's agent runs busybox echo with its output opened on FILE
+    ctx.err(isOpenError(err) ? `echo: can't create ${file}: ${strerror(err)}\n` : `echo: write error: ${strerror(err)}\n`)
     return 1
   }
   return 0

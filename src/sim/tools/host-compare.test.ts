@@ -52,6 +52,7 @@ describe('modinfo matches kmod 30 on module files', () => {
     ['modinfo', '-F', 'depends', 'fixtures/hello/hello_feature.ko'],
     ['modinfo', '--field', 'parm', 'fixtures/errors/params.ko'],
     ['modinfo', 'fixtures/errors/not_elf.ko'],
+    ['modinfo', 'fixtures/errors/truncated.ko'],
     ['modinfo', 'fixtures/nothing.ko'],
     ['modinfo'],
   ]) {

@@ -6,6 +6,8 @@ import { posix } from 'node:path'
 import { readModule } from '../../elf/module.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { VfsError } from '../vfs.js'
+import { ElfError } from '../../elf/types.js'
+import { elfErrno } from './errors.js'
 import { abspath, type ToolContext } from './context.js'
 import { readIndex } from './index-bin.js'
 import { loadConfig, parseFile, type ModprobeConfig } from './config.js'
@@ -103,8 +105,8 @@ export function loadModuleFile(ctx: ToolContext, absPath: string): { info?: Modu
   }
   try {
     return { info: readModule(bytes), bytes, err: 0 }
-  } catch {
-    return { bytes, err: -8 }
+  } catch (e) {
+    return { bytes, err: elfErrno(e instanceof ElfError ? e.code : undefined) }
   }
 }
 

@@ -4,7 +4,7 @@
  * module and the dependencies nobody uses any more.
  */
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { errno, modprobeInsertError, strerror } from './errors.js'
+import { errno, libkmodRemoveError, modprobeInsertError, strerror } from './errors.js'
 import { getopt, GetoptError } from './getopt.js'
 import { insertModuleFile } from './insmod.js'
 import { holders, initState, ModuleDb, moduleDir, refcnt, type KmodModule } from './kmodlib.js'
@@ -148,6 +148,7 @@ function removeModule(s: State, m: KmodModule): number {
   SHOW(s, `rmmod ${m.name}\n`)
   if (s.dryRun) return 0
   const err = s.ctx.kernel.deleteModule(m.name, O_NONBLOCK | (s.force ? O_TRUNC : 0))
+  if (err < 0 && LOG_ERR <= s.verbose) s.ctx.err(libkmodRemoveError('modprobe', m.name, err))
   if (err === -errno.EEXIST) {
     if (s.firstTime) LOG(s, `Module ${m.name} is not in kernel.`)
     return s.firstTime ? err : 0

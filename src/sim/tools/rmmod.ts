@@ -1,7 +1,7 @@
 /** kmod 30's rmmod: check use as kmod does, then delete_module. */
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { strerror } from './errors.js'
+import { libkmodRemoveError, strerror } from './errors.js'
 import { getopt, GetoptError } from './getopt.js'
 import { holders, initState, normalizeName, pathToModname, refcnt } from './kmodlib.js'
 
@@ -72,6 +72,7 @@ export const rmmod: Tool = (ctx, argv) => {
     }
     const err = ctx.kernel.deleteModule(name, O_NONBLOCK | (force ? O_TRUNC : 0))
     if (err < 0) {
+      ctx.err(libkmodRemoveError(prog, name, err))
       ctx.err(`${prog}: ERROR: could not remove module ${arg}: ${strerror(err)}\n`)
       failures++
     }
