@@ -1,7 +1,7 @@
 // defineModule: a module described in TypeScript, for behaviour a C fixture cannot show.
 // It runs on the simulated kernel; on a real kernel the chain says it has no .ko.
 import { expect, test } from 'vitest'
-import { defineModule, kernel, KmodspecError } from '../src/index.js'
+import { defineModule, kernel, KmodspecError } from 'kmodspec'
 
 const api = defineModule({ name: 'model_api', exports: ['model_ping'], functions: { model_ping: { prints: '[model_api] ping' } }, init: { prints: '[model_api] up' }, exit: { prints: '[model_api] down' } })
 const user = defineModule({ name: 'model_user', uses: ['model_ping'], init: { prints: '[model_user] up', calls: 'model_ping' }, exit: { prints: '[model_user] down' } })

@@ -1,6 +1,6 @@
 // One spec per error kind: each is decided from what kmod and the kernel printed.
 import { describe, test } from 'vitest'
-import { kernel } from '../src/index.js'
+import { kernel } from 'kmodspec'
 
 const k = () => kernel({ modules: ['fixtures/hello', 'fixtures/stacking', 'fixtures/errors'] })
 

@@ -1,6 +1,6 @@
 // Seed "Module Dependency Resolution and Modprobe", part 1: insmod and rmmod by hand.
 import { expect, test } from 'vitest'
-import { kernel } from '../src/index.js'
+import { kernel } from 'kmodspec'
 
 test('insmod in dependency order, rmmod in reverse, with the exact kernel log', async () => {
   await kernel({ modules: 'fixtures/hello' })

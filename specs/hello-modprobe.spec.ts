@@ -1,6 +1,6 @@
 // Seed "Module Dependency Resolution and Modprobe", parts 2-4: modprobe, depmod, modules_install.
 import { expect, test } from 'vitest'
-import { kernel } from '../src/index.js'
+import { kernel } from 'kmodspec'
 
 test('modprobe before the modules are installed: not found in /lib/modules/<release>', async () => {
   const run = await kernel({ modules: 'fixtures/hello' })

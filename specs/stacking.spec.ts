@@ -1,6 +1,6 @@
 // Seed "Kernel Modules Stacking Example": core_lkm exports, client_lkm uses them.
 import { expect, test } from 'vitest'
-import { kernel } from '../src/index.js'
+import { kernel } from 'kmodspec'
 
 test('lsmod shows the Used by count and holder; rmmod core_lkm is refused while client_lkm holds it', async () => {
   const run = await kernel({ modules: 'fixtures/stacking' })

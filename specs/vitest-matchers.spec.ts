@@ -1,6 +1,6 @@
 // kmodspec/vitest: one kernel per file, reset before each test, and matchers on the run.
 import { expect, test } from 'vitest'
-import { useKernel } from '../src/vitest/index.js'
+import { useKernel } from 'kmodspec/vitest'
 
 const k = useKernel({ modules: ['fixtures/hello', 'fixtures/stacking'] })
 
