@@ -1,5 +1,6 @@
 // modinfo and modprobe's dry runs touch no kernel: kmod 30 on this host is their judge.
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
@@ -10,6 +11,11 @@ import type { ToolContext } from './context.js'
 import { runTool } from './index.js'
 
 const R = '6.1.0-56-amd64'
+const INSTALLED_SIGNED = `/lib/modules/${R}/kernel/drivers/net/dummy.ko`
+// a copy outside /lib/modules: the simulated /lib/modules is the test's sysroot, not the host's
+const signedDir = mkdtempSync(join(tmpdir(), 'kmodspec-signed-'))
+const SIGNED = join(signedDir, 'dummy.ko')
+if (existsSync(INSTALLED_SIGNED)) cpSync(INSTALLED_SIGNED, SIGNED)
 /** A kernel with nothing loaded: enough for tools that only read files. */
 const idle = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
 
@@ -34,7 +40,10 @@ beforeAll(async () => {
   writeFileSync(join(root, 'etc/modprobe.d/test.conf'), 'options hello_api greeting=x\nalias my-demo modprobe_demo\n')
   await execa('depmod', ['-b', root, R])
 })
-afterAll(async () => cleanup())
+afterAll(async () => {
+  await cleanup()
+  rmSync(signedDir, { recursive: true, force: true })
+})
 
 async function host(argv: string[]) {
   const [cmd, ...rest] = argv
@@ -54,6 +63,8 @@ describe('modinfo matches kmod 30 on module files', () => {
     ['modinfo', 'fixtures/errors/not_elf.ko'],
     ['modinfo', 'fixtures/errors/truncated.ko'],
     ['modinfo', 'fixtures/nothing.ko'],
+    // a signed in-tree module: sig_id, signer, sig_key, sig_hashalgo, signature
+    ...(existsSync(SIGNED) ? [['modinfo', SIGNED], ['modinfo', '-F', 'signer', SIGNED]] : []),
     ['modinfo'],
   ]) {
     test(argv.join(' '), async () => {

@@ -1,4 +1,5 @@
 /** kmod 30's modinfo: `.modinfo` fields of a module file, or of a module found by name or alias. */
+import { readModuleSignature } from '../../elf/signature.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
 import { getopt, GetoptError } from './getopt.js'
@@ -61,12 +62,12 @@ function show(ctx: ToolContext, mod: KmodModule, o: Opts): number {
   }
   if (field === undefined) ctx.out(`${'filename:'.padEnd(16)}${filename}${sep}`)
   if (mod.path === undefined) return 0 // builtin: this kernel has no modules.builtin.modinfo in the sim
-  const { info, err } = loadModuleFile(ctx, mod.path)
-  if (!info) {
+  const { info, bytes, err } = loadModuleFile(ctx, mod.path)
+  if (!info || !bytes) {
     ctx.err(`modinfo: ERROR: could not get modinfo from '${mod.name}': ${strerror(err)}\n`)
     return err
   }
-  const entries = info.modinfo
+  const entries = [...info.modinfo, ...signatureEntries(bytes)]
   if (field === 'parm') {
     for (const p of collectParams(entries, ctx)) ctx.out(paramText(p) + sep)
     return 0
@@ -85,6 +86,21 @@ function show(ctx: ToolContext, mod: KmodModule, o: Opts): number {
   }
   ctx.out(out)
   return 0
+}
+
+/** libkmod appends the signature's fields after .modinfo; bytes as XX:XX, 20 to a line. */
+function signatureEntries(bytes: Uint8Array): Array<{ key: string; value: string }> {
+  const sig = readModuleSignature(bytes)
+  if (!sig) return []
+  const hex = (b: Uint8Array) =>
+    [...b].map((x, i) => x.toString(16).toUpperCase().padStart(2, '0') + (i < b.length - 1 ? ':' + ((i + 1) % 20 === 0 ? '\n\t\t' : '') : '')).join('')
+  return [
+    { key: 'sig_id', value: sig.idType },
+    { key: 'signer', value: sig.signer },
+    { key: 'sig_key', value: hex(sig.keyId) },
+    { key: 'sig_hashalgo', value: sig.hashAlgo },
+    { key: 'signature', value: hex(sig.signature) },
+  ]
 }
 
 function paramText(p: { name: string; param?: string; type?: string }, long = false): string {
