@@ -200,8 +200,9 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
     try {
       await vm.start({ incoming: stateFile, readyTimeoutMs: bootTimeout })
       return vm
-    } catch {
+    } catch (error) {
       // A stale or broken state file: boot afresh and replace it.
+      if (process.env.KMODSPEC_DEBUG) process.stderr.write(`kmodspec: restoring ${stateFile} failed, booting: ${(error as Error).message}\n`)
       await vm.kill()
     }
   }
