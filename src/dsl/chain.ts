@@ -203,7 +203,7 @@ export class KernelChain implements PromiseLike<KernelRun> {
     } catch (cause) {
       throw new KmodspecError({ title: `kernel(${options.backendName}) could not start`, expected: `a ${options.backendName} backend`, actual: (cause as Error).message ?? String(cause), backend: options.backendName, cause })
     }
-    const catalog = new ModuleCatalog(options.modules, options.cwd)
+    const catalog = new ModuleCatalog(options.modules, options.cwd, ctx.backend.release)
     const total = this.#steps.length
     try {
       await ctx.trackLoadOrder()

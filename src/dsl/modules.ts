@@ -1,5 +1,8 @@
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { buildCached } from '../build/cache.js'
+import { BuildError } from '../build/kbuild.js'
+import { modinfoValue, readModule } from '../elf/index.js'
 import { isModuleModel, type ModuleModel } from './define.js'
 import { StepFailure } from './errors.js'
 import type { ModuleSource } from './options.js'
@@ -12,26 +15,60 @@ export function moduleNameOf(file: string): string {
   return path.basename(file).replace(/\.ko$/, '').replace(/-/g, '_')
 }
 
-async function koFiles(source: string): Promise<string[]> {
+async function readVermagicRelease(file: string): Promise<string | undefined> {
+  try {
+    return modinfoValue(readModule(await readFile(file)), 'vermagic')?.split(' ')[0]
+  } catch {
+    return undefined // not a module we can read (a test's broken .ko): it belongs to no release
+  }
+}
+
+async function isKbuildDir(dir: string): Promise<boolean> {
+  const names = await readdir(dir)
+  return (names.includes('Kbuild') || names.includes('Makefile')) && names.some((n) => n.endsWith('.c'))
+}
+
+/**
+ * The .ko files a `modules` entry stands for, on a kernel of this release.
+ *
+ * - A `.ko` file: itself.
+ * - A directory with a Kbuild or Makefile and .c files (a kbuild directory): its own .ko files
+ *   (searched recursively) when there is at least one and none was built for another release
+ *   (vermagic); otherwise its sources are built with kbuild against
+ *   `/lib/modules/<release>/build` into the cache (`$XDG_CACHE_HOME/kmodspec/modules/<release>/<hash>`,
+ *   default `~/.cache/kmodspec`), once per content and release. So .ko files built for the
+ *   backend's release win over the sources: delete or rebuild stale ones after editing the C.
+ * - Any other directory: its .ko files, searched recursively, used as they are.
+ */
+export async function modulesIn(source: string, release: string): Promise<string[]> {
   const info = await stat(source).catch(() => undefined)
   if (!info) throw new StepFailure(`modules entry ${source} to exist`, 'no such file or directory')
   if (info.isFile()) return [source]
   const entries = await readdir(source, { recursive: true })
-  return entries.filter((e) => e.endsWith('.ko')).sort().map((e) => path.join(source, e))
+  const kos = entries.filter((e) => e.endsWith('.ko')).sort().map((e) => path.join(source, e))
+  if (!(await isKbuildDir(source))) return kos
+  const releases = await Promise.all(kos.map(readVermagicRelease))
+  if (kos.length > 0 && releases.every((r) => r === undefined || r === release)) return kos
+  try {
+    return (await buildCached(source, { release })).files
+  } catch (error) {
+    if (error instanceof BuildError) throw new StepFailure(`the modules in ${source} built for ${release}`, error.message, { cause: error })
+    throw error
+  }
 }
 
-/** Looks names up in the `modules` option: each directory recursively, each .ko, each model. */
+/** Looks names up in the `modules` option: each directory (see {@link modulesIn}), each .ko, each model. */
 export class ModuleCatalog {
   private entries: ResolvedModule[] | undefined
 
-  constructor(private readonly sources: ModuleSource[], private readonly cwd: string) {}
+  constructor(private readonly sources: ModuleSource[], private readonly cwd: string, private readonly release: string) {}
 
   private async load(): Promise<ResolvedModule[]> {
     if (!this.entries) {
       const found: ResolvedModule[] = []
       for (const source of this.sources) {
         if (isModuleModel(source)) found.push({ name: source.name, model: source })
-        else for (const file of await koFiles(source)) found.push({ name: moduleNameOf(file), path: file })
+        else for (const file of await modulesIn(source, this.release)) found.push({ name: moduleNameOf(file), path: file })
       }
       this.entries = found
     }

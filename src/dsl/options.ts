@@ -11,7 +11,14 @@ export type ModuleSource = string | ModuleModel
 export interface KernelOptions {
   /** 'sim' (default), 'qemu', ... or a Backend you created (it is then not closed by the chain). Else KMODSPEC_BACKEND. */
   backend?: BackendName | Backend
-  /** Where module names given to actions are looked up. */
+  /**
+   * Where module names given to actions are looked up: directories of `.ko` files, `.ko`
+   * files, module sources (a directory with a Kbuild or Makefile and .c files, built with
+   * kbuild for the backend's release and cached), and defineModule() models. In a directory
+   * with both sources and .ko files, the .ko files win when every one was built for the
+   * backend's release (their vermagic); else the sources are built.
+   * @example kernel({ modules: ['fixtures/hello', 'path/to/my_module'] })
+   */
   modules?: ModuleSource | ModuleSource[]
   /** Kernel release for backends that have several (default: the backend's). */
   release?: string
