@@ -64,21 +64,22 @@ export function embeddedProfilePath(release = EMBEDDED_RELEASE): string {
   return fileURLToPath(new URL(`../../profiles/${release}.json.gz`, import.meta.url))
 }
 
-let cached: Uint8Array | undefined
+let cached: KernelProfile | undefined
 
 /**
  * The default kernel profile that ships in the package (Debian 12, 6.1.0-56-amd64): needs
- * nothing installed. Each call returns a fresh object, safe to modify.
+ * nothing installed. Parsed once and shared by every simulated kernel, so it is read-only.
  * @example const { release, vermagic } = loadEmbeddedProfile()
  */
 export function loadEmbeddedProfile(): KernelProfile {
+  if (cached) return cached
   const file = embeddedProfilePath()
-  if (!cached) {
-    try {
-      cached = readFileSync(file)
-    } catch (e) {
-      throw new ProfileError(`the embedded kernel profile ${file} is missing (${(e as NodeJS.ErrnoException).code}); the package is incomplete: regenerate it with node scripts/make-profile.mjs`)
-    }
+  let bytes: Uint8Array
+  try {
+    bytes = readFileSync(file)
+  } catch (e) {
+    throw new ProfileError(`the embedded kernel profile ${file} is missing (${(e as NodeJS.ErrnoException).code}); the package is incomplete: regenerate it with node scripts/make-profile.mjs`)
   }
-  return deserializeProfile(cached, file)
+  cached = deserializeProfile(bytes, file)
+  return cached
 }

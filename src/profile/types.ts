@@ -6,9 +6,9 @@ export interface KernelProfile {
   vermagic: string
   /** `uname -v`-like version string, informational. */
   version?: string
-  /** The kernel's own exports (vmlinux) as in Module.symvers. */
-  symbols: Map<string, KernelSymbol>
-  config: KernelConfigFacts
+  /** Every export in Module.symvers (vmlinux and in-tree modules). Profiles are shared: never mutate. */
+  readonly symbols: ReadonlyMap<string, KernelSymbol>
+  readonly config: Readonly<KernelConfigFacts>
 }
 
 export interface KernelSymbol {
