@@ -32,3 +32,13 @@ export function normalizeStep(step: TranscriptStep): TranscriptStep {
     dmesg: step.dmesg.map(normalizeText),
   }
 }
+
+/**
+ * Text with every given kernel release string replaced by `<release>`: used only when two
+ * transcripts come from kernels of different releases, so each mention of the release is not a difference.
+ */
+export function normalizeRelease(text: string, releases: readonly string[]): string {
+  // Longest first, so a release that is a prefix of another does not leave a tail behind.
+  const sorted = [...new Set(releases)].filter(Boolean).sort((a, b) => b.length - a.length)
+  return sorted.reduce((t, r) => t.split(r).join('<release>'), text)
+}
