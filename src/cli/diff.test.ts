@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import stripAnsi from 'strip-ansi'
 import { dir as tmpDir } from 'tmp-promise'
 import { afterEach, describe, expect, test, vi } from 'vitest'
+import type { TranscriptStep } from '../backends/normalize.js'
 import { compareRuns, formatComparison, lineRows, main, type ScriptRun, type StepRecord } from './diff.js'
 
 const release = '6.1.0-56-amd64'
-const step = (cmd: string, fields: Partial<Omit<StepRecord & { exitCode: number }, 'cmd'>> = {}): StepRecord => ({
+const step = (cmd: string, fields: Partial<Omit<TranscriptStep, 'cmd'>> = {}): StepRecord => ({
   cmd,
   exitCode: 0,
   stdout: '',
