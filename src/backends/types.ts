@@ -64,5 +64,7 @@ export class BackendError extends Error {
   ) {
     super(message, options)
     this.name = 'BackendError'
+    // The report is long and already in the message of whoever reports this: keep it out of dumps.
+    Object.defineProperty(this, 'report', { enumerable: false })
   }
 }

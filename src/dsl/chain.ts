@@ -15,6 +15,7 @@ import { formatCall } from './format.js'
 import { ModuleCatalog } from './modules.js'
 import { normalizeOptions, type KernelOptions, type NormalizedOptions } from './options.js'
 import { paramWords, type ModuleParams } from './params.js'
+import { recordChain } from './record.js'
 import type { KernelRun } from './result.js'
 
 /** A module given to an action: a name looked up in `modules`, a path, or a defineModule() model. */
@@ -205,8 +206,15 @@ export class KernelChain implements PromiseLike<KernelRun> {
     }
     const catalog = new ModuleCatalog(options.modules, options.cwd, ctx.backend.release)
     const total = this.#steps.length
+    let ok = false
+    // Probes before the first step and after the last belong to those steps when they fail.
+    const edge = (i: number): StepInfo => ({ index: i + 1, total, call: this.#steps[i]?.call ?? 'kernel()', site: this.#steps[i]?.site ?? this.#created })
     try {
-      await ctx.trackLoadOrder()
+      try {
+        await ctx.trackLoadOrder()
+      } catch (cause) {
+        throw this.#fail(ctx, edge(0), 'action', cause)
+      }
       for (const [i, step] of this.#steps.entries()) {
         ctx.step = i + 1
         const info: StepInfo = { index: i + 1, total, call: step.call, site: step.site, after: step.kind === 'expect' ? ctx.lastAction?.call : undefined }
@@ -222,8 +230,14 @@ export class KernelChain implements PromiseLike<KernelRun> {
         }
       }
       ctx.step = total + 1
-      const modules = await ctx.procModules()
-      const taint = await ctx.probe(['cat', '/proc/sys/kernel/tainted'])
+      let modules, taint
+      try {
+        modules = await ctx.procModules()
+        taint = await ctx.probe(['cat', '/proc/sys/kernel/tainted'])
+      } catch (cause) {
+        throw this.#fail(ctx, edge(Math.max(total - 1, 0)), 'expect', cause)
+      }
+      ok = true
       return {
         kind: 'kmodspec.run',
         backend: ctx.backend.name,
@@ -239,6 +253,7 @@ export class KernelChain implements PromiseLike<KernelRun> {
         loadOrder: ctx.loadOrder ?? [],
       }
     } finally {
+      recordChain({ backend: ctx.backend.name, release: ctx.backend.release, ok, transcript: ctx.transcript, replace: ctx.replacements }, this.#created?.file)
       await ctx.close()
     }
   }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise'
-import { createBackend, type Backend, type ExecResult } from '../backends/index.js'
+import { BackendError, createBackend, type Backend, type ExecResult } from '../backends/index.js'
 import { classifyFailure, parseProcModules, type ObservedError, type ProcModule } from '../observe/index.js'
 import { buildModelImage } from './synthetic.js'
 import { StepFailure } from './errors.js'
@@ -47,7 +47,17 @@ export class RunContext {
   }
 
   async exec(argv: string[], probe: boolean): Promise<ExecResult> {
-    const result = await this.backend.exec(argv, { cwd: this.options.cwd, timeoutMs: this.options.timeout })
+    let result: ExecResult
+    try {
+      result = await this.backend.exec(argv, { cwd: this.options.cwd, timeoutMs: this.options.timeout })
+    } catch (error) {
+      // The command did run: keep it in the transcript with what it printed before the kernel failed.
+      if (error instanceof BackendError) {
+        const partial = isExecResult(error.cause) ? error.cause : { argv, exitCode: -1, stdout: '', stderr: '', dmesg: [] }
+        this.transcript.push({ ...partial, argv: [...argv], step: this.step, probe, failure: `kernel failed: ${error.kind}` })
+      }
+      throw error
+    }
     this.transcript.push({ ...result, argv: [...result.argv], step: this.step, probe })
     return result
   }
@@ -116,4 +126,8 @@ export class RunContext {
       await this.tmp?.cleanup()
     }
   }
+}
+
+function isExecResult(value: unknown): value is ExecResult {
+  return typeof value === 'object' && value !== null && Array.isArray((value as ExecResult).dmesg) && typeof (value as ExecResult).exitCode === 'number'
 }

@@ -10,6 +10,8 @@ export interface TranscriptEntry extends ExecResult {
    * Probes stay in the structured transcript but the printed one shows only the failing step's.
    */
   probe: boolean
+  /** Set when the kernel or the VM failed during the command (oops, panic, timeout...): no exit code then. */
+  failure?: string
 }
 
 export interface TranscriptFormat {
@@ -32,7 +34,8 @@ function nonEmptyLines(text: string): string[] {
  * output and the kernel log lines it caused, indented under it.
  */
 export function formatTranscript(entries: readonly TranscriptEntry[], format: TranscriptFormat = {}): string {
-  const shown = entries.filter((e) => !e.probe || (format.showProbes === true && e.step === format.failedStep))
+  // A command the kernel failed under is always shown, even a probe: it is where things went wrong.
+  const shown = entries.filter((e) => !e.probe || e.failure !== undefined || (format.showProbes === true && e.step === format.failedStep))
   if (shown.length === 0) return '  (no commands ran)'
   const shorten = (text: string) => (format.replace ?? []).reduce((t, [from, to]) => t.split(from).join(to), text)
   const commands = shown.map((e) => shorten(e.argv.map(shellWord).join(' ')))
@@ -40,7 +43,8 @@ export function formatTranscript(entries: readonly TranscriptEntry[], format: Tr
   const out: string[] = []
   shown.forEach((entry, i) => {
     const mark = entry.step === format.failedStep ? '> ' : '  '
-    out.push(`${mark}$ ${commands[i]!.padEnd(width)}exit ${entry.exitCode}${entry.probe ? '  (probe)' : ''}`)
+    const status = entry.failure ?? `exit ${entry.exitCode}`
+    out.push(`${mark}$ ${commands[i]!.padEnd(width)}${status}${entry.probe ? '  (probe)' : ''}`)
     for (const line of [...nonEmptyLines(entry.stdout), ...nonEmptyLines(entry.stderr), ...entry.dmesg.map((r) => r.text)]) {
       out.push(`    ${shorten(line)}`.trimEnd())
     }
