@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { toStored } = await import(path.join(root, 'dist', 'backends', 'captures.js'))
 const scriptsDir = path.join(root, 'fixtures', 'scripts')
 const outDir = path.join(root, 'fixtures', 'captures')
 const cli = path.join(root, 'dist', 'cli', 'main.js')
@@ -45,7 +46,7 @@ for (const name of names) {
     "const {chooseKernel}=await import(process.argv[1]); process.stdout.write((await chooseKernel({})).release)",
     path.join(root, 'dist', 'backends', 'qemu', 'kernel.js'),
   ])
-  const capture = { script: `fixtures/scripts/${name}.sh`, release, qemu: qemuVersion.split('\n')[0], backend: 'qemu', commands }
+  const capture = toStored({ script: `fixtures/scripts/${name}.sh`, release, qemu: qemuVersion.split('\n')[0], backend: 'qemu', commands }, root)
   await writeFile(path.join(outDir, `${name}.json`), JSON.stringify(capture, null, 2) + '\n')
   const errors = commands.filter((c) => c.error).length
   process.stdout.write(`captured ${name}: ${commands.length} commands${errors ? `, ${errors} kernel failure(s)` : ''} (${Date.now() - started} ms)\n`)

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parseScript } from '../cli/script.js'
+import { readCapture } from './captures.js'
 import { normalizeStep, type TranscriptStep } from './normalize.js'
 import { createSimBackend } from './sim.js'
 
@@ -13,15 +14,13 @@ const captures = existsSync(capturesDir) ? readdirSync(capturesDir).filter((f) =
 
 describe('the simulator prints what the real kernel printed', () => {
   test('captures exist to compare with', () => {
-    expect(captures.length, 'no fixtures/captures/*.json: run the VM capture (see DEVELOPERS.md)').toBeGreaterThan(0)
+    expect(captures.length, 'no fixtures/captures/*.json: run node scripts/capture.mjs (after npm run build)').toBeGreaterThan(0)
   })
 
   for (const file of captures) {
     const name = file.replace(/\.json$/, '')
     test(name, async () => {
-      // a capture is { script, release, ..., commands: [...] } (older ones: the bare array)
-      const data = JSON.parse(readFileSync(join(capturesDir, file), 'utf8')) as TranscriptStep[] | { commands: TranscriptStep[] }
-      const expected = Array.isArray(data) ? data : data.commands
+      const expected = readCapture(join(capturesDir, file), root).commands
       const commands = parseScript(readFileSync(join(root, 'fixtures/scripts', `${name}.sh`), 'utf8'))
       expect(commands.map((c) => c.text), `${name}.sh and its capture list different commands: re-capture`).toEqual(expected.map((e) => e.cmd))
       const sim = await createSimBackend()

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { readCapture } from '../../backends/captures.js'
 import { loadEmbeddedProfile } from '../../profile/index.js'
 import { createSimKernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC } from './index.js'
 import type { SimKernel } from './types.js'
@@ -116,7 +117,7 @@ describe('the loader does what the real 6.1 kernel did (fixtures/captures)', () 
     expect(files.length, 'no fixtures/captures/*.json yet: the VM capture writes them').toBeGreaterThan(0)
   })
   for (const f of files) {
-    const steps = (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { commands: Step[] }).commands
+    const steps = readCapture(join(dir, f), process.cwd()).commands as Step[]
     if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]))) continue
     test(f.replace(/\.json$/, ''), () => {
       const k = createSimKernel({ profile })
