@@ -183,7 +183,7 @@ class QemuBackendImpl implements QemuBackend {
     this.vm = undefined
     this.uploaded.clear()
     this.dirs.clear()
-    this.vm = await startVm(this.config, this.stateFile, this.opts.bootTimeout)
+    this.vm = await startVm(this.config, this.stateFile, this.opts.bootTimeout, this.release)
   }
 
   async close(): Promise<void> {
@@ -194,7 +194,7 @@ class QemuBackendImpl implements QemuBackend {
 }
 
 /** Restores from the saved state when there is one, else boots and saves it. */
-async function startVm(config: VmConfig, stateFile: string | undefined, bootTimeout: number): Promise<Vm> {
+async function startVm(config: VmConfig, stateFile: string | undefined, bootTimeout: number, release: string): Promise<Vm> {
   if (stateFile && (await exists(stateFile))) {
     const vm = new Vm(config)
     try {
@@ -207,6 +207,9 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
     }
   }
   const vm = new Vm(config)
+  const started = Date.now()
+  const label = `booting ${release} under QEMU (${config.accel.toUpperCase()})`
+  progress(`${label} ...`)
   try {
     await vm.start({ readyTimeoutMs: bootTimeout })
     // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
@@ -215,11 +218,18 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
     // console, so a step that hangs or panics still shows what the kernel said.
     await vm.exec({ path: '/bin/busybox', argv: ['echo', '8'], cwd: '/', redirect: '>', file: '/proc/sys/kernel/printk' }, bootTimeout)
     if (stateFile) await vm.save(stateFile, bootTimeout)
+    progress(`${label}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s${stateFile ? ', state saved for the next tests' : ''}\n`)
     return vm
   } catch (error) {
+    progress(`${label}: failed\n`)
     await vm.kill()
     throw error
   }
+}
+
+/** One rewritable status line, only on a terminal (CI logs and JSON output stay clean). */
+function progress(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  ${line}`)
 }
 
 async function qemuVersion(qemu: string): Promise<string> {
@@ -270,7 +280,7 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
       const config: VmConfig = { ...base, accel: 'kvm' }
       try {
         // A working KVM boots in about a second; one that hangs must not hold the run.
-        vm = await startVm(config, stateFor(config), verdict.cached === 'kvm' ? bootTimeout : 15_000)
+        vm = await startVm(config, stateFor(config), verdict.cached === 'kvm' ? bootTimeout : 15_000, kernel.release)
         chosen = 'kvm'
       } catch {
         vm = undefined
@@ -279,6 +289,6 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     }
   }
   const config: VmConfig = { ...base, accel: chosen }
-  vm ??= await startVm(config, stateFor(config), bootTimeout)
+  vm ??= await startVm(config, stateFor(config), bootTimeout, kernel.release)
   return new QemuBackendImpl(config, kernel.release, stateFor(config), opts, vm)
 }
