@@ -9,7 +9,8 @@ import { dir as tmpDir } from 'tmp-promise'
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest'
 import { createBackend } from '../backends/index.js'
 import type { Backend } from '../backends/types.js'
-import { compareRuns, formatComparison, main, runScript, type ScriptRun, type StepRecord } from './diff.js'
+import { readCapture } from '../backends/captures.js'
+import { compareRuns, formatComparison, main, runScript, type ScriptRun } from './diff.js'
 import { parseScript } from './script.js'
 
 const root = process.cwd()
@@ -62,7 +63,7 @@ describe('fixture scripts: capture = live VM = simulator', () => {
   for (const name of names) {
     test(`${name}: the live VM prints what its capture says`, async () => {
       const run = await live(name)
-      const capture = JSON.parse(readFileSync(join(capturesDir, `${name}.json`), 'utf8')) as { release: string; commands: StepRecord[] }
+      const capture = readCapture(join(capturesDir, `${name}.json`), root)
       if (capture.release !== run.release) {
         expect.fail(
           `fixtures/captures/${name}.json was captured on kernel ${capture.release} but the VM runs ${run.release}: ` +
