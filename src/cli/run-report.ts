@@ -74,6 +74,6 @@ export function formatReport(report: VitestJsonReport, records: ChainRecord[], o
       : report.success ? paint('32', 'all passed') : paint('31', 'vitest reported errors (see above)')
   const kernel = release ? `${options.backend} ${release}` : options.backend
   out.push('', `${report.numPassedTests}/${report.numTotalTests} specs passed in ${report.testResults.length} file(s) on ${kernel}: ${verdict}`)
-  if (!options.verbose && report.numTotalTests > 0) out.push("(--verbose, or 'npm start -- --verbose' here, shows the commands each spec ran and the kernel log lines they caused)")
+  if (!options.verbose && report.numTotalTests > 0) out.push('(kmodspec run --verbose shows the commands each spec ran and the kernel log lines they caused)')
   return out.join('\n')
 }

@@ -67,7 +67,7 @@ test('kmodspec run reports each spec, the failure, the transcript with --verbose
         '  - hello_api is not loaded (skipped)',
         '',
         '1/2 specs passed in 1 file(s) on sim 6.1.0-56-amd64: all passed',
-        "(--verbose, or 'npm start -- --verbose' here, shows the commands each spec ran and the kernel log lines they caused)",
+        '(kmodspec run --verbose shows the commands each spec ran and the kernel log lines they caused)',
         '',
       ])
     },
