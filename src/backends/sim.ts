@@ -67,7 +67,8 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     }
     const exitCode = runTool(ctx, [...argv])
     kernel.tick(COMMAND_US)
-    return { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from) }
+    const notes = kernel.takeNotes()
+    return { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
   }
 
   return {

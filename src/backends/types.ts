@@ -27,6 +27,8 @@ export interface ExecResult {
   stderr: string
   /** Kernel log records the command caused, oldest first. */
   dmesg: KernelLogRecord[]
+  /** Simulator only: caveats about how faithfully this command was simulated. Never part of the output. */
+  notes?: string[]
 }
 
 export interface ExecOptions {

@@ -131,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
         return 1
       }
       process.stdout.write(values.json ? JSON.stringify(toJsonRecord(command, result)) + '\n' : transcript(command, result))
+      // On our own stderr, so the command's output (and the JSON) stays what a real kernel would give.
+      for (const note of result.notes ?? []) process.stderr.write(`kmodspec: note: ${note}\n`)
       code = result.exitCode
       if (values.errexit && code !== 0) return code
     }

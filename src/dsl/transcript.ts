@@ -48,6 +48,7 @@ export function formatTranscript(entries: readonly TranscriptEntry[], format: Tr
     for (const line of [...nonEmptyLines(entry.stdout), ...nonEmptyLines(entry.stderr), ...entry.dmesg.map((r) => r.text)]) {
       out.push(`    ${shorten(line)}`.trimEnd())
     }
+    for (const note of entry.notes ?? []) out.push(`    (simulator note) ${shorten(note)}`)
   })
   return out.join('\n')
 }

@@ -39,6 +39,7 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
   const k: KernelState = {
     profile, modules: [], tainted: 0, debugLocks: true, once: new Set(), modulesDisabled: false,
     printk: new Printk(bootTimeUs), area: new ModuleArea(MODULES_BASE, profile.config.pageSize), overrides,
+    notes: [],
   }
   const log = k.printk
   return {
@@ -56,5 +57,6 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
       visible: () => log.visible(),
     },
     tick: (us) => log.tick(us),
+    takeNotes: () => k.notes.splice(0),
   }
 }

@@ -327,7 +327,15 @@ function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: 
 
 /** do_init_module(): run init; failure unwinds, success makes the module live and frees init. */
 function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): number {
-  mod.behaviour = k.overrides.get(mod.name) ?? derive(elf, info)
+  const override = k.overrides.get(mod.name)
+  mod.behaviour = override ?? derive(elf, info)
+  const unsure = override ? [] : (mod.behaviour.unsure ?? [])
+  if (unsure.length > 0) {
+    k.notes.push(
+      `${mod.name}: simulated from the straight-line path of ${unsure.join(', ')}, which ${unsure.length > 1 ? 'branch' : 'branches'}; ` +
+        'what other paths print or return is not simulated: describe the module with defineModule() to be exact',
+    )
+  }
   const init = mod.behaviour.init
   let ret = 0
   if (mod.hasInit && init) {

@@ -58,6 +58,8 @@ export interface KernelState {
   /** Where module_alloc() places core and init allocations. */
   area: ModuleArea
   overrides: Map<string, ModuleBehaviour>
+  /** Caveats for the user, drained by SimKernel.takeNotes(). */
+  notes: string[]
 }
 
 export function findModule(k: KernelState, name: string, evenUnformed: boolean): SimModule | undefined {

@@ -69,4 +69,9 @@ export interface SimKernel {
   }
   /** Advance the virtual monotonic clock (a real syscall takes time too). */
   tick(us: number): void
+  /**
+   * Caveats gathered since the last call about how faithfully modules were simulated (e.g. a
+   * behaviour derived from code that branches). A real kernel has none; they are never printed as its output.
+   */
+  takeNotes(): string[]
 }
