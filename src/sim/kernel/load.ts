@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { readElf, type ElfFile } from '../../elf/read.js'
 import { moduleFromElf } from '../../elf/module.js'
-import { behaviourFromElf } from '../../elf/behaviour.js'
+import { behaviourFromElf, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
 import { computeLayout } from './layout.js'
@@ -329,11 +329,20 @@ function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: 
 function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): number {
   const override = k.overrides.get(mod.name)
   mod.behaviour = override ?? derive(elf, info)
-  const unsure = override ? [] : (mod.behaviour.unsure ?? [])
+  // A behaviour the user wrote (an override, or a defineModule() model inside the .ko) is exact by definition.
+  const declared = override !== undefined || elf.sectionByName(BEHAVIOUR_SECTION) !== undefined
+  const unsure = declared ? [] : (mod.behaviour.unsure ?? [])
   if (unsure.length > 0) {
     k.notes.push(
       `${mod.name}: simulated from the straight-line path of ${unsure.join(', ')}, which ${unsure.length > 1 ? 'branch' : 'branches'}; ` +
         'what other paths print or return is not simulated: describe the module with defineModule() to be exact',
+    )
+  }
+  const formats = declared ? [] : formatsWithArguments(mod.behaviour)
+  if (formats.length > 0) {
+    k.notes.push(
+      `${mod.name}: printk arguments are not known to the simulator, so it logs ${formats.map((f) => JSON.stringify(f)).join(', ')} as written: ` +
+        'match those lines with a RegExp, or describe the module with defineModule()',
     )
   }
   const init = mod.behaviour.init
@@ -361,6 +370,16 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
   if (mod.initAddress) k.area.free(mod.initAddress)
   mod.initAddress = 0n
   return 0
+}
+
+/** Print formats that take arguments (a conversion other than %%), without their KERN_ prefix and newline. */
+function formatsWithArguments(b: ModuleBehaviour): string[] {
+  const actions = [...(b.init?.actions ?? []), ...(b.exit?.actions ?? []), ...Object.values(b.functions).flat()]
+  const found = new Set<string>()
+  for (const a of actions) {
+    if ('print' in a && /%(?!%)/.test(a.print.replaceAll('%%', ''))) found.add(a.print.replace(/^\u0001./, '').replace(/\n$/, ''))
+  }
+  return [...found]
 }
 
 function derive(elf: ElfFile, info: ModuleInfo): ModuleBehaviour {
