@@ -57,8 +57,11 @@ function under(path: string, root: string): boolean {
 export class Vfs {
   private overlay = new Map<string, MemNode>()
   private mem = new Map<string, MemNode>()
-  /** Virtual clock for in-memory mtimes: strictly increasing, so depmod -A sees order. */
-  private clock = Date.now()
+  /**
+   * Virtual clock for in-memory mtimes: strictly increasing (1 ms a write), so depmod -A sees order,
+   * and started on a whole second so whether two writes share a second never depends on the wall clock.
+   */
+  private clock = 0
   kernel: SimKernel
 
   constructor(private readonly options: VfsOptions) {
@@ -71,6 +74,7 @@ export class Vfs {
     this.kernel = kernel
     this.overlay.clear()
     this.mem.clear()
+    this.clock = Math.floor(Date.now() / 1000) * 1000
     if (this.options.sysroot === undefined) {
       for (const dir of ['/lib/modules', `/lib/modules/${this.options.release}`, '/etc/modprobe.d']) {
         this.mem.set(dir, { type: 'dir', mtimeMs: this.now() })
