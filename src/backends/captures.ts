@@ -18,7 +18,10 @@ export interface Capture {
 /** Replace every occurrence of `from` with `to` in a capture's texts. */
 function mapTexts(commands: TranscriptStep[], from: string, to: string): TranscriptStep[] {
   const swap = (text: string) => text.split(from).join(to)
-  return commands.map((c) => ({ ...c, stdout: swap(c.stdout), stderr: swap(c.stderr), dmesg: c.dmesg.map(swap) }))
+  // A command the kernel failed under is stored as {cmd, error}: it has no output to map.
+  return commands.map((c) =>
+    c.stdout === undefined ? c : { ...c, stdout: swap(c.stdout), stderr: swap(c.stderr), dmesg: c.dmesg.map(swap) },
+  )
 }
 
 /** A capture as stored, with the project root replaced by {@link PROJECT_PLACEHOLDER}. */
