@@ -34,8 +34,8 @@ MODULE_LICENSE("GPL");
 test("the README's spec examples pass on the simulator as written", async () => {
   const readme = await readFile(path.join(root, 'README.md'), 'utf8')
   const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/^ {3}/gm, ''))
-  const specs = examples.filter((e) => e.includes("from 'kmodspec'") && e.includes('test('))
-  expect(specs).toHaveLength(2)
+  const specs = examples.filter((e) => /from 'kmodspec(\/vitest)?'/.test(e) && e.includes('test('))
+  expect(specs).toHaveLength(3)
   const saved = process.env.XDG_CACHE_HOME
   await withDir(
     async ({ path: dir }) => {
@@ -46,11 +46,14 @@ test("the README's spec examples pass on the simulator as written", async () => 
       await writeFile(path.join(dir, 'my_module', 'Makefile'), 'obj-m += my_module.o\n')
       await symlink(path.join(root, 'fixtures'), path.join(dir, 'fixtures'))
       for (const [i, text] of specs.entries()) {
-        await writeFile(path.join(dir, 'specs', `readme-${i}.spec.ts`), text.replace("from 'kmodspec'", `from ${JSON.stringify(path.join(root, 'src', 'index.ts'))}`))
+        const source = text
+          .replace("from 'kmodspec/vitest'", `from ${JSON.stringify(path.join(root, 'src', 'vitest', 'index.ts'))}`)
+          .replace("from 'kmodspec'", `from ${JSON.stringify(path.join(root, 'src', 'index.ts'))}`)
+        await writeFile(path.join(dir, 'specs', `readme-${i}.spec.ts`), source)
       }
       let out = ''
       const code = await runSpecs([], { cwd: dir, stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (out += t) } })
-      expect(out).toContain('2/2 specs passed')
+      expect(out).toContain('3/3 specs passed')
       expect(code).toBe(0)
     },
     { unsafeCleanup: true, prefix: 'kmodspec-readme-test-' },
