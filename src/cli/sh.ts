@@ -88,7 +88,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     source = file === undefined || file === '-' ? await readStdin() : await readFile(file, 'utf8')
   } catch (error) {
-    process.stderr.write(`kmodspec sh: cannot read script '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`)
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message
+    process.stderr.write(`kmodspec sh: cannot read script '${file}': ${why}\n`)
     return 2
   }
   let commands: ScriptCommand[]
