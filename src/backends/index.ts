@@ -30,7 +30,9 @@ export async function createBackend(options: BackendOptions = {}): Promise<Backe
       return (await import('./sim.js')).createSimBackend(options)
     case 'qemu':
       return (await import('./qemu/index.js')).createQemuBackend(options)
-    default:
-      throw new Error(`the '${name}' backend is not available yet: use 'sim' or 'qemu'`)
+    case 'host':
+      return (await import('./host.js')).createHostBackend(options)
+    case 'ssh':
+      return (await import('./ssh.js')).createSshBackend(options)
   }
 }
