@@ -33,6 +33,13 @@ export interface QemuBackendOptions extends BackendOptions {
   qemu?: string
   /** Reuse a saved VM state from the cache across processes (default true). */
   stateCache?: boolean
+  /**
+   * Default off. The ssh test VM: an e1000 NIC (its driver is a module, so `e1000` shows in lsmod)
+   * on QEMU user-mode networking with `restrict=on` (the guest reaches no network), guest port 22
+   * forwarded from 127.0.0.1:sshPort only, and dropbear in the guest accepting `authorizedKey`
+   * (one public key line) for root. For testing the ssh backend against a known kernel.
+   */
+  network?: { sshPort: number; authorizedKey: string }
 }
 
 /** Bump when what happens between boot and the state save changes: it is part of the state's cache key. */
@@ -104,7 +111,7 @@ class QemuBackendImpl implements QemuBackend {
     private config: VmConfig,
     release: string,
     private readonly stateFile: string | undefined,
-    private readonly opts: { timeout: number; bootTimeout: number },
+    private readonly opts: { timeout: number; bootTimeout: number; authorizedKey?: string },
     vm: Vm,
   ) {
     this.release = release
@@ -184,6 +191,7 @@ class QemuBackendImpl implements QemuBackend {
     this.uploaded.clear()
     this.dirs.clear()
     this.vm = await startVm(this.config, this.stateFile, this.opts.bootTimeout, this.release)
+    await authorize(this.vm, this.opts)
   }
 
   async close(): Promise<void> {
@@ -227,6 +235,11 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
   }
 }
 
+/** The ssh test VM: the key goes in after every boot or restore, so the saved state holds no key and serves every test. */
+async function authorize(vm: Vm, opts: { bootTimeout: number; authorizedKey?: string }): Promise<void> {
+  if (opts.authorizedKey) await vm.put('/root/.ssh/authorized_keys', 0o600, Buffer.from(opts.authorizedKey + '\n'), opts.bootTimeout)
+}
+
 /** One rewritable status line, only on a terminal (CI logs and JSON output stay clean). */
 function progress(line: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  ${line}`)
@@ -261,16 +274,25 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     accel = (process.env.KMODSPEC_QEMU_ACCEL as QemuBackendOptions['accel']) ?? 'auto',
     qemu = 'qemu-system-x86_64',
     stateCache = true,
+    network,
   } = options
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new BackendError(`accel '${accel}' is not one of auto, kvm, tcg`, 'usage')
   if (!/^\d+[MG]?$/.test(memory)) throw new BackendError(`memory '${memory}' is not a QEMU size such as 256M`, 'usage')
+  if (network !== undefined) {
+    const { sshPort, authorizedKey } = network as Partial<NonNullable<QemuBackendOptions['network']>>
+    if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535) throw new BackendError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`, 'usage')
+    if (typeof authorizedKey !== 'string' || !/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(authorizedKey.trim()) || authorizedKey.trim().includes('\n')) {
+      throw new BackendError('network.authorizedKey takes one public key line, e.g. the contents of id_ed25519.pub', 'usage')
+    }
+  }
   const version = await qemuVersion(qemu)
   const kernel = await chooseKernel({ kernel: kernelOption, release: releaseOption, headers })
-  const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release)])
-  const base = { qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append] }
+  const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release, { ssh: network !== undefined })])
+  const base = { qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append], ...(network ? { network: { sshPort: network.sshPort } } : {}) }
+  // The forwarded port is not part of the machine: one saved state serves every port.
   const stateFor = (c: VmConfig): string | undefined =>
-    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs(c)), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
-  const opts = { timeout, bootTimeout }
+    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs({ ...c, ...(c.network ? { network: { sshPort: 0 } } : {}) })), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
+  const opts = { timeout, bootTimeout, authorizedKey: network?.authorizedKey.trim() }
 
   let chosen: 'kvm' | 'tcg' = accel === 'auto' ? 'tcg' : accel
   let vm: Vm | undefined
@@ -290,5 +312,11 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   }
   const config: VmConfig = { ...base, accel: chosen }
   vm ??= await startVm(config, stateFor(config), bootTimeout, kernel.release)
+  try {
+    await authorize(vm, opts)
+  } catch (error) {
+    await vm.kill()
+    throw error
+  }
   return new QemuBackendImpl(config, kernel.release, stateFor(config), opts, vm)
 }

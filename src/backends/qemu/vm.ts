@@ -21,6 +21,8 @@ export interface VmConfig {
   /** QEMU's -m value, e.g. "256M". */
   memory: string
   append: string[]
+  /** The ssh test VM variant: an e1000 NIC on user-mode networking, guest port 22 forwarded from 127.0.0.1:sshPort only. */
+  network?: { sshPort: number }
 }
 
 /** The QEMU arguments shared by a boot and a restore (a restore must match the saved machine). */
@@ -36,6 +38,8 @@ export function machineArgs(c: VmConfig, shmFile = 'SHM'): string[] {
     '-append', c.append.join(' '),
     '-object', `memory-backend-file,id=shm,share=on,size=${shmSize},mem-path=${shmFile}`,
     '-device', 'ivshmem-plain,memdev=shm,master=on',
+    // restrict=on keeps the guest off every network; only the explicit loopback forward reaches it.
+    ...(c.network ? ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${c.network.sshPort}-:22`, '-device', 'e1000,netdev=n0'] : []),
   ]
 }
 
