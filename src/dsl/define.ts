@@ -1,4 +1,5 @@
 import { KmodspecError } from './errors.js'
+import { errno } from '../sim/kernel/types.js'
 
 /** What a function of a defined module does, in order: lines it prints and functions it calls. */
 export interface FunctionModel {
@@ -42,7 +43,7 @@ export interface ModuleModel {
   readonly definition: Readonly<Required<Pick<ModuleDefinition, 'name' | 'license'>> & ModuleDefinition>
 }
 
-const ERRNO_NAMES: Record<string, number> = { EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, ENOSYS: 38, EOPNOTSUPP: 95, ETIMEDOUT: 110 }
+const ERRNO_NAMES: Readonly<Record<string, number>> = errno
 
 function bad(name: string, what: string, todo: string): never {
   throw new KmodspecError({ title: `defineModule(${JSON.stringify(name)}): ${what}`, expected: todo, actual: what, backend: '-' })

@@ -10,15 +10,9 @@
 import * as fs from 'node:fs'
 import { posix } from 'node:path'
 import type { SimKernel } from './kernel/types.js'
+import { errno } from './kernel/types.js'
 
-export const ENOENT = 2
-export const EIO = 5
-export const EACCES = 13
-export const EEXIST = 17
-export const ENOTDIR = 20
-export const EISDIR = 21
-export const EINVAL = 22
-export const ENOTEMPTY = 39
+export const { ENOENT, EIO, EACCES, EEXIST, ENOTDIR, EISDIR, EINVAL, ENOTEMPTY } = errno
 
 /** A failed file operation: `errno` is positive, like `errno` after a failed libc call. */
 export class VfsError extends Error {

@@ -1,9 +1,9 @@
 import { KERN_ERR } from './printk.js'
 import type { Printk } from './printk.js'
+import { errno } from './types.js'
 
-const ENOEXEC = 8
-const EBADMSG = 74
-const ENOPKG = 65
+const { ENOEXEC, EBADMSG, ENOPKG } = errno
+
 const MODULE_SIG_STRING = '~Module signature appended~\n'
 /** sizeof(struct module_signature). */
 const MODSIG_SIZE = 12

@@ -16,15 +16,10 @@ import {
 import { runActions } from './exec.js'
 import { fillSymbolGetArgs } from './symget.js'
 import type { ModuleBehaviour } from './types.js'
+import { errno } from './types.js'
 
-const EPERM = 1
-const ENOENT = 2
-const ENOEXEC = 8
-const EBUSY = 16
-const EEXIST = 17
-const EINVAL = 22
-const EOPNOTSUPP = 95
-const EKEYREJECTED = 129
+const { EPERM, ENOENT, ENOEXEC, EBUSY, EEXIST, EINVAL, EOPNOTSUPP, EKEYREJECTED } = errno
+
 const MODULE_INIT_COMPRESSED_FILE = 4
 
 /** Virtual time the kernel spends in one load or unload syscall, besides the records it prints. */

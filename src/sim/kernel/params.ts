@@ -1,12 +1,9 @@
 import type { ElfFile, ElfRela } from '../../elf/read.js'
 import type { ElfSection } from '../../elf/types.js'
 import { KERN_ERR, KERN_WARNING, KERN_NOTICE, type Printk } from './printk.js'
+import { errno } from './types.js'
 
-const EINVAL = 22
-const ENOENT = 2
-const ERANGE = 34
-const ENOSPC = 28
-const EPERM = 1
+const { EINVAL, ENOENT, ERANGE, ENOSPC, EPERM } = errno
 
 /** Standard kernel_param_ops the simulator models, by the `param_ops_<type>` symbol. */
 export type ParamType =

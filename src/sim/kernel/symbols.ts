@@ -1,10 +1,9 @@
 import { KERN_ERR, KERN_WARNING } from './printk.js'
 import type { KernelState, SimModule } from './state.js'
 import { TAINT_PROPRIETARY_MODULE, logOnce, tryToForceLoad } from './taint.js'
+import { errno } from './types.js'
 
-const ENOENT = 2
-const EINVAL = 22
-const EBUSY = 16
+const { ENOENT, EINVAL, EBUSY } = errno
 
 /** What find_symbol() found: owner undefined means vmlinux. */
 export interface FoundSymbol {

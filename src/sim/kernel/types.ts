@@ -33,6 +33,14 @@ export interface ModuleBehaviour {
   unsure?: string[]
 }
 
+/** Linux errno numbers (asm-generic/errno-base.h, errno.h): the one table for the simulator and the DSL. */
+export const errno = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENXIO: 6, ENOEXEC: 8, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12,
+  EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
+  ENOSPC: 28, ERANGE: 34, ENOSYS: 38, ENOTEMPTY: 39, ENOPKG: 65, EBADMSG: 74, EOPNOTSUPP: 95,
+  ETIMEDOUT: 110, ENOKEY: 126, EKEYREJECTED: 129,
+} as const
+
 /** flags of finit_module(2). */
 export const MODULE_INIT_IGNORE_MODVERSIONS = 1
 export const MODULE_INIT_IGNORE_VERMAGIC = 2

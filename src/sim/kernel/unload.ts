@@ -4,11 +4,10 @@ import { runActions } from './exec.js'
 import { unrefAll } from './symbols.js'
 import { addTaint, TAINT_FORCED_RMMOD } from './taint.js'
 import { SYSCALL_COST_US } from './load.js'
+import { errno } from './types.js'
 
-const EPERM = 1
-const ENOENT = 2
-const EBUSY = 16
-const EWOULDBLOCK = 11
+const { EPERM, ENOENT, EBUSY, EWOULDBLOCK } = errno
+
 const O_TRUNC = 0o1000
 /** MODULE_NAME_LEN: 64 - sizeof(unsigned long). */
 const MODULE_NAME_LEN = 56

@@ -1,11 +1,9 @@
 import { formatParam, storeParam } from './params.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
 import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
+import { errno } from './types.js'
 
-const ENOENT = 2
-const EACCES = 13
-const EINVAL = 22
-const EIO = 5
+const { ENOENT, EACCES, EINVAL, EIO } = errno
 
 /** /proc/modules: newest first, like the kernel's modules list (m_show() of procfs.c). */
 function procModules(k: KernelState): string {

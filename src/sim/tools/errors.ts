@@ -2,6 +2,7 @@
  * errno inside, kmod's text at the edge (CONVENTIONS.md point 4): the one table that turns a
  * negative errno from the simulated kernel or file system into the words kmod's tools print.
  */
+import { errno } from '../kernel/types.js'
 
 /** glibc's strerror() for the errnos the kernel's module syscalls and file access return. */
 const STRERROR: Record<number, string> = {
@@ -50,21 +51,8 @@ export function strerror(errno: number): string {
   return STRERROR[n] ?? `Unknown error ${n}`
 }
 
-/** The errnos kmod's tools treat specially, by name. */
-export const errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  ENOEXEC: 8,
-  EAGAIN: 11,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENOTDIR: 20,
-  EISDIR: 21,
-  EINVAL: 22,
-  ENOSYS: 38,
-  ENOKEY: 126,
-} as const
+/** errno numbers by name (the simulator's one table). */
+export { errno }
 
 /** insmod's mod_strerror(): what `insmod: ERROR: could not insert module X: <text>` says. */
 export function insmodStrerror(err: number): string {
