@@ -112,4 +112,11 @@ describe('host backend (read-only on this machine)', () => {
     // reset() with nothing loaded by the run touches nothing.
     await host.reset()
   })
+
+  it('stops a command at its timeout with a timeout error (cat /dev/kmsg waits for records forever)', async () => {
+    const error = await host.exec(['cat', '/dev/kmsg'], { timeoutMs: 300 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendError)
+    expect(error).toMatchObject({ kind: 'timeout', message: "'cat /dev/kmsg' on this machine did not finish within 300 ms (it was stopped)" })
+    expect((await exec(['cat', '/proc/sys/kernel/tainted'])).exitCode).toBe(0)
+  })
 })

@@ -173,7 +173,12 @@ describe('ssh backend on the ssh test VM', () => {
     expect(error).toMatchObject({ kind: 'setup' })
     expect((error as Error).message).toMatch(/^cannot reach root@127\.0\.0\.1 \(port \d+\) with ssh: .*Connection refused/)
     await expect(createSshBackend({ target: '' })).rejects.toThrow(/needs a target: pass \{ target: "user@host" \} or set KMODSPEC_SSH_TARGET/)
-    const viaEnv = await createBackend({ backend: 'ssh', target: 'root@127.0.0.1', port, identity: path.join(keys.path, 'id'), sshOptions })
+    const saved = process.env.KMODSPEC_SSH_TARGET
+    process.env.KMODSPEC_SSH_TARGET = 'root@127.0.0.1'
+    const viaEnv = await createBackend({ backend: 'ssh', port, identity: path.join(keys.path, 'id'), sshOptions }).finally(() => {
+      if (saved === undefined) delete process.env.KMODSPEC_SSH_TARGET
+      else process.env.KMODSPEC_SSH_TARGET = saved
+    })
     try {
       expect(viaEnv.name).toBe('ssh')
       expect(viaEnv.release).toBe(vm.release)

@@ -1,6 +1,7 @@
 import process from 'node:process'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
+import { track } from '../qemu/cleanup.js'
 import { BackendError } from '../types.js'
 import { shellLine, shellQuote } from './quote.js'
 
@@ -122,6 +123,8 @@ export async function sshRunner(t: SshTarget): Promise<Runner> {
   }
   const dir = await tmpDir({ prefix: 'kmodspec-ssh-', unsafeCleanup: true })
   const controlPath = `${dir.path}/cm`
+  // An unclosed runner still loses its temp dir at exit; its ControlMaster ends by itself after ControlPersist.
+  const untrack = track({ dir: dir.path, kill: () => {} })
   const where = t.port !== undefined ? `${t.target} (port ${t.port})` : t.target
   let connected = false
   let closed = false
@@ -154,6 +157,7 @@ export async function sshRunner(t: SshTarget): Promise<Runner> {
       // Ends the ControlMaster if one is running; nothing on the remote side is touched.
       await execa('ssh', ['-o', `ControlPath=${controlPath}`, '-O', 'exit', t.target], { reject: false, stdin: 'ignore', timeout: 10_000 })
       await dir.cleanup()
+      untrack()
     },
   }
 }
