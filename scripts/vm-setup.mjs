@@ -6,8 +6,8 @@ import { access } from 'node:fs/promises'
 import process from 'node:process'
 import { execa } from 'execa'
 
-const packages = ['qemu-system-x86', 'linux-image-amd64', 'linux-headers-amd64', 'kmod', 'busybox-static', 'cpio', 'gcc', 'libc6-dev', 'xz-utils', 'dropbear-bin']
-const what = `the qemu backend needs: ${packages.join(' ')}\n(QEMU for x86_64, a kernel image with its headers, kmod, a static busybox, cpio, gcc with a static libc, xz; dropbear for the ssh backend's test VM)`
+const packages = ['qemu-system-x86', 'linux-image-amd64', 'linux-headers-amd64', 'kmod', 'busybox-static', 'cpio', 'gcc', 'libc6-dev', 'xz-utils', 'dropbear-bin', 'openssh-client']
+const what = `the qemu backend needs: ${packages.join(' ')}\n(QEMU for x86_64, a kernel image with its headers, kmod, a static busybox, cpio, gcc with a static libc, xz; dropbear and the ssh client for the ssh backend's test VM)`
 
 let debian = false
 try {

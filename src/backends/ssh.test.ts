@@ -174,8 +174,9 @@ describe('ssh backend on the ssh test VM', () => {
     expect((error as Error).message).toMatch(/^cannot reach root@127\.0\.0\.1 \(port \d+\) with ssh: .*Connection refused/)
     await expect(createSshBackend({ target: '' })).rejects.toThrow(/needs a target: pass \{ target: "user@host" \} or set KMODSPEC_SSH_TARGET/)
     const saved = process.env.KMODSPEC_SSH_TARGET
-    process.env.KMODSPEC_SSH_TARGET = 'root@127.0.0.1'
-    const viaEnv = await createBackend({ backend: 'ssh', port, identity: path.join(keys.path, 'id'), sshOptions }).finally(() => {
+    // OpenSSH takes an ssh:// URI with the port in it, so the environment alone can name a VM like ours.
+    process.env.KMODSPEC_SSH_TARGET = `ssh://root@127.0.0.1:${port}`
+    const viaEnv = await createBackend({ backend: 'ssh', identity: path.join(keys.path, 'id'), sshOptions }).finally(() => {
       if (saved === undefined) delete process.env.KMODSPEC_SSH_TARGET
       else process.env.KMODSPEC_SSH_TARGET = saved
     })
@@ -187,5 +188,17 @@ describe('ssh backend on the ssh test VM', () => {
       await viaEnv.close()
     }
     await expect(viaEnv.exec(['lsmod'])).rejects.toMatchObject({ kind: 'usage' })
+  }, 120_000)
+
+  it("reports a target that went away mid-run as 'died', and works again once the target is back", async () => {
+    expect((await ssh.exec(['lsmod'])).exitCode).toBe(0)
+    process.kill(vm.qemuPid!, 'SIGKILL')
+    const error = await ssh.exec(['lsmod']).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendError)
+    expect(error).toMatchObject({ kind: 'died' })
+    expect((error as Error).message).toMatch(/^the ssh connection to root@127\.0\.0\.1 \(port \d+\) failed during 'dd if=\/dev\/kmsg/)
+    await vm.reset()
+    await ssh.reset()
+    expect((await ssh.exec(['lsmod'])).exitCode).toBe(0)
   }, 120_000)
 })
