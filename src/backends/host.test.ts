@@ -109,6 +109,7 @@ describe('host backend (read-only on this machine)', () => {
   it('names a release that is not the running one, and unknown commands, as usage errors', async () => {
     await expect(createHostBackend({ release: '6.1.0-56-amd64-not' })).rejects.toThrow(/the host runs kernel .* not the release 6.1.0-56-amd64-not/)
     await expect(exec(['sh', '-c', 'id'])).rejects.toThrow(/unknown command 'sh'/)
+    await expect(exec(['ls'], '/nonexistent-kmodspec-dir')).rejects.toThrow("the directory /nonexistent-kmodspec-dir to run 'ls' in does not exist on this machine: create it or pass another cwd")
     // reset() with nothing loaded by the run touches nothing.
     await host.reset()
   })

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import process from 'node:process'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
@@ -63,6 +64,7 @@ export function localRunner(options: { sudo?: boolean } = {}): Runner {
       })
       if (r.timedOut) throw timedOut(argv, where, timeoutMs)
       if (r.exitCode === undefined) {
+        if (cwd && !existsSync(cwd)) throw new BackendError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`, 'usage')
         const missing = (r as { code?: string }).code === 'ENOENT'
         throw new BackendError(
           missing ? `'${full[0]}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)` : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
