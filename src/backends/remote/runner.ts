@@ -47,8 +47,9 @@ function timedOut(argv: readonly string[], where: string, ms: number | undefined
  * Runs commands on this machine with execa (argument arrays, no shell). With `sudo`, a
  * non-root process prefixes each argv with `sudo -n --` (never prompts: configure NOPASSWD).
  */
-export function localRunner(options: { sudo?: boolean } = {}): Runner {
-  const sudo = options.sudo === true && process.getuid?.() !== 0
+export function localRunner(options: { sudo?: boolean; /** Whether this process is root (default: its uid says). */ root?: boolean } = {}): Runner {
+  const { root = process.getuid?.() === 0 } = options
+  const sudo = options.sudo === true && !root
   const where = sudo ? 'this machine (sudo)' : 'this machine'
   return {
     where,
