@@ -59,10 +59,13 @@ async function dropbearHostKey(): Promise<string> {
     await access(file)
     return file
   } catch {}
-  const tmp = `${file}.${process.pid}.tmp`
-  await rm(tmp, { force: true })
+  // Unique per call: two backends may start at once (dropbearkey refuses to overwrite a file).
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   const r = await execa(sshFiles.dropbearkey, ['-t', 'ed25519', '-f', tmp], { reject: false, all: true })
-  if (r.exitCode !== 0) throw new BackendError(`dropbearkey failed to make the ssh test VM's host key: ${r.all}`, 'setup')
+  if (r.exitCode !== 0) {
+    await rm(tmp, { force: true })
+    throw new BackendError(`dropbearkey failed to make the ssh test VM's host key: ${r.all}`, 'setup')
+  }
   await rename(tmp, file)
   return file
 }
