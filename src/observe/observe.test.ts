@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { classifyFailure, hasTaint, parseHolders, parseLsmod, parseModinfo, parseModinfoField, parseProcModules, parseRefcnt, parseTainted, stripTimestamp, taintLetters, unknownSymbols } from './index.js'
 
-// Seed texts (shared/seeds); TODO(captures): add fixtures/captures/*.json lines once the VM run lands.
+// Format cases on the seed documents' texts; captures.test.ts runs the parsers over everything the VM printed.
 describe('observe parsers', () => {
   test('lsmod rows (seed 000)', () => {
     expect(parseLsmod('Module                  Size  Used by\nclient_lkm             20480  0\ncore_lkm               16384  1 client_lkm\n')).toEqual([
