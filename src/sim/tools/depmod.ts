@@ -7,7 +7,7 @@ import { readModule } from '../../elf/module.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
-import { getopt, GetoptError } from './getopt.js'
+import { parseToolOptions } from './getopt.js'
 import { IndexWriter } from './index-bin.js'
 import { kmodHashOrder } from './kmod-hash.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
@@ -56,16 +56,8 @@ function upToDate(ctx: ToolContext, dir: string): boolean {
 }
 
 export const depmod: Tool = (ctx, argv) => {
-  let parsed
-  try {
-    parsed = getopt(argv[0] ?? 'depmod', argv.slice(1), 'aAb:C:E:F:euqrvnP:wmVh', LONGS)
-  } catch (e) {
-    if (e instanceof GetoptError) {
-      ctx.err(e.message + '\n')
-      return 1
-    }
-    throw e
-  }
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'depmod', argv.slice(1), 'aAb:C:E:F:euqrvnP:wmVh', LONGS)
+  if (typeof parsed === 'number') return parsed
   let root = ''
   let quick = false
   let toStdout = false

@@ -77,3 +77,24 @@ export function getopt(prog: string, args: readonly string[], short: string, lon
   }
   return { opts, operands }
 }
+
+/**
+ * getopt as every kmod tool calls it: on a bad option, print glibc's message through `err` and
+ * give the tool's exit status (1) instead of options, so a tool writes
+ * `const parsed = parseToolOptions(...); if (typeof parsed === 'number') return parsed`.
+ */
+export function parseToolOptions(
+  err: (text: string) => void,
+  prog: string,
+  args: readonly string[],
+  short: string,
+  longs: LongOption[] = [],
+): ParsedOptions | number {
+  try {
+    return getopt(prog, args, short, longs)
+  } catch (e) {
+    if (!(e instanceof GetoptError)) throw e
+    err(e.message + '\n')
+    return 1
+  }
+}

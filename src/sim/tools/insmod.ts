@@ -3,7 +3,7 @@ import { MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC } from '../
 import { VfsError } from '../vfs.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { errno, insmodStrerror, strerror } from './errors.js'
-import { getopt, GetoptError } from './getopt.js'
+import { parseToolOptions } from './getopt.js'
 
 const HELP = `Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n`
 
@@ -23,19 +23,11 @@ export function insertModuleFile(ctx: ToolContext, absPath: string, args: string
 
 export const insmod: Tool = (ctx, argv) => {
   const prog = 'insmod'
-  let parsed
-  try {
-    parsed = getopt(argv[0] ?? prog, argv.slice(1), 'psfVh', [
-      { name: 'version', hasArg: false, val: 'V' },
-      { name: 'help', hasArg: false, val: 'h' },
-    ])
-  } catch (e) {
-    if (e instanceof GetoptError) {
-      ctx.err(e.message + '\n')
-      return 1
-    }
-    throw e
-  }
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? prog, argv.slice(1), 'psfVh', [
+    { name: 'version', hasArg: false, val: 'V' },
+    { name: 'help', hasArg: false, val: 'h' },
+  ])
+  if (typeof parsed === 'number') return parsed
   let force = false
   for (const { opt } of parsed.opts) {
     if (opt === 'f') force = true

@@ -2,7 +2,7 @@
 import { readModuleSignature } from '../../elf/signature.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
-import { getopt, GetoptError } from './getopt.js'
+import { parseToolOptions } from './getopt.js'
 import { hasModuleExt, loadModuleFile, ModuleDb, moduleDir, type KmodModule } from './kmodlib.js'
 
 interface Opts {
@@ -110,16 +110,8 @@ function paramText(p: { name: string; param?: string; type?: string }, long = fa
 }
 
 export const modinfo: Tool = (ctx, argv) => {
-  let parsed
-  try {
-    parsed = getopt(argv[0] ?? 'modinfo', argv.slice(1), 'adlpn0mF:k:b:Vh', LONGS)
-  } catch (e) {
-    if (e instanceof GetoptError) {
-      ctx.err(e.message + '\n')
-      return 1
-    }
-    throw e
-  }
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modinfo', argv.slice(1), 'adlpn0mF:k:b:Vh', LONGS)
+  if (typeof parsed === 'number') return parsed
   const o: Opts = { sep: '\n' }
   let byName = false
   let root: string | undefined

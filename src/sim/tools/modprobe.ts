@@ -5,7 +5,7 @@
  */
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { errno, libkmodRemoveError, modprobeInsertError, strerror } from './errors.js'
-import { getopt, GetoptError } from './getopt.js'
+import { parseToolOptions } from './getopt.js'
 import { insertModuleFile } from './insmod.js'
 import { holders, initState, ModuleDb, moduleDir, refcnt, type KmodModule } from './kmodlib.js'
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
@@ -230,16 +230,8 @@ function optionsFromArgs(args: string[]): string | undefined {
 
 export const modprobe: Tool = (ctx, argv) => {
   const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false } as State
-  let parsed
-  try {
-    parsed = getopt(argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
-  } catch (e) {
-    if (e instanceof GetoptError) {
-      ctx.err(e.message + '\n')
-      return 1
-    }
-    throw e
-  }
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
+  if (typeof parsed === 'number') return parsed
   let all = false
   let remove = false
   let root: string | undefined

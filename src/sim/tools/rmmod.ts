@@ -2,7 +2,7 @@
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { libkmodRemoveError, strerror } from './errors.js'
-import { getopt, GetoptError } from './getopt.js'
+import { parseToolOptions } from './getopt.js'
 import { holders, initState, normalizeName, pathToModname, refcnt } from './kmodlib.js'
 
 /** check_module_inuse(): the message and errno rmmod gives before asking the kernel, or 0. */
@@ -30,23 +30,15 @@ export function checkInUse(ctx: ToolContext, prog: string, name: string): number
 
 export const rmmod: Tool = (ctx, argv) => {
   const prog = 'rmmod'
-  let parsed
-  try {
-    parsed = getopt(argv[0] ?? prog, argv.slice(1), 'fsvVwh', [
-      { name: 'force', hasArg: false, val: 'f' },
-      { name: 'syslog', hasArg: false, val: 's' },
-      { name: 'verbose', hasArg: false, val: 'v' },
-      { name: 'version', hasArg: false, val: 'V' },
-      { name: 'wait', hasArg: false, val: 'w' },
-      { name: 'help', hasArg: false, val: 'h' },
-    ])
-  } catch (e) {
-    if (e instanceof GetoptError) {
-      ctx.err(e.message + '\n')
-      return 1
-    }
-    throw e
-  }
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? prog, argv.slice(1), 'fsvVwh', [
+    { name: 'force', hasArg: false, val: 'f' },
+    { name: 'syslog', hasArg: false, val: 's' },
+    { name: 'verbose', hasArg: false, val: 'v' },
+    { name: 'version', hasArg: false, val: 'V' },
+    { name: 'wait', hasArg: false, val: 'w' },
+    { name: 'help', hasArg: false, val: 'h' },
+  ])
+  if (typeof parsed === 'number') return parsed
   let force = false
   for (const { opt } of parsed.opts) {
     if (opt === 'f') force = true
