@@ -1,6 +1,7 @@
 import { KERN_ERR } from './printk.js'
 import type { Printk } from './printk.js'
 import { errno } from './types.js'
+import { SHT_NOBITS, SHT_NULL, SHT_SYMTAB } from '../../elf/read.js'
 
 const { ENOEXEC, EBADMSG, ENOPKG } = errno
 
@@ -14,9 +15,6 @@ export const SHF_WRITE = 0x1
 export const SHF_EXECINSTR = 0x4
 /** Set by the loader on .data..ro_after_init and __jump_table. */
 export const SHF_RO_AFTER_INIT = 0x00200000
-const SHT_NULL = 0
-const SHT_SYMTAB = 2
-const SHT_NOBITS = 8
 
 /** A section header as the loader sees and rewrites it (flags are mutable). */
 export interface KSection {

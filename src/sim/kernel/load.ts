@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import { readElf, type ElfFile } from '../../elf/read.js'
+import { readElf, SHT_NOBITS, type ElfFile } from '../../elf/read.js'
 import { moduleFromElf } from '../../elf/module.js'
 import { behaviourFromElf, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
@@ -46,7 +46,7 @@ export function finitModule(k: KernelState, image: Uint8Array, args: string, fla
 
 /** Strings of .modinfo as get_modinfo() walks them. */
 function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string]> {
-  if (!s || s.type === 8) return []
+  if (!s || s.type === SHT_NOBITS) return []
   const data = elf.sectionData(elf.sections[s.index])
   const out: Array<[string, string]> = []
   let i = 0
