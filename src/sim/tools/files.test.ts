@@ -6,6 +6,7 @@ import { Vfs } from '../vfs.js'
 import type { ToolContext } from './context.js'
 import { strerror } from './errors.js'
 import { runTool } from './index.js'
+import { BackendError } from '../../backends/types.js'
 
 const R = '6.1.0-56-amd64'
 const idle = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
@@ -44,6 +45,9 @@ test('strerror texts are glibc\'s', async () => {
   expect(codes.map(strerror)).toEqual(stdout.split('\n'))
 })
 
-test('an unknown command fails in one line naming it', () => {
-  expect(run(['frobnicate', 'x'])).toEqual({ exitCode: 127, stdout: '', stderr: 'sh: frobnicate: not found\n' })
+test('a command outside the script language is refused as the other backends refuse it', () => {
+  expect(() => run(['frobnicate', 'x'])).toThrow(
+    new BackendError("unknown command 'frobnicate': the sim backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo", 'usage'),
+  )
+  expect(() => run(['frobnicate'])).toThrow(expect.objectContaining({ kind: 'usage' }))
 })

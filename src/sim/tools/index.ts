@@ -1,4 +1,5 @@
 /** The commands of the script language, by name, as the simulated machine runs them. */
+import { BackendError } from '../../backends/types.js'
 import type { Tool, ToolContext } from './context.js'
 import { depmod } from './depmod.js'
 import { dmesg } from './dmesg.js'
@@ -13,13 +14,10 @@ export type { Tool, ToolContext } from './context.js'
 
 export const tools: Record<string, Tool> = { insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo }
 
-/** Run one command; an unknown one fails as the VM's shell says it. */
+/** Run one command. One outside the script language is refused as every other backend refuses it. */
 export function runTool(ctx: ToolContext, argv: string[]): number {
   const name = argv[0] ?? ''
   const tool = Object.hasOwn(tools, name) ? tools[name] : undefined
-  if (!tool) {
-    ctx.err(`sh: ${name}: not found\n`)
-    return 127
-  }
+  if (!tool) throw new BackendError(`unknown command '${name}': the sim backend runs ${Object.keys(tools).join(', ')}`, 'usage')
   return tool(ctx, argv)
 }
