@@ -1,7 +1,7 @@
 /**
  * The simulated machine's file system. Four kinds of places:
  * - `/proc` and `/sys`: answered by the simulated kernel;
- * - `/lib/modules` and `/etc/modprobe.d` (the sysroot): in memory, or a host directory when
+ * - `/lib/modules`, `/etc/modprobe.d` and `/etc/depmod.d` (the sysroot): in memory, or a host directory when
  *   a sysroot is given (then read from and written to it, so depmod output can be compared);
  * - everything else: read from the host, with writes kept in an in-memory overlay, so the
  *   host is never written outside an explicit sysroot.
@@ -35,7 +35,7 @@ export interface VfsStat {
 type MemNode = { type: 'file'; data: Uint8Array; mtimeMs: number } | { type: 'dir'; mtimeMs: number } | { type: 'deleted' }
 
 /** The roots the sysroot provides, as seen inside the simulated machine. */
-const SYSROOT_PLACES = ['/lib/modules', '/etc/modprobe.d']
+const SYSROOT_PLACES = ['/lib/modules', '/etc/modprobe.d', '/etc/depmod.d']
 
 export interface VfsOptions {
   release: string
@@ -70,7 +70,7 @@ export class Vfs {
     this.mem.clear()
     this.clock = Math.floor(Date.now() / 1000) * 1000
     if (this.options.sysroot === undefined) {
-      for (const dir of ['/lib/modules', `/lib/modules/${this.options.release}`, '/etc/modprobe.d']) {
+      for (const dir of ['/lib/modules', `/lib/modules/${this.options.release}`, '/etc/modprobe.d', '/etc/depmod.d']) {
         this.mem.set(dir, { type: 'dir', mtimeMs: this.now() })
       }
     }
@@ -230,6 +230,7 @@ export class Vfs {
 /** Sysroot places exist even when the host directory under them lacks them (e.g. /etc/modprobe.d). */
 function mountPoints(abs: string, names: string[]): string[] {
   if (abs === '/etc' && !names.includes('modprobe.d')) names.push('modprobe.d')
+  if (abs === '/etc' && !names.includes('depmod.d')) names.push('depmod.d')
   if (abs === '/lib' && !names.includes('modules')) names.push('modules')
   return names
 }

@@ -10,19 +10,23 @@ import { strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
 import { IndexWriter } from './index-bin.js'
 import { kmodHashOrder } from './kmod-hash.js'
+import { kmodFileOpen } from './decompress.js'
+import { excluded, loadDepmodConfig, oldIsHigherPriority, type DepmodConfig } from './depmod-config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
 
 interface Mod {
   name: string
   path: string
-  relpath: string
+  /** Path under the release's directory; undefined for a module of an `external` directory outside it. */
+  relpath?: string
   info?: ModuleInfo
   sortIdx: number
   depSortIdx: number
   idx: number
   users: number
   deps: Mod[]
-  loop: boolean
+  /** Seen by the cycle report's walk (kmod keeps it across roots). */
+  visited: boolean
 }
 
 const LONGS = [
@@ -31,28 +35,25 @@ const LONGS = [
   ['dry-run', 'n'], ['symbol-prefix', 'P', 1], ['warn', 'w'], ['map', 'm'], ['version', 'V'], ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
-/** Every module file under `dir`, skipping build/ and source/, in readdir order. */
-function scan(ctx: ToolContext, dir: string, rel = ''): string[] {
+/** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order. */
+function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'> = { excludes: [] }): string[] {
   const found: string[] = []
-  for (const name of ctx.vfs.readdir(dir + (rel ? '/' + rel : ''))) {
-    if (name === 'build' || name === 'source') continue
-    const r = rel ? `${rel}/${name}` : name
-    const st = ctx.vfs.stat(`${dir}/${r}`)
-    if (st?.type === 'dir') found.push(...scan(ctx, dir, r))
-    else if (st?.type === 'file' && hasModuleExt(name)) found.push(r)
+  for (const name of ctx.vfs.readdir(dir)) {
+    if (excluded(cfg as DepmodConfig, name)) continue
+    const path = `${dir}/${name}`
+    const st = ctx.vfs.stat(path)
+    if (st?.type === 'dir') found.push(...scan(ctx, path, cfg))
+    else if (st?.type === 'file' && hasModuleExt(name)) found.push(path)
   }
   return found
 }
-
-/** depmod's priority rule with the default search list ("updates" first, then the rest). */
-const prio = (relpath: string) => (relpath.startsWith('updates') ? 0 : -1)
 
 function upToDate(ctx: ToolContext, dir: string): boolean {
   const dep = ctx.vfs.stat(`${dir}/modules.dep`)
   if (!dep) return false
   // kmod compares st_mtime: whole seconds
   const sec = (ms: number) => Math.floor(ms / 1000)
-  return scan(ctx, dir).every((r) => sec(ctx.vfs.stat(`${dir}/${r}`)?.mtimeMs ?? 0) <= sec(dep.mtimeMs))
+  return scan(ctx, dir).every((p) => sec(ctx.vfs.stat(p)?.mtimeMs ?? 0) <= sec(dep.mtimeMs))
 }
 
 export const depmod: Tool = (ctx, argv) => {
@@ -62,8 +63,10 @@ export const depmod: Tool = (ctx, argv) => {
   let quick = false
   let toStdout = false
   let warnDups = false
+  const configPaths: string[] = []
   for (const { opt, arg } of parsed.opts) {
     if (opt === 'b') root = abspath(ctx, arg!)
+    else if (opt === 'C') configPaths.push(arg!)
     else if (opt === 'A') quick = true
     else if (opt === 'n') toStdout = true
     else if (opt === 'w') warnDups = true
@@ -85,22 +88,36 @@ export const depmod: Tool = (ctx, argv) => {
     ctx.err(`depmod: FATAL: could not search modules: ${strerror(2)}\n`)
     return 1
   }
-  // modules by name; a second file with the same name replaces the first only from a higher-priority place
+  const cfg = loadDepmodConfig(ctx, release, configPaths.length ? configPaths : undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`))
+  // modules by name; a second file with the same name replaces the first only with a higher priority
   const byName = new Map<string, Mod>()
-  for (const relpath of scan(ctx, dir)) {
-    const name = pathToModname(relpath)
+  const add = (path: string) => {
+    const name = pathToModname(path)
     const old = byName.get(name)
-    if (old && prio(relpath) <= prio(old.relpath)) continue
-    byName.set(name, { name, path: `${dir}/${relpath}`, relpath, sortIdx: 1, depSortIdx: Number.MAX_SAFE_INTEGER, idx: 0, users: 0, deps: [], loop: false })
+    if (old && oldIsHigherPriority(cfg, dir, old.path, path, name.length)) return
+    const relpath = path.startsWith(dir + '/') ? path.slice(dir.length + 1) : undefined
+    byName.set(name, { name, path, relpath, sortIdx: 1, depSortIdx: Number.MAX_SAFE_INTEGER, idx: 0, users: 0, deps: [], visited: false })
+  }
+  for (const path of scan(ctx, dir, cfg)) add(path)
+  // an external directory that is missing is skipped silently
+  for (const ext of cfg.externals) {
+    const st = ctx.vfs.stat(ext)
+    if (st?.type !== 'dir') {
+      ctx.err(`depmod: ERROR: could not open directory ${ext}: ${strerror(st ? 20 : 2)}\n`)
+      continue
+    }
+    for (const path of scan(ctx, ext, cfg)) add(path)
   }
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
   for (const m of mods) {
+    const file = kmodFileOpen(ctx, m.path)
     try {
-      m.info = readModule(ctx.vfs.readFile(m.path))
+      if (!file.bytes) throw file.err
+      m.info = readModule(file.bytes)
     } catch (e) {
-      ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(8)}\n`)
+      ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(typeof e === 'number' ? e : 8)}\n`)
     }
   }
   // symbol → owner; a later module replaces an earlier owner, as kmod's hash_add does
@@ -116,7 +133,7 @@ export const depmod: Tool = (ctx, argv) => {
       owner.users++
     }
   }
-  topoSort(mods, warn)
+  if (!topoSort(mods, (m) => ctx.err(`depmod: ERROR: ${m}\n`))) return 1
   const files = render(mods, owners, dir, ctx, warn, toStdout)
   if (toStdout) {
     ctx.out(files.filter(([, , text]) => text).map(([, , text]) => text as string).join(''))
@@ -135,7 +152,9 @@ function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map
     warn(`could not open modules.order at ${dir}: ${strerror(2)}`)
     return mods
   }
-  const byRel = new Map([...byName.values()].map((m) => [m.relpath, m]))
+  // modules.order names the uncompressed file: relpath cut after "<name>.ko"
+  const uncrel = (m: Mod) => m.relpath!.slice(0, m.relpath!.lastIndexOf('/') + 1 + m.name.length + 3)
+  const byRel = new Map([...byName.values()].filter((m) => m.relpath !== undefined).map((m) => [uncrel(m), m]))
   const lines = text.split('\n')
   if (lines[lines.length - 1] === '') lines.pop()
   const total = lines.length + 1
@@ -147,8 +166,11 @@ function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map
   return mods.map((m, i) => [m, i] as const).sort((a, b) => a[0].sortIdx - b[0].sortIdx || a[1] - b[1]).map(([m]) => m)
 }
 
-/** Kahn's sort as depmod does it: modules nobody uses first, a stack of roots. */
-function topoSort(mods: Mod[], warn: (m: string) => void): void {
+/**
+ * Kahn's sort as depmod does it: modules nobody uses first, a stack of roots. On a cycle, report
+ * it as kmod 30 does and return false (depmod then writes nothing and exits 1).
+ */
+function topoSort(mods: Mod[], error: (m: string) => void): boolean {
   const users = mods.map((m) => m.users)
   const roots = mods.filter((m) => m.users === 0).map((m) => m.idx)
   let sorted = 0
@@ -160,16 +182,53 @@ function topoSort(mods: Mod[], warn: (m: string) => void): void {
     }
   }
   if (sorted < mods.length) {
-    warn(`found ${mods.length - sorted} modules in dependency cycles!`)
-    for (const m of mods) {
-      if (users[m.idx] === 0) continue
-      warn(`${m.path} in dependency cycle!`)
-      m.loop = true
-      m.depSortIdx = Number.MAX_SAFE_INTEGER
+    reportCycles(mods.filter((m) => users[m.idx]! > 0), error)
+    return false
+  }
+  for (const m of mods) m.deps.sort((a, b) => a.depSortIdx - b.depSortIdx)
+  return true
+}
+
+interface Vertex {
+  mod: Mod
+  parent?: Vertex
+}
+
+/** depmod_report_cycles: a depth-first walk from each module left over, printing each cycle that closes on its root. */
+function reportCycles(left: Mod[], error: (m: string) => void): void {
+  const roots = [...left]
+  const loopSet = new Set<string>()
+  const remove = (m: Mod) => {
+    const i = roots.indexOf(m)
+    if (i >= 0) roots.splice(i, 1)
+  }
+  while (roots.length) {
+    const root = roots.shift()!
+    const stack: Vertex[] = [{ mod: root }]
+    while (stack.length) {
+      const vertex = stack.pop()!
+      const m = vertex.mod
+      if (m.visited && m === root) {
+        const chain: Mod[] = []
+        for (let v = vertex.parent; v; v = v.parent) {
+          chain.push(v.mod)
+          loopSet.add(v.mod.name)
+        }
+        chain.reverse().forEach(remove)
+        error(`Cycle detected: ${[...chain, m].map((x) => x.name).join(' -> ')}`)
+        continue
+      }
+      m.visited = true
+      if (m.deps.length === 0) {
+        remove(m)
+        continue
+      }
+      // kmod's stack holds as many vertices as there are modules left; it asserts past that
+      if (stack.length + m.deps.length > left.length) return
+      for (const dep of m.deps) stack.push({ mod: dep, parent: vertex })
     }
   }
-  const cmp = (a: Mod, b: Mod) => (a.loop === b.loop ? a.depSortIdx - b.depSortIdx : a.loop ? 1 : -1)
-  for (const m of mods) m.deps.sort(cmp)
+  error(`Found ${loopSet.size} modules in dependency cycles!`)
 }
 
 function allDeps(m: Mod): Mod[] {
@@ -182,17 +241,18 @@ function allDeps(m: Mod): Mod[] {
     }
   }
   fill(m)
-  return out.filter((d) => !d.loop).sort((a, b) => a.depSortIdx - b.depSortIdx)
+  return out.sort((a, b) => a.depSortIdx - b.depSortIdx)
 }
 
 type File = [name: string, data: Uint8Array | string, text?: string]
 
 function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolContext, warn: (m: string) => void, toStdout: boolean): File[] {
-  const live = mods.filter((m) => !m.loop)
+  const live = mods
+  const shown = (m: Mod) => m.relpath ?? m.path
   let dep = ''
   const depBin = new IndexWriter()
   for (const m of live) {
-    const line = `${m.relpath}:${allDeps(m).map((d) => ' ' + d.relpath).join('')}`
+    const line = `${shown(m)}:${allDeps(m).map((d) => ' ' + shown(d)).join('')}`
     dep += line + '\n'
     depBin.insert(m.name, line, m.idx)
   }

@@ -1,6 +1,6 @@
 /** kmod 30's insmod: load one module file through finit_module, as `insmod [-f] FILE [ARGS]`. */
 import { MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC } from '../kernel/types.js'
-import { VfsError } from '../vfs.js'
+import { kmodFileOpen } from './decompress.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { errno, insmodStrerror, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
@@ -9,12 +9,12 @@ const HELP = `Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version 
 
 /** kmod_module_insert_module: finit_module on the file; init_module when the kernel lacks it. */
 export function insertModuleFile(ctx: ToolContext, absPath: string, args: string, force: boolean): number {
-  let image: Uint8Array
-  try {
-    image = ctx.vfs.readFile(absPath)
-  } catch (e) {
-    return e instanceof VfsError ? -e.errno : -errno.ENOENT
-  }
+  const file = kmodFileOpen(ctx, absPath)
+  const image = file.bytes
+  if (!image) return file.err
+  // a compressed module goes decompressed to init_module; with -f kmod strips __versions and
+  // vermagic first, which the kernel treats exactly as the finit_module IGNORE flags below
+  if (!file.direct && !force) return ctx.kernel.initModule(image, args)
   const flags = force ? MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC : 0
   const err = ctx.kernel.finitModule(image, args, flags)
   if (err !== -errno.ENOSYS) return err

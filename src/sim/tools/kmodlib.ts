@@ -5,14 +5,15 @@
 import { posix } from 'node:path'
 import { readModule } from '../../elf/module.js'
 import type { ModuleInfo } from '../../elf/types.js'
-import { VfsError } from '../vfs.js'
 import { ElfError } from '../../elf/types.js'
 import { elfErrno } from './errors.js'
 import { abspath, type ToolContext } from './context.js'
 import { readIndex } from './index-bin.js'
+import { kmodFileOpen } from './decompress.js'
 import { loadConfig, parseFile, type ModprobeConfig } from './config.js'
 
-export const MODULE_EXTS = ['.ko', '.ko.gz', '.ko.xz', '.ko.zst']
+/** kmod_exts of Debian's kmod 30 (+XZ +ZSTD -ZLIB): a .ko.gz is not a module to it. */
+export const MODULE_EXTS = ['.ko', '.ko.xz', '.ko.zst']
 
 /** libkmod's path_to_modname: basename without extension, '-' → '_'. */
 export function pathToModname(path: string): string {
@@ -97,12 +98,9 @@ export interface KmodModule {
 
 /** Read and parse a module file of the simulated machine; errors carry a negative errno. */
 export function loadModuleFile(ctx: ToolContext, absPath: string): { info?: ModuleInfo; bytes?: Uint8Array; err: number } {
-  let bytes: Uint8Array
-  try {
-    bytes = ctx.vfs.readFile(absPath)
-  } catch (e) {
-    return { err: e instanceof VfsError ? -e.errno : -5 }
-  }
+  const file = kmodFileOpen(ctx, absPath)
+  const bytes = file.bytes
+  if (!bytes) return { err: file.err }
   try {
     return { info: readModule(bytes), bytes, err: 0 }
   } catch (e) {
