@@ -9,7 +9,7 @@ const names: BackendName[] = ['sim', 'qemu', 'host', 'ssh']
 /** Options every backend understands; each backend's own options ride along in the same object. */
 export interface BackendOptions {
   backend?: BackendName
-  /** Kernel release; default: the backend's default (embedded profile for sim, newest installed for qemu). */
+  /** Kernel release; default: KMODSPEC_RELEASE, else the backend's default (embedded profile for sim, newest installed for qemu). */
   release?: string
   [option: string]: unknown
 }
@@ -25,6 +25,8 @@ export function resolveBackendName(backend?: string): BackendName {
 
 export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
   const name = resolveBackendName(options.backend)
+  // `kmodspec run --release R` runs the specs with KMODSPEC_RELEASE=R: the release of every backend they open.
+  if (options.release === undefined && process.env.KMODSPEC_RELEASE) options = { ...options, release: process.env.KMODSPEC_RELEASE }
   switch (name) {
     case 'sim':
       return (await import('./sim.js')).createSimBackend(options)

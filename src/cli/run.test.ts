@@ -5,6 +5,7 @@ import path from 'node:path'
 import process from 'node:process'
 import { withDir } from 'tmp-promise'
 import { expect, test } from 'vitest'
+import { addRun, emptyReport } from './reporters/model.js'
 import { formatReport, trimFailure, type VitestJsonReport } from './run-report.js'
 import { runSpecs } from './run.js'
 
@@ -76,11 +77,13 @@ test('kmodspec run reports each spec, the failure, the transcript with --verbose
 })
 
 test('a spec file that does not load is reported as such', () => {
-  const report: VitestJsonReport = {
+  const vitest: VitestJsonReport = {
     numTotalTests: 0, numPassedTests: 0, numFailedTests: 0, numTotalTestSuites: 1, numFailedTestSuites: 1, success: false,
     testResults: [{ name: '/p/specs/broken.spec.ts', status: 'failed', message: "Failed to load url kmodspec (resolved id: kmodspec) in /p/specs/broken.spec.ts. Does the file exist?", assertionResults: [] }],
   }
-  expect(formatReport(report, [], { backend: 'sim', verbose: false, cwd: '/p', color: false })).toMatchInlineSnapshot(`
+  const report = emptyReport('sim')
+  addRun(report, 'default', vitest, [], '/p')
+  expect(formatReport(report, { verbose: false, color: false })).toMatchInlineSnapshot(`
     "specs/broken.spec.ts
       ✗ the file failed to load
           Failed to load url kmodspec (resolved id: kmodspec) in /p/specs/broken.spec.ts. Does the file exist?

@@ -51,6 +51,11 @@ describe('parseScript', () => {
     expect(parseScript('echo a >b')[0]!.argv).toEqual(['echo', 'a', '>', 'b'])
   })
 
+  test('skips a byte-order mark at the start, as shells do, and names one elsewhere', () => {
+    expect(parseScript('\uFEFFinsmod a.ko\nlsmod\n').map((c) => c.argv)).toEqual([['insmod', 'a.ko'], ['lsmod']])
+    expect(() => parseScript('lsmod\n\uFEFFrmmod a\n')).toThrowError(new ScriptError("'rmmod' is preceded or followed by an invisible character (U+FEFF, e.g. a byte-order mark): delete it", 2))
+  })
+
   test('accepts CRLF scripts', () => {
     expect(parseScript('lsmod\r\ndmesg -c\r\n').map((c) => c.argv)).toEqual([['lsmod'], ['dmesg', '-c']])
   })

@@ -118,6 +118,10 @@ export function checkCommand(argv: string[], line: number): void {
   const [name] = argv
   if (name === undefined) return
   if (!(name in scriptCommands)) {
+    const plain = name.replace(/[\uFEFF\u200B\u00A0]/g, '')
+    if (plain !== name && plain in scriptCommands) {
+      throw new ScriptError(`'${plain}' is preceded or followed by an invisible character (${[...name].filter((c) => !plain.includes(c)).map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ')}, e.g. a byte-order mark): delete it`, line)
+    }
     throw new ScriptError(`unknown command '${name}': use one of ${Object.keys(scriptCommands).join(', ')}`, line)
   }
   const redirects = argv.filter((w) => w === '>' || w === '>>')
@@ -133,7 +137,8 @@ export function checkCommand(argv: string[], line: number): void {
 /** Parse a whole script; throws ScriptError naming the first bad line. */
 export function parseScript(text: string): ScriptCommand[] {
   const commands: ScriptCommand[] = []
-  text.split('\n').forEach((raw, index) => {
+  // A byte-order mark (some Windows editors write one) is not part of the first command, as in shells.
+  text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
     const line = index + 1
     const argv = splitWords(raw.replace(/\r$/, ''), line)
     if (argv.length === 0) return
