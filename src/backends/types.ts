@@ -27,6 +27,11 @@ export interface ExecResult {
   stderr: string
   /** Kernel log records the command caused, oldest first. */
   dmesg: KernelLogRecord[]
+  /**
+   * Records the kernel logged on its own schedule while the command ran (a clocksource switch, a
+   * timer report: see `observe/unrelated.ts`). Never judged as the command's; shown apart in transcripts.
+   */
+  unrelated?: KernelLogRecord[]
   /** Simulator only: caveats about how faithfully this command was simulated. Never part of the output. */
   notes?: string[]
 }

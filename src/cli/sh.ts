@@ -38,6 +38,8 @@ export function toJsonRecord(command: ScriptCommand, result: ExecResult) {
     stdout: result.stdout,
     stderr: result.stderr,
     dmesg: result.dmesg.map((r) => r.text),
+    // Records the kernel logged on its own meanwhile: kept, never as the command's (observe/unrelated.ts).
+    ...(result.unrelated?.length ? { unrelated: result.unrelated.map((r) => r.text) } : {}),
   }
 }
 
@@ -45,6 +47,7 @@ function transcript(command: ScriptCommand, result: ExecResult): string {
   const status = result.exitCode === 0 ? '' : `   # exit ${result.exitCode}`
   const lines = [`$ ${command.text}${status}\n`, result.stdout, result.stderr]
   lines.push(...result.dmesg.map((r) => `${formatRecord(r)}\n`))
+  lines.push(...(result.unrelated ?? []).map((r) => `${formatRecord(r)}  (kernel, not caused by this command)\n`))
   return lines.join('')
 }
 

@@ -23,6 +23,9 @@ export interface TranscriptFormat {
   replace?: Array<[from: string, to: string]>
 }
 
+/** How a transcript marks a record the kernel logged on its own during a command (observe/unrelated.ts). */
+export const UNRELATED_MARK = '(kernel, not caused by this step)'
+
 function nonEmptyLines(text: string): string[] {
   const lines = text.split('\n')
   while (lines.length > 0 && lines.at(-1) === '') lines.pop()
@@ -48,6 +51,7 @@ export function formatTranscript(entries: readonly TranscriptEntry[], format: Tr
     for (const line of [...nonEmptyLines(entry.stdout), ...nonEmptyLines(entry.stderr), ...entry.dmesg.map((r) => r.text)]) {
       out.push(`    ${shorten(line)}`.trimEnd())
     }
+    for (const r of entry.unrelated ?? []) out.push(`    ${shorten(r.text)}  ${UNRELATED_MARK}`)
     for (const note of entry.notes ?? []) out.push(`    (simulator note) ${shorten(note)}`)
   })
   return out.join('\n')

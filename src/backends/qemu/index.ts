@@ -8,6 +8,7 @@ import { type Backend, BackendError, type ExecOptions, type ExecResult, type Ker
 import { cacheDir, sha256 } from './cache.js'
 import { buildInitramfs, busyboxApplets, kmodTools } from './initramfs.js'
 import { chooseKernel, uncompressedKernel } from './kernel.js'
+import { splitUnrelated } from '../../observe/unrelated.js'
 import { findKernelFailure, parseKmsgRecord } from './kmsg.js'
 import { Vm, type VmConfig, machineArgs } from './vm.js'
 
@@ -31,8 +32,16 @@ export interface QemuBackendOptions extends BackendOptions {
   accel?: 'auto' | 'kvm' | 'tcg'
   /** The QEMU binary. Default: qemu-system-x86_64. */
   qemu?: string
-  /** Reuse a saved VM state from the cache across processes (default true). */
-  stateCache?: boolean
+  /**
+   * Reuse a saved VM state across processes (default true: in the cache directory). A string is
+   * the directory to keep states in instead (an empty one makes the first VM boot and save anew).
+   */
+  stateCache?: boolean | string
+  /**
+   * More QEMU machine arguments, e.g. `['-icount', 'shift=0,sleep=off']` to run the guest clock
+   * off the instruction count. They are part of the saved state's key.
+   */
+  qemuArgs?: string[]
   /**
    * Default off. The ssh test VM: an e1000 NIC (its driver is a module, so `e1000` shows in lsmod)
    * on QEMU user-mode networking with `restrict=on` (the guest reaches no network), guest port 22
@@ -43,10 +52,25 @@ export interface QemuBackendOptions extends BackendOptions {
 }
 
 /** Bump when what happens between boot and the state save changes: it is part of the state's cache key. */
-const stateRecipe = 'clear-log+console-loglevel-8'
+const stateRecipe = 'settle(crng,tsc-refined,quiet=1000ms)+clear-log+console-loglevel-8'
 
-/** Kernel arguments: quiet console (every console byte is slow under TCG), and a panic ends QEMU at once (-no-reboot). */
-const baseAppend = ['console=ttyS0', 'quiet', 'panic=-1']
+/**
+ * The state is saved once the guest has logged nothing for this long of its own monotonic time,
+ * after its CRNG is seeded and the TSC refinement has run (see the agent's settle request).
+ */
+const settleQuietMs = 1000
+/** A kernel that keeps logging past this (guest time) is not saved: the first VM fails instead. */
+const settleMaxMs = 60_000
+
+/**
+ * Kernel arguments: quiet console (every console byte is slow under TCG), a panic ends QEMU at once
+ * (-no-reboot), and tsc=reliable: no clocksource watchdog, whose checks on a loaded host can mark
+ * the TSC unstable and log about it at any moment of any step. Module loading prints the same either way.
+ */
+const baseAppend = ['console=ttyS0', 'quiet', 'panic=-1', 'tsc=reliable']
+
+/** How long the one-off KVM probe may take to boot a kernel before TCG is chosen. */
+const kvmProbeMs = 15_000
 
 /** Places the VM owns: files there are never copied from the host. */
 const vmPlaces = ['/lib/modules', '/etc/modprobe.d', '/proc', '/sys', '/dev']
@@ -150,9 +174,10 @@ class QemuBackendImpl implements QemuBackend {
     }
     for (const word of [...command.slice(1), ...(file ? [file] : [])]) await this.mirror(vm, path.resolve(cwd, word))
     const r = await vm.exec({ path: program, argv: command, cwd, redirect, file }, timeoutMs)
-    const dmesg = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
-    const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg }
-    const failure = findKernelFailure(dmesg)
+    const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
+    const { caused: dmesg, unrelated } = splitUnrelated(records)
+    const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
+    const failure = findKernelFailure(records)
     if (failure) {
       const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
       throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, { cause: result })
@@ -220,6 +245,8 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
   progress(`${label} ...`)
   try {
     await vm.start({ readyTimeoutMs: bootTimeout })
+    // Nothing the kernel does on its own after boot may land in a test's step: wait it out first.
+    await vm.settle(settleQuietMs, settleMaxMs, bootTimeout)
     // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
     await vm.exec({ path: '/bin/dmesg', argv: ['dmesg', '-C'], cwd: '/', redirect: '', file: '' }, bootTimeout)
     // Booted quiet (console bytes are slow under TCG); from now on every record also reaches the
@@ -274,10 +301,13 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     accel = (process.env.KMODSPEC_QEMU_ACCEL as QemuBackendOptions['accel']) ?? 'auto',
     qemu = 'qemu-system-x86_64',
     stateCache = true,
+    qemuArgs = [],
     network,
   } = options
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new BackendError(`accel '${accel}' is not one of auto, kvm, tcg`, 'usage')
   if (!/^\d+[MG]?$/.test(memory)) throw new BackendError(`memory '${memory}' is not a QEMU size such as 256M`, 'usage')
+  if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string')) throw new BackendError('qemuArgs takes an array of strings, e.g. [\'-icount\', \'shift=0,sleep=off\']', 'usage')
+  if (typeof stateCache === 'string' && !(await exists(stateCache))) throw new BackendError(`stateCache directory ${stateCache} does not exist: create it, or pass true for the default cache`, 'usage')
   if (network !== undefined) {
     const { sshPort, authorizedKey } = network as Partial<NonNullable<QemuBackendOptions['network']>>
     if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535) throw new BackendError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`, 'usage')
@@ -288,10 +318,15 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   const version = await qemuVersion(qemu)
   const kernel = await chooseKernel({ kernel: kernelOption, release: releaseOption, headers })
   const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release, { ssh: network !== undefined })])
-  const base = { qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append], ...(network ? { network: { sshPort: network.sshPort } } : {}) }
+  const base = {
+    qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append],
+    ...(network ? { network: { sshPort: network.sshPort } } : {}),
+    ...(qemuArgs.length > 0 ? { extraArgs: [...qemuArgs] } : {}),
+  }
+  const stateDir = typeof stateCache === 'string' ? stateCache : cacheDir()
   // The forwarded port is not part of the machine: one saved state serves every port.
   const stateFor = (c: VmConfig): string | undefined =>
-    stateCache ? path.join(cacheDir(), `state-${sha256(version, JSON.stringify(machineArgs({ ...c, ...(c.network ? { network: { sshPort: 0 } } : {}) })), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
+    stateCache ? path.join(stateDir, `state-${sha256(version, JSON.stringify(machineArgs({ ...c, ...(c.network ? { network: { sshPort: 0 } } : {}) })), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
   const opts = { timeout, bootTimeout, authorizedKey: network?.authorizedKey.trim() }
 
   let chosen: 'kvm' | 'tcg' = accel === 'auto' ? 'tcg' : accel
@@ -300,12 +335,19 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     const verdict = await kvmVerdict()
     if (verdict.cached === 'kvm' || verdict.cached === undefined) {
       const config: VmConfig = { ...base, accel: 'kvm' }
+      // The probe can cost its whole bound on a host where KVM hangs: say so, once per host boot.
+      if (verdict.cached === undefined) process.stderr.write(`kmodspec: /dev/kvm exists: probing whether KVM boots a kernel here (at most ${kvmProbeMs / 1000} s, once per host boot; KMODSPEC_QEMU_ACCEL=tcg or =kvm skips it)\n`)
+      const probeStarted = Date.now()
       try {
         // A working KVM boots in about a second; one that hangs must not hold the run.
-        vm = await startVm(config, stateFor(config), verdict.cached === 'kvm' ? bootTimeout : 15_000, kernel.release)
+        vm = await startVm(config, stateFor(config), verdict.cached === 'kvm' ? bootTimeout : kvmProbeMs, kernel.release)
         chosen = 'kvm'
       } catch {
         vm = undefined
+      }
+      if (verdict.cached === undefined) {
+        const took = ((Date.now() - probeStarted) / 1000).toFixed(1)
+        process.stderr.write(chosen === 'kvm' ? `kmodspec: KVM works (${took} s); using it\n` : `kmodspec: KVM did not boot a kernel within ${took} s; using TCG from now on (verdict kept in ${verdict.file})\n`)
       }
       await writeFile(verdict.file, chosen).catch(() => {})
     }

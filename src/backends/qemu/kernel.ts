@@ -1,6 +1,7 @@
 import { access, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
+import { EMBEDDED_RELEASE } from '../../profile/embedded.js'
 import { BackendError } from '../types.js'
 import { cacheDir, sha256, writeCacheFile } from './cache.js'
 
@@ -34,8 +35,9 @@ function compareReleases(a: string, b: string): number {
 }
 
 /**
- * Picks the kernel: the given image/release, else the newest /boot/vmlinuz-* whose headers
- * (/lib/modules/R/build) are installed.
+ * Picks the kernel: the given image/release; else the release the simulator simulates by default
+ * (the one the captures were made on) when it is installed, so that a host with more kernels runs
+ * the same one; else the newest /boot/vmlinuz-* whose headers (/lib/modules/R/build) are installed.
  */
 export async function chooseKernel(options: { kernel?: string; release?: string; headers?: string }): Promise<KernelChoice> {
   const headersOf = async (release: string): Promise<string | undefined> => {
@@ -52,6 +54,9 @@ export async function chooseKernel(options: { kernel?: string; release?: string;
     if (!(await exists(image))) throw new BackendError(`no kernel image ${image}: install linux-image-${options.release} or pick another release`, 'setup')
     return { release: options.release, image, headers: await headersOf(options.release) }
   }
+  if ((await exists(`/boot/vmlinuz-${EMBEDDED_RELEASE}`)) && (await exists(`/lib/modules/${EMBEDDED_RELEASE}/build`))) {
+    return { release: EMBEDDED_RELEASE, image: `/boot/vmlinuz-${EMBEDDED_RELEASE}`, headers: `/lib/modules/${EMBEDDED_RELEASE}/build` }
+  }
   let names: string[] = []
   try {
     names = (await readdir('/boot')).filter((n) => n.startsWith('vmlinuz-'))
@@ -61,7 +66,7 @@ export async function chooseKernel(options: { kernel?: string; release?: string;
     if (await exists(`/lib/modules/${release}/build`)) return { release, image: `/boot/vmlinuz-${release}`, headers: `/lib/modules/${release}/build` }
   }
   if (releases.length) return { release: releases[0], image: `/boot/vmlinuz-${releases[0]}` }
-  throw new BackendError('no kernel image in /boot: install linux-image-amd64 and linux-headers-amd64 (npm run vm:setup does it on Debian)', 'setup')
+  throw new BackendError(`no kernel image in /boot: install linux-image-${EMBEDDED_RELEASE} and linux-headers-${EMBEDDED_RELEASE} (npm run vm:setup does it on Debian)`, 'setup')
 }
 
 const compressions: { magic: Buffer; tool: string; args: string[] }[] = [

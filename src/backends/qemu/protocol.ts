@@ -43,6 +43,11 @@ export function encodeMkdir(path: string): Buffer {
   return frame('D', blob(path))
 }
 
+/** Waits until the kernel has settled: CRNG seeded, TSC refinement done, no record for `quietMs` of guest time (at most `maxMs`). */
+export function encodeSettle(quietMs: number, maxMs: number): Buffer {
+  return frame('S', u32(quietMs), u32(maxMs))
+}
+
 /** A decoded reply from the agent. */
 export type Reply =
   | { type: 'hello'; release: string }

@@ -7,7 +7,7 @@ import { execa, type ResultPromise } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
 import { BackendError } from '../types.js'
 import { track } from './cleanup.js'
-import { decodeReply, encodeExec, encodeMkdir, encodePing, encodePut, type ExecRequest, FrameReader, type Reply } from './protocol.js'
+import { decodeReply, encodeExec, encodeMkdir, encodePing, encodePut, encodeSettle, type ExecRequest, FrameReader, type Reply } from './protocol.js'
 
 /** The shared memory window files travel through (ivshmem BAR 2); bigger files go in chunks. */
 const shmSize = 16 * 1024 * 1024
@@ -23,6 +23,8 @@ export interface VmConfig {
   append: string[]
   /** The ssh test VM variant: an e1000 NIC on user-mode networking, guest port 22 forwarded from 127.0.0.1:sshPort only. */
   network?: { sshPort: number }
+  /** More QEMU machine arguments (e.g. `-icount shift=0,sleep=off`); part of the machine, so of the saved state's key. */
+  extraArgs?: string[]
 }
 
 /** The QEMU arguments shared by a boot and a restore (a restore must match the saved machine). */
@@ -40,6 +42,7 @@ export function machineArgs(c: VmConfig, shmFile = 'SHM'): string[] {
     '-device', 'ivshmem-plain,memdev=shm,master=on',
     // restrict=on keeps the guest off every network; only the explicit loopback forward reaches it.
     ...(c.network ? ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${c.network.sshPort}-:22`, '-device', 'e1000,netdev=n0'] : []),
+    ...(c.extraArgs ?? []),
   ]
 }
 
@@ -322,6 +325,15 @@ export class Vm {
   async mkdir(dir: string, timeoutMs: number): Promise<void> {
     const r = await this.until(this.request(encodeMkdir(dir)), timeoutMs, `creating ${dir}`)
     if (r.type === 'error') throw new BackendError(`creating ${dir} in the VM failed: ${r.message}`, 'setup')
+  }
+
+  /**
+   * Waits, by the guest's own signals and clock, until the kernel's asynchronous boot work is
+   * over (see the agent's 'S' request). Fails with the last records seen when it is not within `maxMs`.
+   */
+  async settle(quietMs: number, maxMs: number, timeoutMs: number): Promise<void> {
+    const r = await this.until(this.request(encodeSettle(quietMs, maxMs)), timeoutMs, 'waiting for the kernel to settle')
+    if (r.type === 'error') throw new BackendError(`${r.message}; no VM state was saved`, 'setup', this.consoleTail())
   }
 
   async qmp(command: string, args?: Record<string, unknown>): Promise<unknown> {

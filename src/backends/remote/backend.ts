@@ -2,6 +2,7 @@ import path from 'node:path'
 import process from 'node:process'
 import { busyboxApplets, kmodTools } from '../qemu/initramfs.js'
 import { findKernelFailure } from '../qemu/kmsg.js'
+import { splitUnrelated } from '../../observe/unrelated.js'
 import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
 import { kmsgReadEndedCleanly, kmsgReader, parseKmsgStream } from './kmsg.js'
 import type { RunResult, Runner } from './runner.js'
@@ -90,10 +91,11 @@ export class RemoteBackend implements Backend {
     const before = await this.readLog()
     const lastSeq = before.length > 0 ? before[before.length - 1].seq : -1
     const r = parsed.redirect ? await this.echoInto(parsed, cwd, timeoutMs) : await this.config.runner.run(parsed.command, { cwd, timeoutMs })
-    const dmesg = (await this.readLog()).filter((rec) => rec.seq > lastSeq)
+    const records = (await this.readLog()).filter((rec) => rec.seq > lastSeq)
+    const { caused: dmesg, unrelated } = splitUnrelated(records)
     if (modulesBefore) this.track(modulesBefore, await this.loadedModules())
-    const result: ExecResult = { argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg }
-    const failure = findKernelFailure(dmesg)
+    const result: ExecResult = { argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
+    const failure = findKernelFailure(records)
     if (failure) {
       const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
       throw new BackendError(`the kernel on ${this.where} reported ${what} during '${argv.join(' ')}' (the ${this.name} backend cannot bring a fresh kernel: reboot the target)`, failure.kind, failure.report, { cause: result })

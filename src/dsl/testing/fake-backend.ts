@@ -10,6 +10,8 @@ export interface ScriptedCommand {
   stdout?: string
   stderr?: string
   dmesg?: string[]
+  /** Records the kernel logged on its own during the command (ExecResult.unrelated). */
+  unrelated?: string[]
   /** Modules this command loads (in load order) and unloads. */
   load?: FakeModule[]
   unload?: string[]
@@ -28,9 +30,11 @@ export function createFakeBackend(options: { release?: string; script: ScriptedC
   let seq = 0
   let tainted = 0
   const executed: string[][] = []
-  const result = (argv: readonly string[], r: Partial<ExecResult>, dmesg: string[] = []): ExecResult => ({
+  const record = (text: string): KernelLogRecord => ({ seq: seq++, level: 6, facility: 0, timestampUs: seq * 1000, text })
+  const result = (argv: readonly string[], r: Partial<ExecResult>, dmesg: string[] = [], unrelated: string[] = []): ExecResult => ({
     argv: [...argv], exitCode: r.exitCode ?? 0, stdout: r.stdout ?? '', stderr: r.stderr ?? '',
-    dmesg: dmesg.map((text): KernelLogRecord => ({ seq: seq++, level: 6, facility: 0, timestampUs: seq * 1000, text })),
+    dmesg: dmesg.map(record),
+    ...(unrelated.length > 0 ? { unrelated: unrelated.map(record) } : {}),
   })
   const find = (name: string) => loaded.find((m) => m.name === name)
 
@@ -76,7 +80,7 @@ export function createFakeBackend(options: { release?: string; script: ScriptedC
         for (const other of loaded) other.holders = other.holders.filter((h) => h !== name)
       }
       if (next.tainted !== undefined) tainted = next.tainted
-      return result(argv, { exitCode: next.exitCode, stdout: next.stdout, stderr: next.stderr }, next.dmesg)
+      return result(argv, { exitCode: next.exitCode, stdout: next.stdout, stderr: next.stderr }, next.dmesg, next.unrelated)
     },
     async reset() {},
     async close() { backend.closed = true },

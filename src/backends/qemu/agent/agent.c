@@ -13,6 +13,11 @@
 //         moves about 40 KB/s under TCG, shared memory needs no copy through the guest's tty
 //         layer, and mapping a PCI BAR through sysfs loads no module (lsmod stays empty).
 //     'D' path                                       mkdir -p        -> 'O' | 'X' message
+//     'S' u32 quiet_ms, u32 max_ms                   settle          -> 'O' | 'X' message
+//         waits until the kernel has finished its asynchronous boot work: the CRNG is seeded, the
+//         TSC refinement is done (tsc-early unregistered), and no record came for quiet_ms of the
+//         guest's monotonic clock. The host saves the VM state only after this, so no boot
+//         message can land in a test's step on a faster or slower host.
 //   agent -> host
 //     'H' release                                    hello, once, when ready
 // kmsg is a sequence of blobs, each one raw /dev/kmsg record ("prio,seq,usec,flags;text\n...").
@@ -27,6 +32,8 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -326,6 +333,83 @@ static void do_mkdir(struct rd *r) {
 	free(path);
 }
 
+static uint64_t now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+// True while the TSC's delayed refinement has not run: until then tsc-early stays registered,
+// and the refinement logs "Refined TSC clocksource calibration" and switches the clocksource.
+static int tsc_refinement_pending(void) {
+	char list[512] = { 0 };
+	int fd = open("/sys/devices/system/clocksource/clocksource0/available_clocksource", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	ssize_t n = read(fd, list, sizeof list - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	return strstr(list, "tsc-early") != NULL;
+}
+
+// The last few record texts, for the message when the kernel does not settle.
+#define KEEP 4
+static char recent[KEEP][256];
+static int recent_n;
+
+static int drain_kmsg_noting(void) {
+	char rec[8192];
+	int got = 0;
+	for (;;) {
+		ssize_t n = read(kmsg, rec, sizeof rec - 1);
+		if (n < 0) {
+			if (errno == EINTR || errno == EPIPE) continue;
+			break;
+		}
+		if (n == 0) break;
+		rec[n] = 0;
+		char *text = strchr(rec, ';');
+		text = text ? text + 1 : rec;
+		char *nl = strchr(text, '\n');
+		if (nl) *nl = 0;
+		snprintf(recent[recent_n % KEEP], sizeof recent[0], "%s", text);
+		recent_n++;
+		got = 1;
+	}
+	return got;
+}
+
+static void do_settle(struct rd *r) {
+	uint32_t quiet_ms = get_u32(r);
+	uint32_t max_ms = get_u32(r);
+	uint64_t start = now_ms();
+	// A blocking getrandom() makes the kernel seed its CRNG now (jitter entropy in 6.1), so
+	// "random: crng init done" comes before the save instead of at some later interrupt.
+	char seed[16];
+	while (getrandom(seed, sizeof seed, 0) < 0 && errno == EINTR) {}
+	uint64_t last = now_ms();
+	drain_kmsg_noting();
+	for (;;) {
+		uint64_t t = now_ms();
+		if (drain_kmsg_noting()) last = t;
+		int pending = tsc_refinement_pending();
+		if (!pending && t - last >= quiet_ms) break;
+		if (t - start >= max_ms) {
+			char msg[2048];
+			int len = snprintf(msg, sizeof msg, "the kernel did not settle within %u ms (%s); its last records:",
+				max_ms, pending ? "the TSC refinement never ran" : "it kept logging");
+			int first = recent_n > KEEP ? recent_n - KEEP : 0;
+			for (int i = first; i < recent_n && len < (int)sizeof msg - 8; i++)
+				len += snprintf(msg + len, sizeof msg - (size_t)len, " \"%s\"", recent[i % KEEP]);
+			if (recent_n == 0) snprintf(msg + len, sizeof msg - (size_t)len, " (none)");
+			reply_status('X', msg);
+			return;
+		}
+		struct pollfd p = { kmsg, POLLIN, 0 };
+		poll(&p, 1, 50);
+	}
+	reply_status('O', NULL);
+}
+
 static void setup_system(void) {
 	mkdir("/proc", 0555); mkdir("/sys", 0555); mkdir("/dev", 0755); mkdir("/tmp", 01777);
 	mount("proc", "/proc", "proc", 0, NULL);
@@ -384,6 +468,7 @@ int main(void) {
 		case 'E': do_exec(&r); break;
 		case 'W': do_put(&r); break;
 		case 'D': do_mkdir(&r); break;
+		case 'S': do_settle(&r); break;
 		default: reply_status('X', "unknown request"); break;
 		}
 		free(body);
