@@ -1,0 +1,58 @@
+// A small page-map GuestMemory for the kapi tests (the CPU's real memory lives in src/sim/cpu).
+import { GuestFault, type GuestMemory, type GuestProt } from '../cpu/types.js'
+
+const PAGE = 4096n
+
+/**
+ * Sparse guest memory: a Map of 4 KiB pages with protections; unmapped bytes fault.
+ * @example const mem = new PageMemory(); mem.map(0xffff888000000000n, 4096, 'rw')
+ */
+export class PageMemory implements GuestMemory {
+  private readonly pages = new Map<bigint, { data: Uint8Array; prot: GuestProt }>()
+
+  read(addr: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len)
+    for (let i = 0; i < len; i++) {
+      const a = addr + BigInt(i)
+      const page = this.pages.get(a & ~(PAGE - 1n))
+      if (!page) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
+      out[i] = page.data[Number(a & (PAGE - 1n))]
+    }
+    return out
+  }
+
+  write(addr: bigint, data: Uint8Array): void {
+    for (let i = 0; i < data.length; i++) {
+      const a = addr + BigInt(i)
+      const page = this.pages.get(a & ~(PAGE - 1n))
+      if (!page) throw new GuestFault({ address: a, access: 'write', reason: 'not-present' })
+      if (!page.prot.includes('w')) throw new GuestFault({ address: a, access: 'write', reason: 'protection' })
+      page.data[Number(a & (PAGE - 1n))] = data[i]
+    }
+  }
+
+  map(addr: bigint, len: number, prot: GuestProt): void {
+    for (let p = addr & ~(PAGE - 1n); p < addr + BigInt(len); p += PAGE) this.pages.set(p, { data: new Uint8Array(Number(PAGE)), prot })
+  }
+
+  unmap(addr: bigint, len: number): void {
+    for (let p = addr & ~(PAGE - 1n); p < addr + BigInt(len); p += PAGE) this.pages.delete(p)
+  }
+
+  protect(addr: bigint, len: number, prot: GuestProt): void {
+    for (let p = addr & ~(PAGE - 1n); p < addr + BigInt(len); p += PAGE) {
+      const page = this.pages.get(p)
+      if (page) page.prot = prot
+    }
+  }
+
+  /** Test helper: maps fresh pages and writes bytes (a string gets a NUL terminator). */
+  put(addr: bigint, data: Uint8Array | string): bigint {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(`${data}\0`) : data
+    for (let p = addr & ~(PAGE - 1n); p < addr + BigInt(Math.max(bytes.length, 1)); p += PAGE) {
+      if (!this.pages.has(p)) this.map(p, 1, 'rw')
+    }
+    this.write(addr, bytes)
+    return addr
+  }
+}

@@ -1,0 +1,354 @@
+// The kernel's vsnprintf (lib/vsprintf.c, Linux 6.1): format_decode, number, string and the %p
+// extensions, over guest memory. Output is produced whole; a buffer of size N holds its first N-1 bytes.
+import type { GuestMemory, VaList } from '../cpu/types.js'
+import { PAGE_SIZE, isErrValue, readCString, s32, u64, utf8 } from './guest.js'
+import { pointer } from './pointer.js'
+
+/** What kallsyms says about an address (the loader's and the kernel's symbol tables). */
+export interface SymbolInfo {
+  name: string
+  /** Address minus the symbol's start. */
+  offset: bigint
+  /** Distance to the next symbol (kallsyms' size, not st_size). */
+  size: bigint
+  /** The module that holds it; undefined for vmlinux. */
+  module?: string
+}
+
+/** Options of {@link vsprintf}. */
+export interface VsprintfOptions {
+  /** kallsyms_lookup: used by %pS %ps %pB. */
+  resolveSymbol?: (addr: bigint) => SymbolInfo | undefined
+  /** Caveats are added here (each once): what the VM would print that the simulator cannot know. */
+  notes?: string[]
+  /** /proc/sys/kernel/kptr_restrict (0 on the pinned kernel: %pK hashes like %p). */
+  kptrRestrict?: number
+  /** Stand-in for the boot-keyed siphash of %p (default: a fixed 64-bit mix). */
+  hashPointer?: (addr: bigint) => bigint
+}
+
+// printf_spec flags (lib/vsprintf.c).
+export const SIGN = 1
+export const LEFT = 2
+export const PLUS = 4
+export const SPACE = 8
+export const ZEROPAD = 16
+export const SMALL = 32
+export const SPECIAL = 64
+
+export interface Spec {
+  flags: number
+  /** -1 when not given (24-bit signed in the kernel). */
+  fieldWidth: number
+  /** -1 when not given (16-bit signed in the kernel). */
+  precision: number
+  base: number
+}
+
+const FIELD_WIDTH_MAX = (1 << 23) - 1
+const PRECISION_MAX = (1 << 15) - 1
+
+/** Growable output; the kernel's `buf`/`end` pair with an unlimited end. */
+export class Out {
+  private buf = new Uint8Array(64)
+  length = 0
+  push(byte: number): void {
+    if (this.length === this.buf.length) this.grow(this.length + 1)
+    this.buf[this.length++] = byte
+  }
+  pushBytes(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.buf.length) this.grow(this.length + bytes.length)
+    this.buf.set(bytes, this.length)
+    this.length += bytes.length
+  }
+  pushAscii(s: string): void {
+    for (let i = 0; i < s.length; i++) this.push(s.charCodeAt(i))
+  }
+  repeat(byte: number, n: number): void {
+    for (let i = 0; i < n; i++) this.push(byte)
+  }
+  /** Inserts `n` copies of `byte` before the last `len` bytes (move_right in widen_string). */
+  insertBefore(len: number, byte: number, n: number): void {
+    if (this.length + n > this.buf.length) this.grow(this.length + n)
+    const start = this.length - len
+    this.buf.copyWithin(start + n, start, this.length)
+    this.buf.fill(byte, start, start + n)
+    this.length += n
+  }
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.length)
+  }
+  private grow(min: number): void {
+    const next = new Uint8Array(Math.max(min, this.buf.length * 2))
+    next.set(this.buf.subarray(0, this.length))
+    this.buf = next
+  }
+}
+
+/** Context shared by the helpers of one vsprintf call. */
+export interface Fmt {
+  mem: GuestMemory
+  opts: VsprintfOptions
+  note(text: string): void
+}
+
+const HEX_UPPER = '0123456789ABCDEF'
+
+/** number(): an integer with sign, "0x"/"0" prefix, precision and field width, as the kernel pads. */
+export function number(out: Out, value: bigint, spec: Spec): void {
+  let num = u64(value)
+  let flags = spec.flags
+  let fieldWidth = spec.fieldWidth
+  let precision = spec.precision
+  const base = spec.base
+  const needPfx = (flags & SPECIAL) !== 0 && base !== 10
+  const isZero = num === 0n
+  const locase = flags & SMALL
+  if (flags & LEFT) flags &= ~ZEROPAD
+  let sign = 0
+  if (flags & SIGN) {
+    if (BigInt.asIntN(64, num) < 0n) {
+      sign = 0x2d
+      num = u64(-BigInt.asIntN(64, num))
+      fieldWidth--
+    } else if (flags & PLUS) {
+      sign = 0x2b
+      fieldWidth--
+    } else if (flags & SPACE) {
+      sign = 0x20
+      fieldWidth--
+    }
+  }
+  if (needPfx) {
+    if (base === 16) fieldWidth -= 2
+    else if (!isZero) fieldWidth--
+  }
+  let digits = num.toString(base)
+  if (base === 16) digits = locase ? digits : digits.toUpperCase()
+  const i = digits.length
+  if (i > precision) precision = i
+  fieldWidth -= precision
+  if (!(flags & (ZEROPAD | LEFT))) while (--fieldWidth >= 0) out.push(0x20)
+  if (sign) out.push(sign)
+  if (needPfx) {
+    if (base === 16 || !isZero) out.push(0x30)
+    if (base === 16) out.push(0x58 | locase)
+  }
+  if (!(flags & LEFT)) {
+    const c = flags & ZEROPAD ? 0x30 : 0x20
+    while (--fieldWidth >= 0) out.push(c)
+  }
+  while (i <= --precision) out.push(0x30)
+  out.pushAscii(digits)
+  while (--fieldWidth >= 0) out.push(0x20)
+}
+
+/** special_hex_number(): "0x" and `2*size` zero-padded hex digits. */
+export function specialHex(out: Out, value: bigint, size: number): void {
+  number(out, value, { flags: SPECIAL | SMALL | ZEROPAD, fieldWidth: 2 + 2 * size, precision: -1, base: 16 })
+}
+
+/** widen_string(): pads the last `n` bytes written to the field width. */
+export function widen(out: Out, n: number, spec: Spec): void {
+  if (n >= spec.fieldWidth) return
+  const spaces = spec.fieldWidth - n
+  if (!(spec.flags & LEFT)) out.insertBefore(n, 0x20, spaces)
+  else out.repeat(0x20, spaces)
+}
+
+/** string_nocheck() over bytes already in hand. */
+export function stringBytes(out: Out, s: Uint8Array, spec: Spec): void {
+  const lim = spec.precision < 0 ? s.length : Math.min(spec.precision, s.length)
+  const nul = s.subarray(0, lim).indexOf(0)
+  const len = nul >= 0 ? nul : lim
+  out.pushBytes(s.subarray(0, len))
+  widen(out, len, spec)
+}
+
+/** error_string(): a message capped at 16 characters unless a precision is given. */
+export function errorString(out: Out, s: string, spec: Spec): void {
+  stringBytes(out, utf8(s), spec.precision === -1 ? { ...spec, precision: 16 } : spec)
+}
+
+/** check_pointer(): "(null)" or "(efault)" for pointers the kernel refuses to follow; true when printed. */
+export function checkPointer(out: Out, ptr: bigint, spec: Spec): boolean {
+  const p = u64(ptr)
+  if (p === 0n) {
+    errorString(out, '(null)', spec)
+    return true
+  }
+  if (p < BigInt(PAGE_SIZE) || isErrValue(p)) {
+    errorString(out, '(efault)', spec)
+    return true
+  }
+  return false
+}
+
+/** string(): a guest C string; a bad pointer beyond check_pointer faults, as the kernel would oops. */
+export function guestString(f: Fmt, out: Out, ptr: bigint, spec: Spec): void {
+  if (checkPointer(out, ptr, spec)) return
+  const max = spec.precision < 0 ? Number.MAX_SAFE_INTEGER : spec.precision
+  stringBytes(out, readCString(f.mem, ptr, max), spec)
+}
+
+type Qualifier = '' | 'H' | 'h' | 'l' | 'L' | 'z' | 't'
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39
+const isAlnum = (c: number): boolean => isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+
+/** vsnprintf() with an unlimited buffer; appends to `out`. */
+export function format(f: Fmt, out: Out, fmt: Uint8Array, va: VaList): void {
+  let i = 0
+  const at = (k: number): number => (k < fmt.length ? fmt[k] : 0)
+  while (i < fmt.length && fmt[i] !== 0) {
+    if (fmt[i] !== 0x25) {
+      const start = i
+      while (i < fmt.length && fmt[i] !== 0 && fmt[i] !== 0x25) i++
+      out.pushBytes(fmt.subarray(start, i))
+      continue
+    }
+    const spec: Spec = { flags: 0, fieldWidth: -1, precision: -1, base: 10 }
+    i++
+    for (;;) {
+      const c = at(i)
+      const flag = c === 0x2d ? LEFT : c === 0x2b ? PLUS : c === 0x20 ? SPACE : c === 0x23 ? SPECIAL : c === 0x30 ? ZEROPAD : 0
+      if (!flag) break
+      spec.flags |= flag
+      i++
+    }
+    if (isDigit(at(i))) {
+      let n = 0
+      while (isDigit(at(i))) n = (n * 10 + at(i++) - 0x30) | 0
+      spec.fieldWidth = (n << 8) >> 8 // the 24-bit bitfield
+    } else if (at(i) === 0x2a) {
+      i++
+      let w = s32(va.next())
+      if (w > FIELD_WIDTH_MAX || w < -(FIELD_WIDTH_MAX + 1)) {
+        f.note(`vsprintf: field width ${w} too large; the kernel WARNs ("field width ${w} too large") and clamps it`)
+        w = Math.max(-FIELD_WIDTH_MAX, Math.min(FIELD_WIDTH_MAX, w))
+      }
+      spec.fieldWidth = w
+      if (spec.fieldWidth < 0) {
+        spec.fieldWidth = -spec.fieldWidth
+        spec.flags |= LEFT
+      }
+    }
+    if (at(i) === 0x2e) {
+      i++
+      if (isDigit(at(i))) {
+        let n = 0
+        while (isDigit(at(i))) n = (n * 10 + at(i++) - 0x30) | 0
+        spec.precision = Math.max(0, (n << 16) >> 16) // the 16-bit bitfield
+      } else if (at(i) === 0x2a) {
+        i++
+        let p = s32(va.next())
+        if (p > PRECISION_MAX || p < -(PRECISION_MAX + 1)) {
+          f.note(`vsprintf: precision ${p} too large; the kernel WARNs ("precision ${p} too large") and clamps it`)
+          p = Math.max(0, Math.min(PRECISION_MAX, p))
+        }
+        // Unlike C, the kernel turns a negative '*' precision into 0, not "no precision".
+        spec.precision = Math.max(0, p)
+      }
+    }
+    let q: Qualifier = ''
+    const qc = at(i)
+    if (qc === 0x68 || qc === 0x6c || qc === 0x4c || qc === 0x7a || qc === 0x74) {
+      q = (qc === 0x4c ? 'L' : String.fromCharCode(qc)) as Qualifier
+      i++
+      if (qc === at(i) && qc === 0x6c) {
+        q = 'L'
+        i++
+      } else if (qc === at(i) && qc === 0x68) {
+        q = 'H'
+        i++
+      }
+    }
+    const conv = at(i)
+    switch (conv) {
+      case 0x63: {
+        // %c
+        i++
+        if (!(spec.flags & LEFT)) while (--spec.fieldWidth > 0) out.push(0x20)
+        out.push(Number(va.next() & 0xffn))
+        while (--spec.fieldWidth > 0) out.push(0x20)
+        continue
+      }
+      case 0x73:
+        i++
+        guestString(f, out, va.next(), spec)
+        continue
+      case 0x70: {
+        i++
+        const ext = fmt.subarray(i)
+        pointer(f, out, ext, u64(va.next()), spec)
+        while (isAlnum(at(i))) i++
+        continue
+      }
+      case 0x25:
+        i++
+        out.push(0x25)
+        continue
+      case 0x6f:
+        spec.base = 8
+        break
+      case 0x78:
+        spec.flags |= SMALL
+        spec.base = 16
+        break
+      case 0x58:
+        spec.base = 16
+        break
+      case 0x64:
+      case 0x69:
+        spec.flags |= SIGN
+        break
+      case 0x75:
+        break
+      default: {
+        // %n and anything unknown: the kernel WARNs once and stops formatting here.
+        const what = conv ? String.fromCharCode(conv) : '\\0'
+        f.note(`vsprintf: unsupported %${what} in a format: the kernel stops the output there and WARNs once ("Please remove unsupported %${what} in format string")`)
+        return
+      }
+    }
+    i++
+    number(out, integerArg(va.next(), q, (spec.flags & SIGN) !== 0), spec)
+  }
+}
+
+/** The va_arg type a qualifier selects, widened to 64 bits as `unsigned long long num` holds it. */
+function integerArg(raw: bigint, q: Qualifier, signed: boolean): bigint {
+  switch (q) {
+    case 'L':
+    case 'l':
+    case 'z':
+    case 't':
+      return u64(raw)
+    case 'H':
+      return signed ? u64(BigInt.asIntN(8, raw)) : raw & 0xffn
+    case 'h':
+      return signed ? u64(BigInt.asIntN(16, raw)) : raw & 0xffffn
+    default:
+      return signed ? u64(BigInt.asIntN(32, raw)) : raw & 0xffffffffn
+  }
+}
+
+function addNote(opts: VsprintfOptions): (text: string) => void {
+  return (text) => {
+    if (opts.notes && !opts.notes.includes(text)) opts.notes.push(text)
+  }
+}
+
+/**
+ * The kernel's vsnprintf with an unlimited buffer: the bytes it would write (no trailing NUL).
+ * `fmt` is the format's bytes (or a JS string, UTF-8 encoded); arguments come from `va`.
+ * A buffer of size N receives the first N-1 bytes; the return value of vsnprintf is the length.
+ *
+ * @throws GuestFault when a %s (or other) pointer faults where the kernel would oops.
+ * @example
+ * fromUtf8(vsprintf(mem, 'x=%08x %-4d|', listVa([0xbeef, 7]))) // 'x=0000beef 7   |'
+ */
+export function vsprintf(mem: GuestMemory, fmt: Uint8Array | string, va: VaList, opts: VsprintfOptions = {}): Uint8Array {
+  const out = new Out()
+  format({ mem, opts, note: addNote(opts) }, out, typeof fmt === 'string' ? utf8(fmt) : fmt, va)
+  return out.bytes()
+}
