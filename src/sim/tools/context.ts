@@ -13,6 +13,8 @@ export interface ToolContext {
   cwd: string
   out(text: string): void
   err(text: string): void
+  /** A caveat about what the simulator could not reproduce (shown apart from the command's output). */
+  note?(text: string): void
 }
 
 /** A tool: argv[0] is its name; returns the exit code. */

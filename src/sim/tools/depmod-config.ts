@@ -6,6 +6,7 @@
 import { posix } from 'node:path'
 import { abspath, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
+import { freadlineWrapped } from './readline.js'
 
 export type Search = { type: 'path'; path: string } | { type: 'builtin' } | { type: 'external' }
 
@@ -79,18 +80,9 @@ export function loadDepmodConfig(ctx: ToolContext, release: string, paths: strin
   return cfg
 }
 
-/** One file's lines (freadline_wrapped: a trailing backslash joins the next line). */
+/** One file's lines, each split on blanks and tabs as strtok_r does. */
 function parseDepmodConfig(cfg: DepmodConfig, text: string, file: string, release: string, err: (m: string) => void): void {
-  const raw = text.split('\n')
-  if (raw[raw.length - 1] === '') raw.pop()
-  let linenum = 0
-  for (let i = 0; i < raw.length; i++) {
-    let line = raw[i]!
-    linenum++
-    while (line.endsWith('\\') && i + 1 < raw.length) {
-      line = line.slice(0, -1) + raw[++i]!
-      linenum++
-    }
+  for (const { text: line, linenum } of freadlineWrapped(text)) {
     if (line === '' || line.startsWith('#')) continue
     const words = line.split(/[\t ]+/).filter(Boolean)
     const cmd = words[0]

@@ -125,7 +125,14 @@ export const depmod: Tool = (ctx, argv) => {
   for (const m of mods) for (const e of m.info?.exports ?? []) owners.set(e.name, m)
   for (const m of mods) {
     if (!m.info) continue
-    for (const s of m.info.symbols) {
+    // kmod_module_get_dependency_symbols: a symbol table it cannot read gives no dependencies, silently
+    let symbols: ModuleInfo['symbols']
+    try {
+      symbols = m.info.symbols
+    } catch {
+      continue
+    }
+    for (const s of symbols) {
       if (s.shndx !== 0 || !s.name || (s.bind !== 1 && s.bind !== 2)) continue
       const owner = owners.get(s.name)
       if (!owner || m.deps.includes(owner)) continue

@@ -6,11 +6,14 @@ import { posix } from 'node:path'
 import { readModule } from '../../elf/module.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { ElfError } from '../../elf/types.js'
-import { elfErrno } from './errors.js'
+import { elfErrno, strerror } from './errors.js'
 import { abspath, type ToolContext } from './context.js'
 import { readIndex } from './index-bin.js'
 import { kmodFileOpen } from './decompress.js'
-import { loadConfig, parseFile, type ModprobeConfig } from './config.js'
+import { loadConfig, underscores, type ModprobeConfig } from './config.js'
+import { fnmatch } from './fnmatch.js'
+
+export { fnmatch }
 
 /** kmod_exts of Debian's kmod 30 (+XZ +ZSTD -ZLIB): a .ko.gz is not a module to it. */
 export const MODULE_EXTS = ['.ko', '.ko.xz', '.ko.zst']
@@ -50,11 +53,15 @@ export function moduleDir(ctx: ToolContext, root = '', release = ctx.release): s
 
 export type InitState = 'live' | 'coming' | 'going' | 'builtin'
 
-/** kmod_module_get_initstate: from /sys/module/<name>/initstate; a directory without it is builtin. */
-export function initState(ctx: ToolContext, name: string): InitState | undefined {
+/**
+ * kmod_module_get_initstate: built-in when the release's modules.builtin index names it (kmod asks
+ * that before /sys/module), else /sys/module/<name>/initstate; a directory without it is "coming".
+ */
+export function initState(ctx: ToolContext, name: string, db?: ModuleDb): InitState | undefined {
+  if (db?.isBuiltin(name)) return 'builtin'
   const state = ctx.kernel.readFile(`/sys/module/${name}/initstate`)
   if (state !== undefined) return state.trim() as InitState
-  return ctx.kernel.listDir(`/sys/module/${name}`) !== undefined ? 'builtin' : undefined
+  return ctx.kernel.listDir(`/sys/module/${name}`) !== undefined ? 'coming' : undefined
 }
 
 /** kmod_module_get_refcnt: /sys/module/<name>/refcnt, or -ENOENT when the module is not loaded. */
@@ -94,6 +101,8 @@ export interface KmodModule {
   deps?: string[]
   /** The alias the lookup went through, when it did (blacklist applies to aliases only). */
   alias?: string
+  /** modules.dep names a dependency file that is missing: every dependency query fails again. */
+  depsFailed?: boolean
 }
 
 /** Read and parse a module file of the simulated machine; errors carry a negative errno. */
@@ -108,23 +117,37 @@ export function loadModuleFile(ctx: ToolContext, absPath: string): { info?: Modu
   }
 }
 
-/** The sysroot's module database for one release: depmod's indexes and modprobe.d config. */
+/** libkmod's ERR: file:line and function name, as the tool's logger or libkmod's own prints them. */
+export type LibkmodLog = (file: string, line: number, fn: string, msg: string) => void
+
+/** libkmod's default logger (before a tool installs its own): `libkmod: ERROR <file>:<line> <fn>: <msg>`. */
+export const libkmodDefaultLog = (ctx: ToolContext): LibkmodLog => (file, line, fn, msg) => ctx.err(`libkmod: ERROR ../libkmod/${file}:${line} ${fn}: ${msg}\n`)
+
+/** A tool's logger (log_setup_kmod_log): `<tool>: ERROR: <file>:<line> <fn>() <msg>`. */
+export const libkmodToolLog = (ctx: ToolContext, tool: string): LibkmodLog => (file, line, fn, msg) => ctx.err(`${tool}: ERROR: ../libkmod/${file}:${line} ${fn}() ${msg}\n`)
+
+/**
+ * The heap address libkmod prints as its context pointer (`ctx=%p`): a real run prints a
+ * different one each time, so no output can depend on it; the simulator prints this one.
+ */
+const CTX_POINTER = '0x55d5c0a0e2a0'
+
+/** The sysroot's module database for one release: depmod's indexes and modprobe.d config (kmod_new). */
 export class ModuleDb {
   private cache = new Map<string, Map<string, string[]> | undefined>()
   readonly config: ModprobeConfig
+  /** Where libkmod's ERR lines go; a tool that sets up its logger replaces it. */
+  log: LibkmodLog
 
+  /** `configPaths`: modprobe -C paths; undefined for the default directories, [] for none (rmmod). */
   constructor(
     readonly ctx: ToolContext,
     readonly dir: string,
     configPaths?: string[],
   ) {
-    this.config = loadConfig(ctx, configPaths)
-    // libkmod reads depmod's modules.softdep as one more config file
-    try {
-      parseFile(this.config, ctx.vfs.readText(`${dir}/modules.softdep`))
-    } catch {
-      // no modules.softdep: nothing to add
-    }
+    this.log = libkmodDefaultLog(ctx)
+    this.config = loadConfig(ctx, dir, configPaths)
+    for (const line of this.config.errors) ctx.err(line)
   }
 
   /** The parsed index `name` (e.g. modules.dep.bin), or undefined when it is missing or unreadable. */
@@ -141,6 +164,11 @@ export class ModuleDb {
     return this.cache.get(name)
   }
 
+  /** kmod_lookup_alias_is_builtin: the name is a key of modules.builtin.bin. */
+  isBuiltin(name: string): boolean {
+    return this.index('modules.builtin.bin')?.has(name) ?? false
+  }
+
   /** Module by exact name from modules.dep.bin, with its dependency paths. */
   fromDep(name: string): KmodModule | undefined {
     const line = this.index('modules.dep.bin')?.get(name)?.[0]
@@ -148,52 +176,66 @@ export class ModuleDb {
     return this.parseDepLine(name, line)
   }
 
+  /**
+   * kmod_module_parse_depline: the module's path and its dependencies' paths; a dependency file
+   * that is missing fails the whole parse with libkmod's error line (and is tried again next time).
+   */
   private parseDepLine(name: string, line: string): KmodModule {
     const colon = line.indexOf(':')
     const abs = (p: string) => (p.startsWith('/') ? p : `${this.dir}/${p}`)
-    const deps = line
-      .slice(colon + 1)
-      .split(' ')
-      .filter(Boolean)
-      .map(abs)
-    return { name, path: abs(line.slice(0, colon)), deps }
+    const path = abs(line.slice(0, colon))
+    const deps: string[] = []
+    for (const p of line.slice(colon + 1).split(/[ \t]+/).filter(Boolean)) {
+      const dep = abs(p)
+      if (!this.ctx.vfs.stat(dep)) {
+        this.log('libkmod-module.c', 191, 'kmod_module_parse_depline', `ctx=${CTX_POINTER} path=${dep} error=${strerror(2)}`)
+        return { name, path, deps: [], depsFailed: true }
+      }
+      deps.push(dep)
+    }
+    return { name, path, deps }
   }
 
   /** A module by name: modules.dep first, then modules.builtin; else a module without a file. */
   byName(name: string): KmodModule {
-    const n = normalizeName(name)
-    return this.fromDep(n) ?? (this.index('modules.builtin.bin')?.has(n) ? { name: n, builtin: true } : { name: n })
+    const n = modnameNormalize(name)
+    return this.fromDep(n) ?? (this.isBuiltin(n) ? { name: n, builtin: true } : { name: n })
+  }
+
+  /** An alias index's modules for `key` (fnmatch patterns as keys), each once, in index order. */
+  private fromAliasIndex(file: string, key: string): string[] {
+    const found: string[] = []
+    for (const [pattern, mods] of this.index(file) ?? []) {
+      if (!fnmatch(pattern, key)) continue
+      for (const m of mods) if (!found.includes(m)) found.push(m)
+    }
+    return found
   }
 
   /**
-   * kmod_module_new_from_lookup: config aliases, modules.dep, symbols, install/remove
-   * commands, modules.alias, modules.builtin, in that order; the first that knows wins.
+   * kmod_module_new_from_lookup: config aliases, modules.dep, symbols, install/remove commands,
+   * modules.alias, modules.builtin, modules.builtin.alias, in that order; the first that knows wins.
    */
   lookup(alias: string): KmodModule[] {
-    const key = normalizeAlias(alias)
+    const key = underscores(alias)
+    if (key === undefined) return []
     const fromConfig = this.config.aliases.filter((a) => fnmatch(a.pattern, key))
     if (fromConfig.length) return fromConfig.map((a) => ({ ...this.byName(a.module), alias: key }))
     const dep = this.fromDep(key)
     if (dep) return [dep]
     if (key.startsWith('symbol:')) {
-      const owners = this.index('modules.symbols.bin')?.get(key)
-      if (owners?.length) return owners.map((m) => ({ ...this.byName(m), alias: key }))
+      const owners = this.fromAliasIndex('modules.symbols.bin', key)
+      if (owners.length) return owners.map((m) => ({ ...this.byName(m), alias: key }))
     }
-    if (this.config.install.has(key) || this.config.remove.has(key)) return [{ name: key }]
-    const aliases = this.index('modules.alias.bin')
-    if (aliases) {
-      const found: KmodModule[] = []
-      for (const [pattern, mods] of aliases) {
-        if (!fnmatch(pattern, key)) continue
-        for (const m of mods) if (!found.some((f) => f.name === m)) found.push({ ...this.byName(m), alias: key })
-      }
-      if (found.length) return found
-    }
-    if (this.index('modules.builtin.bin')?.has(key)) return [{ name: key, builtin: true }]
-    return []
+    const cmd = this.config.install.find((c) => c.module === key) ?? this.config.remove.find((c) => c.module === key)
+    if (cmd) return [{ name: key }]
+    const aliased = this.fromAliasIndex('modules.alias.bin', key)
+    if (aliased.length) return aliased.map((m) => ({ ...this.byName(m), alias: key }))
+    if (this.isBuiltin(key)) return [{ name: key, builtin: true }]
+    return this.fromAliasIndex('modules.builtin.alias.bin', key).map((m) => ({ name: m, alias: key, builtin: true }))
   }
 
-  /** A module given by file path (modinfo FILE, modprobe /path, rmmod /path). */
+  /** A module given by file path (modinfo FILE, rmmod /path). */
   fromPath(path: string): KmodModule {
     const abs = abspath(this.ctx, path)
     const name = pathToModname(abs)
@@ -201,9 +243,14 @@ export class ModuleDb {
     return { name, path: abs, deps: dep?.deps ?? [] }
   }
 
-  /** kmod_module_get_dependencies: modules.dep's list, last first (the order they load in). */
+  /**
+   * kmod_module_get_dependencies: modules.dep's list, last first (the order they load in). A
+   * module whose line failed to parse is parsed again, and fails again, as libkmod does.
+   */
   depsOf(mod: KmodModule): KmodModule[] {
-    return [...(mod.deps ?? [])].reverse().map((p) => {
+    let deps = mod.deps ?? []
+    if (mod.depsFailed) deps = this.fromDep(mod.name)?.deps ?? []
+    return [...deps].reverse().map((p) => {
       const name = pathToModname(p)
       const entry = this.fromDep(name)
       return entry && entry.path === p ? entry : { name, path: p, deps: [] }
@@ -211,25 +258,8 @@ export class ModuleDb {
   }
 }
 
-/** fnmatch(3) without flags, as kmod matches alias patterns. */
-export function fnmatch(pattern: string, text: string): boolean {
-  if (!/[*?[]/.test(pattern)) return pattern === text
-  let re = '^'
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2)
-      if (end < 0) {
-        re += '\\['
-        continue
-      }
-      let body = pattern.slice(i + 1, end)
-      if (body.startsWith('!')) body = '^' + body.slice(1)
-      re += '[' + body.replace(/\\/g, '\\\\') + ']'
-      i = end
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
-  }
-  return new RegExp(re + '$', 's').test(text)
+/** modname_normalize: '-' → '_', cut at the first '.' (so "x.ko" names x; no basename is taken). */
+export function modnameNormalize(name: string): string {
+  const dot = name.indexOf('.')
+  return (dot < 0 ? name : name.slice(0, dot)).replace(/-/g, '_')
 }

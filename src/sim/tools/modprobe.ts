@@ -3,11 +3,14 @@
  * dependencies and softdeps first, apply modprobe.d options and blacklist; -r removes a
  * module and the dependencies nobody uses any more.
  */
+import { commandFor, isBlacklisted, optionsFor, softdepFor } from './config.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { errno, libkmodRemoveError, modprobeInsertError, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
 import { insertModuleFile } from './insmod.js'
-import { holders, initState, ModuleDb, moduleDir, refcnt, type KmodModule } from './kmodlib.js'
+import { holders, initState, libkmodToolLog, loadModuleFile, ModuleDb, moduleDir, refcnt, type KmodModule } from './kmodlib.js'
+import { runShell } from './shell.js'
+import { toolTable } from './table.js'
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 
 const LONGS = [
@@ -40,6 +43,10 @@ interface State {
   useBlacklist: boolean
   force: boolean
   removeHolders: boolean
+  /** What modprobe appends to MODPROBE_OPTIONS for commands it runs (-C, -q, -v, -s). */
+  envOptions: string[]
+  /** The machine's tools, for install and remove commands. */
+  tools: Record<string, Tool>
 }
 
 const PRIO_NAME: Record<number, string> = { 2: 'FATAL', 3: 'ERROR', 4: 'WARNING' }
@@ -53,59 +60,107 @@ const SHOW = (s: State, text: string) => {
   if (s.show || s.verbose > LOG_WARNING) s.ctx.out(text)
 }
 
+/** module_is_inkernel: live, or built in. */
 const inKernel = (s: State, m: KmodModule) => {
-  const st = initState(s.ctx, m.name)
-  return st === 'live' || st === 'coming' || st === 'builtin'
+  const st = initState(s.ctx, m.name, s.db)
+  return st === 'live' || st === 'builtin'
 }
 
-/** __kmod_module_get_probe_list: softdeps and dependencies before the module, each once. */
-function probeList(s: State, mod: KmodModule): Array<{ m: KmodModule; required: boolean }> {
-  const list: Array<{ m: KmodModule; required: boolean }> = []
+interface ProbeEntry {
+  m: KmodModule
+  required: boolean
+  /** A module reached as a dependency, or one with softdeps, ignores its install command. */
+  ignorecmd: boolean
+}
+
+/** __kmod_module_get_probe_list: dependencies and softdeps before the module; softdep targets once. */
+function probeList(s: State, mod: KmodModule): ProbeEntry[] {
+  const list: ProbeEntry[] = []
   const visited = new Set<string>()
-  const required = new Set<string>([mod.name, ...s.db.depsOf(mod).map((d) => d.name)])
-  const softdeps = (m: KmodModule, key: 'pre' | 'post') => (s.db.config.softdeps.get(m.name)?.[key] ?? []).flatMap((n) => s.db.lookup(n))
-  const fill = (m: KmodModule) => {
-    for (const p of softdeps(m, 'pre')) get(p, true)
-    if (!list.some((e) => e.m.name === m.name)) list.push({ m, required: required.has(m.name) })
-    for (const p of softdeps(m, 'post')) get(p, true)
+  const required = new Set<string>()
+  const ignorecmd = new Set<string>()
+  const softdeps = (m: KmodModule) => {
+    const sd = softdepFor(s.db.config, m.name)
+    const look = (names: string[]) => names.flatMap((n) => s.db.lookup(n))
+    return { pre: look(sd?.pre ?? []), post: look(sd?.post ?? []) }
   }
-  const get = (m: KmodModule, ignoreCmd: boolean) => {
+  const fill = (m: KmodModule) => {
+    const { pre, post } = softdeps(m)
+    for (const p of pre) get(p, false, false)
+    list.push({ m, required: false, ignorecmd: false })
+    if (pre.length || post.length) ignorecmd.add(m.name)
+    for (const p of post) get(p, false, false)
+  }
+  const get = (m: KmodModule, req: boolean, ignoreCmd: boolean) => {
     if (visited.has(m.name)) return
     visited.add(m.name)
-    for (const d of s.db.depsOf(m)) fill(d)
-    if (ignoreCmd && !s.ignoreCommands) list.push({ m, required: required.has(m.name) })
-    else fill(m)
+    const deps = s.db.depsOf(m)
+    if (req) for (const x of [m, ...deps]) required.add(x.name)
+    for (const d of deps) fill(d)
+    if (ignoreCmd) {
+      list.push({ m, required: false, ignorecmd: true })
+      ignorecmd.add(m.name)
+    } else fill(m)
   }
-  get(mod, s.ignoreCommands)
-  return list
+  get(mod, true, s.ignoreCommands)
+  return list.map((e) => ({ ...e, required: required.has(e.m.name), ignorecmd: ignorecmd.has(e.m.name) }))
 }
 
+/** module_options_concat: configured options, a blank, then the command line's (for the module asked for). */
 function optionsOf(s: State, m: KmodModule, extra?: string): string | undefined {
-  const opts = s.db.config.options.get(m.name)?.join(' ')
-  if (!opts && !extra) return undefined
+  const opts = optionsFor(s.db.config, m.name, m.alias)
+  if (opts === undefined && !extra) return undefined
   return (opts !== undefined ? opts + ' ' : '') + (extra ?? '')
 }
 
-/** kmod_module_probe_insert_module. */
+/** libkmod's command_do: run an install command through the shell with MODPROBE_MODULE set. */
+function runInstall(s: State, m: KmodModule, cmd: string, options: string | undefined): number {
+  const line = cmd.replaceAll('$CMDLINE_OPTS', options ?? '')
+  const status = shellRun(s, line, m.name)
+  if (status === 0) return 0
+  s.db.log('libkmod-module.c', 1047, 'command_do', `Error running install command '${line}' for module ${m.name}: retcode ${status}`)
+  return -errno.EINVAL
+}
+
+/** system(3) on the simulated machine, with modprobe's environment (MODPROBE_OPTIONS reaches a nested modprobe). */
+function shellRun(s: State, line: string, modname: string): number {
+  const env: Record<string, string> = { MODPROBE_MODULE: modname }
+  if (s.envOptions.length) env.MODPROBE_OPTIONS = s.envOptions.join(' ')
+  return runShell(s.ctx, line, {
+    env,
+    tools: Object.keys(s.tools),
+    run: (ctx, argv) => {
+      const extra = argv[0] === 'modprobe' && env.MODPROBE_OPTIONS ? env.MODPROBE_OPTIONS.split(' ') : []
+      return s.tools[argv[0]!]!(ctx, [argv[0]!, ...extra, ...argv.slice(1)])
+    },
+    note: (text) => s.ctx.note?.(text),
+  })
+}
+
+/** kmod_module_probe_insert_module with modprobe's print_action. */
 function probeInsert(s: State, mod: KmodModule, extra?: string): number {
   if (!s.ignoreLoaded && inKernel(s, mod)) return s.firstTime ? -errno.EEXIST : 0
-  if (s.db.config.blacklist.has(mod.name) && (s.useBlacklist || mod.alias !== undefined)) return 0
+  // blacklist: for a module found through an alias, or for the module asked for with -b
+  if ((mod.alias !== undefined || s.useBlacklist) && isBlacklisted(s.db.config, mod.name)) return 0
   let err = 0
-  for (const { m, required } of probeList(s, mod)) {
-    if (s.useBlacklist && m !== mod && s.db.config.blacklist.has(m.name)) continue
+  for (const { m, required, ignorecmd } of probeList(s, mod)) {
     if (!s.ignoreLoaded && inKernel(s, m)) err = -errno.EEXIST
     else {
       const options = optionsOf(s, m, m === mod ? extra : undefined)
-      const cmd = s.ignoreCommands ? undefined : s.db.config.install.get(m.name)
-      if (cmd !== undefined) {
+      const cmd = commandFor(s.db.config.install, m.name)
+      if (cmd !== undefined && !ignorecmd) {
         SHOW(s, `install ${cmd} ${options ?? ''}\n`)
-        if (!s.dryRun) err = -errno.ENOSYS // install commands need a shell the simulator does not have
-      } else if (m.path === undefined) {
-        if (m.builtin) SHOW(s, `builtin ${m.name}\n`)
-        else if (!s.dryRun) err = -errno.ENOENT
+        if (!s.dryRun) err = runInstall(s, m, cmd, options)
       } else {
-        SHOW(s, `insmod ${m.path} ${options ?? ''}\n`)
-        if (!s.dryRun) err = insertModuleFile(s.ctx, m.path, options ?? '', s.force)
+        if (m.path === undefined) {
+          if (initState(s.ctx, m.name, s.db) === 'builtin') SHOW(s, `builtin ${m.name}\n`)
+        } else SHOW(s, `insmod ${m.path} ${options ?? ''}\n`)
+        if (!s.dryRun) {
+          if (m.path === undefined) {
+            s.db.log('libkmod-module.c', 895, 'kmod_module_insert_module', `could not find module by name='${m.name}'`)
+            err = -errno.ENOENT
+          } else err = insertModuleFile(s.ctx, m.path, options ?? '', s.force)
+        }
       }
     }
     if (err === -errno.EEXIST && m === mod && s.firstTime) break
@@ -116,28 +171,16 @@ function probeInsert(s: State, mod: KmodModule, extra?: string): number {
 }
 
 function insmod(s: State, alias: string, extra?: string): number {
-  let mods: KmodModule[]
-  if (alias.startsWith('/') || alias.startsWith('./')) {
-    if (!s.ctx.vfs.stat(abspath(s.ctx, alias))) {
-      LOG(s, `Failed to get module from path ${alias}: ${strerror(errno.ENOENT)}`)
-      return -errno.ENOENT
-    }
-    mods = [s.db.fromPath(alias)]
-  } else {
-    mods = s.db.lookup(alias)
-    if (mods.length === 0) {
-      LOG(s, `Module ${alias} not found in directory ${s.db.dir}`)
-      return -errno.ENOENT
-    }
+  // kmod 30 looks every argument up as a name or alias, a path included
+  const mods = s.db.lookup(alias)
+  if (mods.length === 0) {
+    LOG(s, `Module ${alias} not found in directory ${s.db.dir}`)
+    return -errno.ENOENT
   }
   let err = 0
   for (const mod of mods) {
-    if (s.lookupOnly) {
-      s.ctx.out(mod.name + '\n')
-      err = 0
-      continue
-    }
-    err = probeInsert(s, mod, extra)
+    if (s.lookupOnly) s.ctx.out(mod.name + '\n')
+    else err = probeInsert(s, mod, extra)
     if (err >= 0) err = 0
     else log(s, LOG_ERR, modprobeInsertError(mod.name, err))
   }
@@ -157,12 +200,12 @@ function removeModule(s: State, m: KmodModule): number {
 }
 
 function rmmodModule(s: State, mod: KmodModule, withHolders: boolean, ignoreBuiltin: boolean): number {
-  const soft = s.db.config.softdeps.get(mod.name)
-  const pre = s.ignoreCommands ? [] : (soft?.pre ?? []).flatMap((n) => s.db.lookup(n))
-  const post = s.ignoreCommands ? [] : (soft?.post ?? []).flatMap((n) => s.db.lookup(n))
-  const cmd = s.ignoreCommands ? undefined : s.db.config.remove.get(mod.name)
+  const soft = s.ignoreCommands ? undefined : softdepFor(s.db.config, mod.name)
+  const pre = (soft?.pre ?? []).flatMap((n) => s.db.lookup(n))
+  const post = (soft?.post ?? []).flatMap((n) => s.db.lookup(n))
+  const cmd = s.ignoreCommands ? undefined : commandFor(s.db.config.remove, mod.name)
   if (cmd === undefined && !s.ignoreLoaded) {
-    const state = initState(s.ctx, mod.name)
+    const state = initState(s.ctx, mod.name, s.db)
     if (state === undefined) {
       if (s.firstTime) {
         LOG(s, `Module ${mod.name} is not in kernel.`)
@@ -190,8 +233,17 @@ function rmmodModule(s: State, mod: KmodModule, withHolders: boolean, ignoreBuil
   let err: number
   if (cmd === undefined) err = removeModule(s, mod)
   else {
-    SHOW(s, `remove ${cmd}\n`)
-    err = s.dryRun ? 0 : -errno.ENOSYS
+    // modprobe's own command_do: $CMDLINE_OPTS is empty for remove
+    const line = cmd.replaceAll('$CMDLINE_OPTS', '')
+    SHOW(s, `remove ${line}\n`)
+    err = 0
+    if (!s.dryRun) {
+      const status = shellRun(s, line, mod.name)
+      if (status !== 0) {
+        LOG(s, `Error running remove command for ${mod.name}`)
+        err = -status
+      }
+    }
   }
   if (err < 0) return err
   if (cmd === undefined) for (const d of s.db.depsOf(mod)) if (refcnt(s.ctx, d.name) === 0) removeModule(s, d)
@@ -228,12 +280,50 @@ function optionsFromArgs(args: string[]): string | undefined {
     .join(' ')
 }
 
+/** show_config: every configuration list, then the alias and symbol indexes as kmod_dump_index prints them. */
+function showConfig(s: State): void {
+  const c = s.db.config
+  let out = ''
+  for (const b of c.blacklist) out += `blacklist ${b}\n`
+  for (const i of c.install) out += `install ${i.module} ${i.command}\n`
+  for (const r of c.remove) out += `remove ${r.module} ${r.command}\n`
+  for (const a of c.aliases) out += `alias ${a.pattern} ${a.module}\n`
+  for (const o of c.options) out += `options ${o.module} ${o.text}\n`
+  // softdep_to_char writes "post:" right after the last pre name, without a blank
+  for (const d of c.softdeps) out += `softdep ${d.module} ${d.pre.length ? `pre: ${d.pre.join(' ')}` : ''}${d.post.length ? `post: ${d.post.join(' ')}` : ''}\n`
+  out += '\n# End of configuration files. Dumping indexes now:\n\n'
+  for (const file of ['modules.alias.bin', 'modules.symbols.bin']) {
+    for (const [key, values] of s.db.index(file) ?? []) for (const v of values) out += `alias ${key} ${v}\n`
+  }
+  s.ctx.out(out)
+}
+
+/** show_exports / show_modversions: `0x%08x\t<symbol>` for each export (or __versions entry) of a module file. */
+function showSymbols(s: State, filename: string | undefined, what: 'exports' | 'versions'): number {
+  const abs = filename === undefined ? undefined : abspath(s.ctx, filename)
+  if (abs === undefined || !s.ctx.vfs.stat(abs)) {
+    LOG(s, `Module ${filename ?? '(null)'} not found.`)
+    return -errno.ENOENT
+  }
+  const { info, err } = loadModuleFile(s.ctx, abs)
+  const list = what === 'exports' ? info?.exports.map((e) => ({ name: e.name, crc: e.crc ?? 0 })) : info?.versions
+  if (!list || list.length === 0) {
+    LOG(s, `could not get ${what === 'exports' ? 'symbols' : 'modversions'} of ${filename}: ${strerror(info ? errno.ENOENT : err)}`)
+    return info ? -errno.ENOENT : err
+  }
+  s.ctx.out(list.map((e) => `0x${(e.crc >>> 0).toString(16).padStart(8, '0')}\t${e.name}\n`).join(''))
+  return 0
+}
+
 export const modprobe: Tool = (ctx, argv) => {
-  const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false } as State
+  const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false, envOptions: [], tools: toolTable() } as unknown as State
   const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
   if (typeof parsed === 'number') return parsed
   let all = false
   let remove = false
+  let showCfg = false
+  let showVersions = false
+  let showExports = false
   let root: string | undefined
   let release: string | undefined
   const configs: string[] = []
@@ -242,35 +332,49 @@ export const modprobe: Tool = (ctx, argv) => {
       case 'a': s.logPriority = LOG_WARNING; all = true; break
       case 'r': remove = true; break
       case '5': s.removeHolders = true; break
+      case 'w':
+        if (!arg || !/^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(arg)) {
+          ctx.err(`modprobe: ERROR: unexpected wait value '${arg}'.\n`)
+          return 1
+        }
+        break
       case '3': s.firstTime = true; break
       case 'i': s.ignoreCommands = true; break
       case 'b': s.useBlacklist = true; break
       case 'f': case '1': case '2': s.force = true; break
       case 'D': s.ignoreLoaded = true; s.dryRun = true; s.show = true; break
       case 'R': s.lookupOnly = true; break
+      case 'c': showCfg = true; break
+      case '4': showVersions = true; break
+      case '6': showExports = true; break
       case 'n': s.dryRun = true; break
-      case 'C': configs.push(arg!); break
+      case 'C': configs.push(arg!); s.envOptions.push('-C', arg!); break
       case 'd': root = arg; break
       case 'S': release = arg; break
-      case 'q': s.verbose = 0; break
-      case 'v': s.verbose++; break
+      case 's': s.envOptions.push('-s'); break
+      case 'q': s.verbose = 0; s.envOptions.push('-q'); break
+      case 'v': s.verbose++; s.envOptions.push('-v'); break
       case 'V': ctx.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n'); return 0
       case 'h': ctx.out('Usage:\n\tmodprobe [options] [-i] [-b] modulename\n'); return 0
-      case 'c': case '4': case '6': case 'w':
-        ctx.err(`modprobe: ERROR: option ${opt} is not supported by the simulator\n`)
-        return 1
     }
   }
   const args = parsed.operands
-  if (args.length === 0) {
+  if (args.length === 0 && !showCfg) {
     ctx.err('modprobe: ERROR: missing parameters. See -h.\n')
     return 1
   }
   const dir = root !== undefined || release !== undefined ? moduleDir(ctx, root ?? '', release) : moduleDir(ctx)
   s.db = new ModuleDb(ctx, dir, configs.length ? configs : undefined)
+  // log_setup_kmod_log: libkmod's errors now go through modprobe's logger, at its verbosity
+  s.db.log = (file, line, fn, msg) => {
+    if (LOG_ERR <= s.verbose) libkmodToolLog(ctx, 'modprobe')(file, line, fn, msg)
+  }
   let err = 0
   try {
-    if (remove) for (const a of args) { const r = rmmod(s, a); if (r < 0) err = r }
+    if (showCfg) showConfig(s)
+    else if (showVersions) err = showSymbols(s, args[0], 'versions')
+    else if (showExports) err = showSymbols(s, args[0], 'exports')
+    else if (remove) for (const a of args) { const r = rmmod(s, a); if (r < 0) err = r }
     else if (all) for (const a of args) { const r = insmod(s, a); if (r < 0) err = r }
     else err = insmod(s, args[0]!, optionsFromArgs(args))
   } catch (e) {

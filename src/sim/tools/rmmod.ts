@@ -3,11 +3,11 @@ import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { libkmodRemoveError, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
-import { holders, initState, normalizeName, pathToModname, refcnt } from './kmodlib.js'
+import { holders, initState, ModuleDb, moduleDir, modnameNormalize, pathToModname, refcnt } from './kmodlib.js'
 
 /** check_module_inuse(): the message and errno rmmod gives before asking the kernel, or 0. */
-export function checkInUse(ctx: ToolContext, prog: string, name: string): number {
-  const state = initState(ctx, name)
+export function checkInUse(ctx: ToolContext, prog: string, name: string, db?: ModuleDb): number {
+  const state = initState(ctx, name, db)
   if (state === 'builtin') {
     ctx.err(`${prog}: ERROR: Module ${name} is builtin.\n`)
     return -2
@@ -21,11 +21,14 @@ export function checkInUse(ctx: ToolContext, prog: string, name: string): number
     ctx.err(`${prog}: ERROR: Module ${name} is in use by:${hs.map((h) => ` ${h}`).join('')}\n`)
     return -16
   }
-  if (refcnt(ctx, name) > 0) {
+  const count = refcnt(ctx, name)
+  if (count > 0) {
     ctx.err(`${prog}: ERROR: Module ${name} is in use\n`)
     return -16
   }
-  return 0
+  // a /sys/module directory without refcnt (a built-in module the index does not name)
+  if (count === -2) ctx.err(`${prog}: ERROR: Module unloading is not supported\n`)
+  return count < 0 ? count : 0
 }
 
 export const rmmod: Tool = (ctx, argv) => {
@@ -54,11 +57,14 @@ export const rmmod: Tool = (ctx, argv) => {
     ctx.err(`${prog}: ERROR: missing module name.\n`)
     return 1
   }
+  // kmod_new(NULL, &null_config): the running release's indexes, no modprobe.d
+  const db = new ModuleDb(ctx, moduleDir(ctx), [])
   let failures = 0
   for (const arg of parsed.operands) {
-    // an existing file names its module by its file name, as kmod_module_new_from_path does
-    const name = ctx.vfs.stat(abspath(ctx, arg)) ? pathToModname(arg) : normalizeName(arg)
-    if (!force && checkInUse(ctx, prog, name) < 0) {
+    // an existing file names its module by its file name (kmod_module_new_from_path); any other
+    // argument by modname_normalize: "-" as "_", cut at the first "." (so "x.ko" names x)
+    const name = ctx.vfs.stat(abspath(ctx, arg)) ? pathToModname(arg) : modnameNormalize(arg)
+    if (!force && checkInUse(ctx, prog, name, db) < 0) {
       failures++
       continue
     }
