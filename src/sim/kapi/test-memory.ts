@@ -56,3 +56,18 @@ export class PageMemory implements GuestMemory {
     return addr
   }
 }
+
+/** A bump allocator of guest scratch space for test strings and buffers. */
+export class Scratch {
+  private next: bigint
+  constructor(private readonly mem: PageMemory, base = 0xffff888000010000n) {
+    this.next = base
+  }
+  /** Copies a string (NUL-terminated) or bytes into fresh guest memory; returns the address. */
+  put(data: Uint8Array | string, align = 16n): bigint {
+    const addr = this.next
+    const len = typeof data === 'string' ? new TextEncoder().encode(data).length + 1 : data.length
+    this.next = (addr + BigInt(Math.max(len, 1)) + align - 1n) & ~(align - 1n)
+    return this.mem.put(addr, data)
+  }
+}

@@ -1,0 +1,61 @@
+// What the kernel functions share: guest memory, the log, the clock, the heap, and the lookups
+// other parts of the simulator own (kallsyms, the device model).
+import type { CallArgs, GuestMemory } from '../cpu/types.js'
+import type { Printk } from '../kernel/printk.js'
+import { readCString } from './guest.js'
+import type { KernelHeap } from './heap.js'
+import type { VirtualClock } from './time.js'
+import type { SymbolInfo, VsprintfOptions } from './vsprintf.js'
+
+/** dev_driver_string() and dev_name() of a struct device. */
+export interface DeviceInfo {
+  /** The driver's name, else the bus's, else the class's, else "" (dev_driver_string). */
+  driver: string
+  /** dev_name(); null prints as "(null)". */
+  name: string | null
+}
+
+/** What __netdev_printk reads of a struct net_device. */
+export interface NetdevInfo {
+  /** dev->name as stored (a template like "eth%d" until registered). */
+  name: string
+  /** enum netdev_reg_state: 0 uninitialized, 1 registered, 2 unregistering, 3 unregistered, 4 released, 5 dummy. */
+  regState: number
+  /** dev->dev.parent, when the net_device has one. */
+  parent?: bigint
+}
+
+/** The state and lookups behind the kernel functions of one simulated kernel. */
+export interface KapiContext {
+  readonly memory: GuestMemory
+  readonly printk: Printk
+  readonly clock: VirtualClock
+  readonly heap: KernelHeap
+  /** Caveats for the command being run (each added once). */
+  readonly notes: string[]
+  /** printk_caller_id(): the pid of the task running the module's code (KERN_CONT joins only its own records). */
+  caller?: () => number
+  /** kallsyms_lookup for %pS and friends. */
+  resolveSymbol?: (addr: bigint) => SymbolInfo | undefined
+  /** struct device -> its names, from the simulated device model. */
+  resolveDevice?: (dev: bigint) => DeviceInfo | undefined
+  /** struct net_device -> its name and state. */
+  resolveNetdev?: (dev: bigint) => NetdevInfo | undefined
+  /** /proc/sys/kernel/kptr_restrict (0 on the pinned kernel). */
+  kptrRestrict?: number
+}
+
+/** Adds a note once. */
+export function note(ctx: KapiContext, text: string): void {
+  if (!ctx.notes.includes(text)) ctx.notes.push(text)
+}
+
+/** The vsprintf options a context gives. */
+export function fmtOptions(ctx: KapiContext): VsprintfOptions {
+  return { resolveSymbol: ctx.resolveSymbol, notes: ctx.notes, kptrRestrict: ctx.kptrRestrict }
+}
+
+/** Argument `i` read as a NUL-terminated guest string (a `const char *`). */
+export function cstringArg(call: CallArgs, i: number): Uint8Array {
+  return readCString(call.memory, call.arg(i))
+}
