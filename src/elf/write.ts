@@ -291,3 +291,72 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
   })
   return out
 }
+
+/** One section of {@link writeElfObject}'s output, in header-table order after the null section. */
+export interface RawSection {
+  name: string
+  type: number
+  flags?: number
+  data: Uint8Array
+  link?: number
+  info?: number
+  entsize?: number
+  align?: number
+}
+
+/**
+ * A relocatable ELF object of any class, byte order and machine, with the sections given and a
+ * `.shstrtab` last: for foreign-architecture module files (i386, big-endian) that tools like
+ * modinfo read although the kernel here would refuse them.
+ *
+ * @example writeElfObject({ elfClass: 32, msb: false, machine: 3, sections: [{ name: '.modinfo', type: 1, data: Buffer.from('license=GPL\0') }] })
+ */
+export function writeElfObject(o: { elfClass: 32 | 64; msb: boolean; machine: number; sections: RawSection[] }): Uint8Array {
+  const is32 = o.elfClass === 32
+  const ehsize = is32 ? 52 : 64
+  const shsize = is32 ? 40 : 64
+  const names: number[] = []
+  let shstr = '\0'
+  for (const s of [...o.sections, { name: '.shstrtab' }]) {
+    names.push(shstr.length)
+    shstr += `${s.name}\0`
+  }
+  const all: RawSection[] = [...o.sections, { name: '.shstrtab', type: SHT_STRTAB, data: Buffer.from(shstr, 'latin1'), align: 1 }]
+  const offsets: number[] = []
+  let pos = ehsize
+  for (const s of all) {
+    const a = Math.max(1, s.align ?? 1)
+    pos = Math.ceil(pos / a) * a
+    offsets.push(pos)
+    pos += s.data.length
+  }
+  const shoff = Math.ceil(pos / 8) * 8
+  const shnum = all.length + 1
+  const out = new Uint8Array(shoff + shnum * shsize)
+  const v = new DataView(out.buffer)
+  const le = !o.msb
+  const word = (at: number, value: number) => (is32 ? v.setUint32(at, value, le) : v.setBigUint64(at, BigInt(value), le))
+  out.set([0x7f, 0x45, 0x4c, 0x46, is32 ? 1 : 2, o.msb ? 2 : 1, 1, 0])
+  v.setUint16(16, ET_REL, le)
+  v.setUint16(18, o.machine, le)
+  v.setUint32(20, 1, le)
+  word(is32 ? 32 : 40, shoff)
+  v.setUint16(is32 ? 40 : 52, ehsize, le)
+  v.setUint16(is32 ? 46 : 58, shsize, le)
+  v.setUint16(is32 ? 48 : 60, shnum, le)
+  v.setUint16(is32 ? 50 : 62, shnum - 1, le)
+  all.forEach((s, i) => {
+    out.set(s.data, offsets[i])
+    const h = shoff + (i + 1) * shsize
+    v.setUint32(h, names[i], le)
+    v.setUint32(h + 4, s.type, le)
+    word(h + 8, s.flags ?? 0)
+    word(h + (is32 ? 16 : 24), offsets[i])
+    word(h + (is32 ? 20 : 32), s.data.length)
+    v.setUint32(h + (is32 ? 24 : 40), s.link ?? 0, le)
+    v.setUint32(h + (is32 ? 28 : 44), s.info ?? 0, le)
+    word(h + (is32 ? 32 : 48), s.align ?? 1)
+    word(h + (is32 ? 36 : 56), s.entsize ?? 0)
+  })
+  return out
+}

@@ -3,7 +3,13 @@ import { readModuleSignature } from '../../elf/signature.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
-import { hasModuleExt, loadModuleFile, ModuleDb, moduleDir, type KmodModule } from './kmodlib.js'
+import { loadModuleFile, ModuleDb, moduleDir, pathToModname, type KmodModule } from './kmodlib.js'
+import { KmodAbort, KmodElf, kmodElfNew } from '../../elf/kmod.js'
+import { decodeRaw, encodeRaw, rawLength } from '../../elf/rawtext.js'
+import { VfsError } from '../vfs.js'
+
+/** What a shell reports for a process killed by SIGABRT (128 + 6): libkmod's failed assert(). */
+const ABORT_EXIT = 134
 
 interface Opts {
   field?: string
@@ -48,44 +54,107 @@ function collectParams(entries: Array<{ key: string; value: string }>, ctx: Tool
   return list
 }
 
-function show(ctx: ToolContext, mod: KmodModule, o: Opts): number {
+/** glibc's stdout on a pipe: what abort() loses is what was still in the 4 KiB buffer. */
+class Stdout {
+  text = ''
+  write(t: string): void {
+    this.text += t
+  }
+  /** The part that reached the pipe before an abort (whole 4 KiB blocks, the last full one still buffered). */
+  flushedBeforeAbort(): string {
+    const bytes = encodeRaw(this.text)
+    const kept = Math.max(0, Math.floor((bytes.length - 1) / 4096) * 4096)
+    return decodeRaw(bytes, 0, kept)
+  }
+}
+
+/** What modinfo_do() gives back: 0, a negative errno, or the libkmod assertion that aborts the process. */
+type ShowResult = number | KmodAbort
+
+function show(ctx: ToolContext, out: Stdout, mod: KmodModule, o: Opts): ShowResult {
   const { field, sep } = o
   let filename = mod.path
   if (filename === undefined) {
-    if (field === undefined) ctx.out(`${'name:'.padEnd(16)}${mod.name}${sep}`)
-    else if (field === 'name') ctx.out(`${mod.name}${sep}`)
+    if (field === undefined) out.write(`${'name:'.padEnd(16)}${mod.name}${sep}`)
+    else if (field === 'name') out.write(`${mod.name}${sep}`)
     filename = '(builtin)'
   }
   if (field === 'filename') {
-    ctx.out(`${filename}${sep}`)
+    out.write(`${filename}${sep}`)
     return 0
   }
-  if (field === undefined) ctx.out(`${'filename:'.padEnd(16)}${filename}${sep}`)
+  if (field === undefined) out.write(`${'filename:'.padEnd(16)}${filename}${sep}`)
   if (mod.path === undefined) return 0 // builtin: this kernel has no modules.builtin.modinfo in the sim
-  const { info, bytes, err } = loadModuleFile(ctx, mod.path)
-  if (!info || !bytes) {
-    ctx.err(`modinfo: ERROR: could not get modinfo from '${mod.name}': ${strerror(err)}\n`)
-    return err
+  const got = moduleInfo(ctx, mod.path)
+  if (got instanceof KmodAbort) return got
+  if (typeof got === 'number') {
+    ctx.err(`modinfo: ERROR: could not get modinfo from '${mod.name}': ${strerror(got)}\n`)
+    return got
   }
-  const entries = [...info.modinfo, ...signatureEntries(bytes)]
+  const entries = got
   if (field === 'parm') {
-    for (const p of collectParams(entries, ctx)) ctx.out(paramText(p) + sep)
+    for (const p of collectParams(entries, ctx)) out.write(paramText(p) + sep)
     return 0
   }
-  let out = ''
+  let text = ''
   for (const { key, value } of entries) {
     if (field !== undefined) {
-      if (key === field) out += value + sep
+      if (key === field) text += value + sep
       continue
     }
     if (key === 'parm' || key === 'parmtype') continue
-    out += sep === '\0' ? `${key}=${value}${sep}` : `${key}:${' '.repeat(Math.max(0, 15 - key.length))}${value}${sep}`
+    // printf("%s:%-*s%s", key, 15 - keylen, "", value): a negative width pads to its absolute value.
+    text += sep === '\0' ? `${key}=${value}${sep}` : `${key}:${' '.repeat(Math.abs(15 - rawLength(key)))}${value}${sep}`
   }
   if (field === undefined) {
-    for (const p of collectParams(entries, ctx)) out += `${'parm:'.padEnd(16)}${paramText(p, true)}${sep}`
+    for (const p of collectParams(entries, ctx)) text += `${'parm:'.padEnd(16)}${paramText(p, true)}${sep}`
   }
-  ctx.out(out)
+  out.write(text)
   return 0
+}
+
+/**
+ * kmod_module_get_info() on a file: `.modinfo` as libkmod splits it (raw bytes kept), then the
+ * signature's fields; a negative errno, or the assertion libkmod aborts on.
+ */
+function moduleInfo(ctx: ToolContext, path: string): Array<{ key: string; value: string }> | number | KmodAbort {
+  let bytes: Uint8Array
+  try {
+    bytes = ctx.vfs.readFile(abspath(ctx, path))
+  } catch (e) {
+    return e instanceof VfsError ? -e.errno : -5
+  }
+  if (isCompressed(bytes)) {
+    // libkmod decompresses .ko.xz/.ko.zst first: the shared loader does that when it can.
+    const { info, bytes: raw, err } = loadModuleFile(ctx, abspath(ctx, path))
+    if (!info || !raw) return err
+    return [...info.modinfo, ...signatureEntries(raw)]
+  }
+  const elf = kmodElfNew(bytes)
+  if (!(elf instanceof KmodElf)) return elf
+  const strings = elf.strings('.modinfo')
+  if (!Array.isArray(strings)) return strings
+  const entries = strings.map((s) => {
+    const eq = s.indexOf('=')
+    return eq < 0 ? { key: s, value: '' } : { key: s.slice(0, eq), value: s.slice(eq + 1) }
+  })
+  return [...entries, ...signatureEntries(bytes)]
+}
+
+/** xz or zstd magic: the formats Debian's kmod 30 decompresses (+XZ +ZSTD -ZLIB). */
+function isCompressed(b: Uint8Array): boolean {
+  if (b.length >= 6 && b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0) return true
+  return b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd
+}
+
+/** path_ends_with_kmod_ext() of Debian's kmod 30 (built without zlib: .ko.gz is no module name). */
+function hasKmodExt(path: string): boolean {
+  return ['.ko', '.ko.xz', '.ko.zst'].some((e) => path.length > e.length && path.endsWith(e))
+}
+
+/** path_make_absolute_cwd(): an absolute path as given, else cwd + '/' + path, never normalized. */
+function libkmodAbsolute(ctx: ToolContext, path: string): string {
+  return path.startsWith('/') ? path : `${ctx.cwd}/${path}`
 }
 
 /** libkmod appends the signature's fields after .modinfo; bytes as XX:XX, 20 to a line. */
@@ -137,11 +206,22 @@ export const modinfo: Tool = (ctx, argv) => {
   }
   const dir = root !== undefined || release !== undefined ? moduleDir(ctx, root === undefined ? '' : abspath(ctx, root), release) : moduleDir(ctx)
   const db = new ModuleDb(ctx, dir)
+  const out = new Stdout()
   let failed = false
+  const run = (m: KmodModule): boolean => {
+    const r = show(ctx, out, m, o)
+    if (r instanceof KmodAbort) {
+      ctx.out(out.flushedBeforeAbort())
+      ctx.err(r.message('modinfo'))
+      return false
+    }
+    if (r < 0) failed = true
+    return true
+  }
   for (const name of parsed.operands) {
     const abs = abspath(ctx, name)
-    if (!byName && ctx.vfs.stat(abs)?.type === 'file' && hasModuleExt(name)) {
-      if (show(ctx, db.fromPath(name), o) < 0) failed = true
+    if (!byName && ctx.vfs.stat(abs)?.type === 'file' && hasKmodExt(name)) {
+      if (!run({ name: pathToModname(name), path: libkmodAbsolute(ctx, name) })) return ABORT_EXIT
       continue
     }
     const mods = byName ? [db.byName(name)].filter((m) => m.path || m.builtin) : db.lookup(name)
@@ -150,7 +230,8 @@ export const modinfo: Tool = (ctx, argv) => {
       failed = true
       continue
     }
-    for (const m of mods) if (show(ctx, m, o) < 0) failed = true
+    for (const m of mods) if (!run(m)) return ABORT_EXIT
   }
+  ctx.out(out.text)
   return failed ? 1 : 0
 }
