@@ -3,6 +3,8 @@
  * dependencies and softdeps first, apply modprobe.d options and blacklist; -r removes a
  * module and the dependencies nobody uses any more.
  */
+import { kmodExportedSymbols } from '../../elf/module.js'
+import { readElf } from '../../elf/read.js'
 import { commandFor, isBlacklisted, optionsFor, softdepFor } from './config.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { errno, libkmodRemoveError, modprobeInsertError, strerror } from './errors.js'
@@ -305,8 +307,10 @@ function showSymbols(s: State, filename: string | undefined, what: 'exports' | '
     LOG(s, `Module ${filename ?? '(null)'} not found.`)
     return -errno.ENOENT
   }
-  const { info, err } = loadModuleFile(s.ctx, abs)
-  const list = what === 'exports' ? info?.exports.map((e) => ({ name: e.name, crc: e.crc ?? 0 })) : info?.versions
+  const { info, bytes, err } = loadModuleFile(s.ctx, abs)
+  // kmod_module_get_symbols lists exports as depmod sees them (the __crc_ symbols' order)
+  const crcs = new Map(info?.exports.map((e) => [e.name, e.crc ?? 0]))
+  const list = !info || !bytes ? undefined : what === 'exports' ? kmodExportedSymbols(readElf(bytes)).map((name) => ({ name, crc: crcs.get(name) ?? 0 })) : info.versions
   if (!list || list.length === 0) {
     LOG(s, `could not get ${what === 'exports' ? 'symbols' : 'modversions'} of ${filename}: ${strerror(info ? errno.ENOENT : err)}`)
     return info ? -errno.ENOENT : err
