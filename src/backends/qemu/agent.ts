@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { BackendError } from '../types.js'
 import { cacheDir, sha256 } from './cache.js'
+import { firstRunStep } from './progress.js'
 
 /** The agent's C source; shipped in the package under src/backends/qemu/agent (see package.json "files"). */
 export const agentSource = fileURLToPath(new URL('../../../src/backends/qemu/agent/agent.c', import.meta.url))
@@ -27,7 +28,7 @@ export async function buildAgent(): Promise<string> {
     return out
   } catch {}
   const tmp = `${out}.${process.pid}.tmp`
-  const cc = await execa('gcc', ['-static', '-O2', '-Wall', '-o', tmp, agentSource], { reject: false, all: true })
+  const cc = await firstRunStep('building the VM agent (gcc -static, once per agent version)', () => execa('gcc', ['-static', '-O2', '-Wall', '-o', tmp, agentSource], { reject: false, all: true }))
   if (cc.exitCode !== 0) {
     throw new BackendError(`building the VM agent failed (a static build needs libc6-dev):\n${cc.all}`, 'setup', String(cc.all))
   }

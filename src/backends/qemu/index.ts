@@ -10,6 +10,7 @@ import { buildInitramfs, busyboxApplets, kmodTools } from './initramfs.js'
 import { chooseKernel, uncompressedKernel } from './kernel.js'
 import { splitUnrelated } from '../../observe/unrelated.js'
 import { findKernelFailure, parseKmsgRecord } from './kmsg.js'
+import { firstRunStep } from './progress.js'
 import { Vm, type VmConfig, machineArgs } from './vm.js'
 
 /** Options of the qemu backend (all optional). */
@@ -240,23 +241,21 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
     }
   }
   const vm = new Vm(config)
-  const started = Date.now()
-  const label = `booting ${release} under QEMU (${config.accel.toUpperCase()})`
-  progress(`${label} ...`)
+  const label = `booting ${release} under QEMU (${config.accel.toUpperCase()})${stateFile ? ' and saving its settled state for the next tests' : ''}`
   try {
-    await vm.start({ readyTimeoutMs: bootTimeout })
-    // Nothing the kernel does on its own after boot may land in a test's step: wait it out first.
-    await vm.settle(settleQuietMs, settleMaxMs, bootTimeout)
-    // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
-    await vm.exec({ path: '/bin/dmesg', argv: ['dmesg', '-C'], cwd: '/', redirect: '', file: '' }, bootTimeout)
-    // Booted quiet (console bytes are slow under TCG); from now on every record also reaches the
-    // console, so a step that hangs or panics still shows what the kernel said.
-    await vm.exec({ path: '/bin/busybox', argv: ['echo', '8'], cwd: '/', redirect: '>', file: '/proc/sys/kernel/printk' }, bootTimeout)
-    if (stateFile) await vm.save(stateFile, bootTimeout)
-    progress(`${label}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s${stateFile ? ', state saved for the next tests' : ''}\n`)
+    await firstRunStep(label, async () => {
+      await vm.start({ readyTimeoutMs: bootTimeout })
+      // Nothing the kernel does on its own after boot may land in a test's step: wait it out first.
+      await vm.settle(settleQuietMs, settleMaxMs, bootTimeout)
+      // An empty kernel log, as on the simulator: `dmesg` shows only what the test caused.
+      await vm.exec({ path: '/bin/dmesg', argv: ['dmesg', '-C'], cwd: '/', redirect: '', file: '' }, bootTimeout)
+      // Booted quiet (console bytes are slow under TCG); from now on every record also reaches the
+      // console, so a step that hangs or panics still shows what the kernel said.
+      await vm.exec({ path: '/bin/busybox', argv: ['echo', '8'], cwd: '/', redirect: '>', file: '/proc/sys/kernel/printk' }, bootTimeout)
+      if (stateFile) await vm.save(stateFile, bootTimeout)
+    })
     return vm
   } catch (error) {
-    progress(`${label}: failed\n`)
     await vm.kill()
     throw error
   }
@@ -265,11 +264,6 @@ async function startVm(config: VmConfig, stateFile: string | undefined, bootTime
 /** The ssh test VM: the key goes in after every boot or restore, so the saved state holds no key and serves every test. */
 async function authorize(vm: Vm, opts: { bootTimeout: number; authorizedKey?: string }): Promise<void> {
   if (opts.authorizedKey) await vm.put('/root/.ssh/authorized_keys', 0o600, Buffer.from(opts.authorizedKey + '\n'), opts.bootTimeout)
-}
-
-/** One rewritable status line, only on a terminal (CI logs and JSON output stay clean). */
-function progress(line: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  ${line}`)
 }
 
 async function qemuVersion(qemu: string): Promise<string> {

@@ -4,6 +4,7 @@ import { execa } from 'execa'
 import { EMBEDDED_RELEASE } from '../../profile/embedded.js'
 import { BackendError } from '../types.js'
 import { cacheDir, sha256, writeCacheFile } from './cache.js'
+import { firstRunStep } from './progress.js'
 
 export interface KernelChoice {
   release: string
@@ -84,17 +85,21 @@ export async function uncompressedKernel(image: string): Promise<string> {
   const st = await stat(image)
   const out = path.join(cacheDir(), `vmlinux-${sha256(image, String(st.size), String(st.mtimeMs)).slice(0, 16)}`)
   if (await exists(out)) return out
-  const data = await readFile(image)
-  for (const c of compressions) {
-    const at = data.indexOf(c.magic)
-    if (at < 0) continue
-    // The payload is followed by other data, so the tool reports trailing garbage: judge by the output.
-    const r = await execa(c.tool, c.args, { input: data.subarray(at), encoding: 'buffer', reject: false, maxBuffer: 512 * 1024 * 1024 })
-    const elf = Buffer.from(r.stdout as Uint8Array)
-    if (elf.length > 1024 * 1024 && elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
-      await writeCacheFile(out, elf)
-      return out
+  const found = await firstRunStep(`extracting the kernel from ${image} (once per image)`, async () => {
+    const data = await readFile(image)
+    for (const c of compressions) {
+      const at = data.indexOf(c.magic)
+      if (at < 0) continue
+      // The payload is followed by other data, so the tool reports trailing garbage: judge by the output.
+      const r = await execa(c.tool, c.args, { input: data.subarray(at), encoding: 'buffer', reject: false, maxBuffer: 512 * 1024 * 1024 })
+      const elf = Buffer.from(r.stdout as Uint8Array)
+      if (elf.length > 1024 * 1024 && elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+        await writeCacheFile(out, elf)
+        return true
+      }
     }
-  }
+    return false
+  })
+  if (found) return out
   return image
 }
