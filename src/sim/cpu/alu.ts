@@ -278,11 +278,10 @@ export class Alu {
     const m = (1n << width) - 1n
     const rot = left ? ((full << k) | (full >> (width - k))) & m : ((full >> k) | (full << (width - k))) & m
     const r = rot & ((1n << bits) - 1n)
-    if (k !== 0n) {
-      this.cf = Number(rot >> bits)
-      const msb = Number(r >> (bits - 1n)) & 1
-      this.of = left ? msb ^ this.cf : msb ^ (Number(r >> (bits - 2n)) & 1)
-    }
+    // A count that is a multiple of size+1 keeps CF; OF is then undefined, and hardware computes it anyway.
+    if (k !== 0n) this.cf = Number(rot >> bits)
+    const msb = Number(r >> (bits - 1n)) & 1
+    this.of = left ? msb ^ this.cf : msb ^ (Number(r >> (bits - 2n)) & 1)
     this.rh = size === 8 ? Number(r >> 32n) : 0
     return Number(r & 0xffffffffn)
   }

@@ -1,7 +1,7 @@
 import { Alu, TWO32, big, umul32, mulHi } from './alu.js'
 import { BASE_RIP, Insn, Kind, Op, SEG_FS, SEG_GS, Str, decode } from './decode.js'
 import { HostStop, REG_NAMES, kernelThunk, sysvArgs, type HostEntry } from './host.js'
-import { PAGE_SIZE, PROT_X, SparseMemory, add32, split, toBig } from './memory.js'
+import { PAGE_SIZE, PROT_X, SparseMemory, add32, split, toBig, type Page } from './memory.js'
 import { GuestFault, type CallArgs, type GuestFaultInfo, type KernelFunction } from './types.js'
 
 const RAX = 0
@@ -320,10 +320,21 @@ export class Cpu extends Alu {
   private fetch(): Insn {
     const lo = this.ripLo
     const hi = this.ripHi
+    // Fast path: same code page as the last fetch and its decoded cache still valid.
+    const fc = this.fetchCode
+    if (fc !== undefined && (lo >>> 12) === this.fetchLo && hi === this.fetchHi && this.fetchPage!.code === fc) {
+      const c = fc[lo & 0xfff]
+      if (c !== undefined) return c
+    }
     const page = this.memory.pageFor(lo, hi, PROT_X)
+    this.fetchPage = page
+    this.fetchLo = lo >>> 12
+    this.fetchHi = hi
+    this.fetchCode = undefined
     const off = lo & 0xfff
     let code = page.code as Insn[] | undefined
     if (code !== undefined) {
+      this.fetchCode = code
       const c = code[off]
       if (c !== undefined) return c
     } else {
@@ -356,8 +367,13 @@ export class Cpu extends Alu {
       }
     }
     code[off] = insn
+    this.fetchCode = code
     return insn
   }
+  private fetchPage: Page | undefined = undefined
+  private fetchCode: Insn[] | undefined = undefined
+  private fetchLo = -1
+  private fetchHi = -1
 
   // --- operand access -------------------------------------------------------------------
 
