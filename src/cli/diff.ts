@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { createBackend } from '../backends/index.js'
 import { normalizeRelease, normalizeText, type TranscriptStep } from '../backends/normalize.js'
 import { BackendError, type Backend } from '../backends/types.js'
+import { releaseProblem } from './releases.js'
 import { parseScript, ScriptError, type ScriptCommand } from './script.js'
 
 const help = `usage: kmodspec diff [--release R] [--json] SCRIPT...
@@ -15,7 +16,8 @@ stdout, stderr and the kernel log lines each command caused. Only timestamps and
 addresses are ignored (and the release string, when the two kernels' releases differ).
 
 options:
-  --release R     kernel release for both: its headers (simulator) and /boot/vmlinuz-R (VM)
+  --release R     kernel release for both (else KMODSPEC_RELEASE): its headers (simulator) and
+                  /boot/vmlinuz-R (VM)
   --json          one JSON object a script: {"script","same","commands","releases","differences"}
   -h, --help      this text
 
@@ -265,6 +267,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (files.length === 0) {
     process.stderr.write(`kmodspec diff: name at least one script to compare\n${help}`)
+    return 2
+  }
+
+  const release = values.release ?? process.env.KMODSPEC_RELEASE
+  const problem = release === undefined ? undefined : releaseProblem(release, { image: true, headers: true })
+  if (problem) {
+    process.stderr.write(`kmodspec diff: ${problem}\n`)
     return 2
   }
 

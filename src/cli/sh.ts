@@ -3,21 +3,27 @@ import { readFile } from 'node:fs/promises'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { createBackend, resolveBackendName } from '../backends/index.js'
-import type { Backend, ExecResult, KernelLogRecord } from '../backends/types.js'
+import type { Backend, BackendName, ExecResult, KernelLogRecord } from '../backends/types.js'
 import { BackendError } from '../backends/types.js'
+import { EMBEDDED_RELEASE } from '../profile/index.js'
+import { releaseProblem } from './releases.js'
 import { parseScript, scriptCommands, ScriptError, type ScriptCommand } from './script.js'
 
-const help = `usage: kmodspec sh [--backend sim|qemu] [--release R] [--sysroot DIR] [--json] [-e] [SCRIPT]
+const help = `usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--timeout MS] [--json] [-e] [SCRIPT]
 
 Runs a script of commands (one a line, # comments; from SCRIPT or standard input) against a kernel.
 
 options:
-  --backend B     sim (default; else KMODSPEC_BACKEND) or qemu
-  --release R     kernel release: its headers (sim) or /boot/vmlinuz-R (qemu)
-  --sysroot DIR   sim: read and write /lib/modules and /etc/modprobe.d in DIR (default: empty, in memory)
-  --timeout MS    per-command timeout (qemu)
+  --backend B     sim (default; else KMODSPEC_BACKEND), qemu, host (this machine's kernel; loads and
+                  unloads are refused) or ssh (KMODSPEC_SSH_TARGET=user@host)
+  --release R     kernel release (else KMODSPEC_RELEASE): its headers (sim), /boot/vmlinuz-R (qemu);
+                  host and ssh check that the target runs R
+  --sysroot DIR   sim only: read and write /lib/modules and /etc/modprobe.d in DIR (default: empty,
+                  in memory)
+  --timeout MS    per-command timeout in milliseconds (qemu, host, ssh; the simulator never waits)
   --json          one JSON object a command: {"cmd","exitCode","stdout","stderr","dmesg"}
   -e, --errexit   stop at the first command that fails and exit with its code
+  -h, --help      this text
 
 commands:
 ${Object.values(scriptCommands).map((form) => `  ${form}`).join('\n')}
@@ -86,6 +92,34 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
 
+  let backendName: BackendName
+  try {
+    backendName = resolveBackendName(values.backend)
+  } catch (error) {
+    process.stderr.write(`kmodspec sh: ${(error as Error).message}\n`)
+    return 2
+  }
+  // An option the backend would ignore is refused, so nobody believes it took effect.
+  if (values.sysroot !== undefined && backendName !== 'sim') {
+    process.stderr.write(`kmodspec sh: --sysroot is for the sim backend only (${backendName} uses the /lib/modules of its own kernel): drop it\n`)
+    return 2
+  }
+  if (timeoutMs !== undefined && backendName === 'sim') {
+    process.stderr.write('kmodspec sh: --timeout is for the qemu, host and ssh backends (the simulator never waits): drop it\n')
+    return 2
+  }
+  const release = values.release ?? process.env.KMODSPEC_RELEASE
+  if (release !== undefined && release.includes(',')) {
+    process.stderr.write(`kmodspec sh: one release at a time (got ${release}): kmodspec run runs specs on several\n`)
+    return 2
+  }
+  const needs = backendName === 'sim' ? { image: false, headers: release !== EMBEDDED_RELEASE } : backendName === 'qemu' ? { image: true, headers: true } : undefined
+  const problem = release !== undefined && needs ? releaseProblem(release, needs) : undefined
+  if (problem) {
+    process.stderr.write(`kmodspec sh: ${problem}\n`)
+    return 2
+  }
+
   const [file] = positionals
   let source: string
   try {
@@ -110,8 +144,8 @@ export async function main(argv: string[]): Promise<number> {
   let backend: Backend
   try {
     backend = await createBackend({
-      backend: resolveBackendName(values.backend),
-      release: values.release,
+      backend: backendName,
+      release,
       sysroot: values.sysroot,
       timeoutMs,
     })

@@ -1,5 +1,5 @@
 import { formatCallSite, type CallSite } from './callsite.js'
-import { hang } from './format.js'
+import { clipLines, hang } from './format.js'
 import { formatTranscript, type TranscriptEntry } from './transcript.js'
 
 /** Which step of a chain an error belongs to. */
@@ -56,8 +56,9 @@ export class KmodspecError extends Error {
       head.push(`Step:      ${step.index}/${step.total}${step.after ? `  after ${step.after}` : ''}`)
       head.push(`At:        ${formatCallSite(step.site)}`)
     }
-    head.push(`Expected:  ${hang(details.expected, LABEL)}`)
-    head.push(`Received:  ${hang(details.actual, LABEL)}`)
+    // Long values are cut in the message; the fields below keep them whole.
+    head.push(`Expected:  ${hang(clipLines(details.expected), LABEL)}`)
+    head.push(`Received:  ${hang(clipLines(details.actual), LABEL)}`)
     const shortMessage = head.join('\n')
     const transcript = details.transcript ?? []
     const full = details.transcript

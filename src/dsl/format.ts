@@ -1,7 +1,24 @@
 // How values and calls look in failure messages: like the TypeScript the user wrote.
 
-/** A value as a user would have written it in a spec. */
+/** Longest value, command or output line a message shows whole; the error's fields keep the full text. */
+export const CLIP_AT = 1000
+
+/**
+ * A long text cut, with an ellipsis and its full length, as vitest cuts long strings.
+ * @example clip('a'.repeat(5000)) // 'aaa…a… (5000 characters)'
+ */
+export function clip(text: string, max = CLIP_AT): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+}
+
+/** Every line of a text clipped (messages quote command output line by line). */
+export function clipLines(text: string, max = CLIP_AT): string {
+  return text.length <= max ? text : text.split('\n').map((l) => clip(l, max)).join('\n')
+}
+
+/** A value as a user would have written it in a spec (long strings clipped). */
 export function formatValue(value: unknown): string {
+  if (typeof value === 'string' && value.length > CLIP_AT) return `${formatValue(value.slice(0, CLIP_AT))}… (${value.length} characters)`
   if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
   if (value instanceof RegExp) return String(value)
   if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`

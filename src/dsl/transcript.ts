@@ -1,5 +1,5 @@
 import type { ExecResult } from '../backends/types.js'
-import { shellWord } from './format.js'
+import { clip, shellWord } from './format.js'
 
 /** One command the chain ran, with what it printed and the kernel log lines it caused. */
 export interface TranscriptEntry extends ExecResult {
@@ -41,7 +41,7 @@ export function formatTranscript(entries: readonly TranscriptEntry[], format: Tr
   const shown = entries.filter((e) => !e.probe || e.failure !== undefined || (format.showProbes === true && e.step === format.failedStep))
   if (shown.length === 0) return '  (no commands ran)'
   const shorten = (text: string) => (format.replace ?? []).reduce((t, [from, to]) => t.split(from).join(to), text)
-  const commands = shown.map((e) => shorten(e.argv.map(shellWord).join(' ')))
+  const commands = shown.map((e) => clip(shorten(e.argv.map(shellWord).join(' '))))
   const width = Math.max(...commands.map((c) => c.length)) + 2
   const out: string[] = []
   shown.forEach((entry, i) => {
@@ -49,7 +49,7 @@ export function formatTranscript(entries: readonly TranscriptEntry[], format: Tr
     const status = entry.failure ?? `exit ${entry.exitCode}`
     out.push(`${mark}$ ${commands[i]!.padEnd(width)}${status}${entry.probe ? '  (probe)' : ''}`)
     for (const line of [...nonEmptyLines(entry.stdout), ...nonEmptyLines(entry.stderr), ...entry.dmesg.map((r) => r.text)]) {
-      out.push(`    ${shorten(line)}`.trimEnd())
+      out.push(`    ${clip(shorten(line))}`.trimEnd())
     }
     for (const r of entry.unrelated ?? []) out.push(`    ${shorten(r.text)}  ${UNRELATED_MARK}`)
     for (const note of entry.notes ?? []) out.push(`    (simulator note) ${shorten(note)}`)
