@@ -82,6 +82,11 @@ export class Harness {
     return a
   }
 
+  /** Defines an absolute symbol (a per-CPU offset like `current_task`, or a data address). */
+  define(name: string, value: bigint): void {
+    this.hosts.set(name, value)
+  }
+
   private alloc(name: string): bigint {
     const a = this.next
     this.next += 16n
