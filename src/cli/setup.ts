@@ -120,7 +120,9 @@ export async function setup(argv: string[], io: SetupIo): Promise<number> {
   const packages = setupPackages(releases)
   const os = readOsRelease(io.osRelease ?? '/etc/os-release')
   if (!os.ids.some((id) => id === 'debian' || id === 'ubuntu')) {
-    const list = [...BASE_PACKAGES.map(([n, why]) => `  ${n.padEnd(18)}${why}`), ...releases.flatMap((r) => kernelPackages(r).map((n) => `  ${n.padEnd(18)}${n.startsWith('linux-image') ? `the kernel image of ${r} (/boot/vmlinuz-${r})` : `its headers (/lib/modules/${r}/build)`}`))]
+    const rows: Array<[string, string]> = [...BASE_PACKAGES, ...releases.flatMap((r): Array<[string, string]> => [[`linux-image-${r}`, `the kernel image of ${r} (/boot/vmlinuz-${r})`], [`linux-headers-${r}`, `its headers (/lib/modules/${r}/build)`]])]
+    const width = Math.max(...rows.map(([n]) => n.length)) + 2
+    const list = rows.map(([n, why]) => `  ${n.padEnd(width)}${why}`)
     io.stderr.write(`kmodspec setup: this is ${os.name}, not Debian or Ubuntu: install your distribution's equivalents of these Debian packages yourself:\n${list.join('\n')}\n`)
     return 1
   }
