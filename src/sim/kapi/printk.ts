@@ -137,6 +137,11 @@ export function printkFunctions(ctx: KapiContext): Record<string, KernelFunction
     _dev_printk: (call) => void devPrintk(ctx, levelArg(call, 0), call.arg(1), cstringArg(call, 2), call.varargs(3)),
     netdev_printk: (call) => void netdevPrintk(ctx, levelArg(call, 0), call.arg(1), cstringArg(call, 2), call.varargs(3)),
     ___ratelimit: (call) => ratelimit(ctx, call.arg(0), call.arg(1)),
+    // WARN(cond, fmt...): the cut-here line and the message; the module's ud2 then gets the WARNING report.
+    __warn_printk: (call) => {
+      ctx.printk.store(utf8('\x014------------[ cut here ]------------\n'), { caller: ctx.caller?.() ?? 0 })
+      vprintk(ctx, cstringArg(call, 0), call.varargs(1))
+    },
     __printk_ratelimit: (call) => ratelimit(ctx, printkRatelimitState(ctx), call.arg(0)),
   }
   const levels: Array<[string, number]> = [['emerg', 0], ['alert', 1], ['crit', 2], ['err', 3], ['warn', 4], ['notice', 5], ['info', 6]]

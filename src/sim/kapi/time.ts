@@ -64,7 +64,7 @@ export function timeFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     // usleep_range_state(min, max, state): an hrtimer between min and max; the simulator wakes at min.
     usleep_range_state: (call) => c.tick(Number(call.arg(0))),
     // udelay(n) is __const_udelay(n * 0x10c7): xloops in 2^32/10^6 units of a microsecond.
-    __const_udelay: (call) => c.tick(Math.ceil(Number(call.arg(0)) / SCALE_US)),
+    __const_udelay: (call) => c.tick(Math.round(Number(call.arg(0)) / SCALE_US)),
     __udelay: (call) => c.tick(Number(call.arg(0))),
     __ndelay: (call) => c.tick(Math.ceil(Number(call.arg(0)) / 1000)),
     __msecs_to_jiffies: (call) => msecsToJiffies(Number(call.arg(0) & 0xffffffffn)),
