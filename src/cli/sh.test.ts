@@ -1,0 +1,60 @@
+// kmodspec sh's help and its one-line refusals of options a backend would ignore; a script with a byte-order mark.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import process from 'node:process'
+import { withDir } from 'tmp-promise'
+import { afterEach, expect, test, vi } from 'vitest'
+import { main } from './sh.js'
+import { runSpecs } from './run.js'
+
+const hello = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'hello')
+
+async function sh(argv: string[]) {
+  let out = ''
+  let err = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((t) => ((out += String(t)), true))
+  vi.spyOn(process.stderr, 'write').mockImplementation((t) => ((err += String(t)), true))
+  try {
+    const code = await main(argv)
+    return { code, out, err }
+  } finally {
+    vi.restoreAllMocks()
+  }
+}
+afterEach(() => vi.restoreAllMocks())
+
+test('sh --help names the four backends and every option sh accepts', async () => {
+  const { code, out } = await sh(['--help'])
+  expect(code).toBe(0)
+  expect(out.split('\n')[0]).toBe('usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--timeout MS] [--json] [-e] [SCRIPT]')
+  for (const option of ['--backend B', '--release R', '--sysroot DIR', '--timeout MS', '--json', '-e, --errexit', '-h, --help']) expect(out).toContain(`\n  ${option} `)
+  expect(out).toContain('sim (default; else KMODSPEC_BACKEND), qemu, host')
+})
+
+test('run --help names the four backends and every option run accepts', async () => {
+  let out = ''
+  expect(await runSpecs(['--help'], { cwd: '.', stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } })).toBe(0)
+  for (const option of ['--backend B', '--release R', '--reporter NAME', '--output-file F', '--shard I/N', '--merge-reports', '-v, --verbose', '-u, --update', '-h, --help']) expect(out).toContain(`\n  ${option} `)
+  expect(out).toContain('sim (default; else KMODSPEC_BACKEND), qemu, host or ssh')
+})
+
+test.each([
+  [['--backend', 'qemu', '--sysroot', '/tmp', 'x.sh'], 'kmodspec sh: --sysroot is for the sim backend only (qemu uses the /lib/modules of its own kernel): drop it\n'],
+  [['--backend', 'host', '--sysroot', '/tmp', 'x.sh'], 'kmodspec sh: --sysroot is for the sim backend only (host uses the /lib/modules of its own kernel): drop it\n'],
+  [['--timeout', '5000', 'x.sh'], 'kmodspec sh: --timeout is for the qemu, host and ssh backends (the simulator never waits): drop it\n'],
+  [['--release', '6.1.0-56-amd64,6.12.117+deb12-amd64', 'x.sh'], 'kmodspec sh: one release at a time (got 6.1.0-56-amd64,6.12.117+deb12-amd64): kmodspec run runs specs on several\n'],
+  [['--backend', 'tape', 'x.sh'], "kmodspec sh: unknown backend 'tape' (from the backend option): use one of sim, qemu, host, ssh\n"],
+])('sh %j is refused in one line', async (argv, message) => {
+  expect(await sh(argv)).toEqual({ code: 2, out: '', err: message })
+})
+
+test('a script that starts with a byte-order mark runs (the mark is skipped)', async () => {
+  await withDir(async ({ path: dir }) => {
+    const script = path.join(dir, 'bom.sh')
+    await writeFile(script, `\uFEFFinsmod ${hello}/hello_api.ko\nlsmod\n`)
+    const r = await sh([script])
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.out.split('\n').slice(-4)).toEqual(['$ lsmod', 'Module                  Size  Used by', 'hello_api              16384  0', ''])
+  }, { unsafeCleanup: true })
+})
