@@ -43,6 +43,11 @@ export interface KapiContext {
   resolveNetdev?: (dev: bigint) => NetdevInfo | undefined
   /** /proc/sys/kernel/kptr_restrict (0 on the pinned kernel). */
   kptrRestrict?: number
+  /**
+   * A WARN in kernel code the simulator runs in TypeScript (after its message is logged): the CPU
+   * side prints the "WARNING: CPU: 0 PID: ... at FILE:LINE FUNC" report and taints; without it, a note.
+   */
+  warn?: (at: { file: string; line: number; func: string }) => void
 }
 
 /** Adds a note once. */

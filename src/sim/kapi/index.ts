@@ -7,6 +7,7 @@ import { note, type DeviceInfo, type KapiContext, type NetdevInfo } from './cont
 import { dataSymbols, type DataSymbol } from './data.js'
 import { KernelHeap, type HeapOptions } from './heap.js'
 import { kstrtoxFunctions } from './kstrtox.js'
+import { listFunctions } from './lists.js'
 import { lockFunctions } from './locks.js'
 import { printkFunctions } from './printk.js'
 import { stringFunctions } from './strings.js'
@@ -35,6 +36,7 @@ export interface KernelApiOptions {
   resolveDevice?: (dev: bigint) => DeviceInfo | undefined
   resolveNetdev?: (dev: bigint) => NetdevInfo | undefined
   kptrRestrict?: number
+  warn?: KapiContext['warn']
 }
 
 export interface KernelApi {
@@ -65,6 +67,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     resolveDevice: o.resolveDevice,
     resolveNetdev: o.resolveNetdev,
     kptrRestrict: o.kptrRestrict,
+    warn: o.warn,
   }
   const caches = new CacheRegistry(context)
   const functions: Record<string, KernelFunction> = {
@@ -74,6 +77,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     ...printkFunctions(context),
     ...lockFunctions(context),
     ...timeFunctions(context),
+    ...listFunctions(context),
   }
   return {
     context,
