@@ -10,6 +10,7 @@ import { loadEmbeddedProfile, profileForRelease } from '../profile/index.js'
 import { createSimKernel } from '../sim/kernel/index.js'
 import type { ModuleBehaviour, SimKernel } from '../sim/kernel/types.js'
 import { runTool } from '../sim/tools/index.js'
+import { SimKernelFault } from '../sim/kernel/exec.js'
 import { Vfs } from '../sim/vfs.js'
 import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
 
@@ -22,6 +23,8 @@ export interface SimBackendOptions {
   profile?: KernelProfile
   /** Behaviour models by module name, for modules whose binary cannot show what they do. */
   overrides?: Map<string, ModuleBehaviour>
+  /** Kernel command line, shown in /proc/cmdline; `mod.param=value` words reach built-ins and modprobe. */
+  cmdline?: string
 }
 
 /** Virtual time a command takes, so consecutive commands' log lines have distinct timestamps. */
@@ -34,7 +37,8 @@ const COMMAND_US = 1000
  * await k.exec(['insmod', 'fixtures/hello/hello_api.ko'])
  */
 export async function createSimBackend(options: SimBackendOptions & Record<string, unknown> = {}): Promise<Backend> {
-  const { release: wanted, sysroot, overrides } = options
+  const { release: wanted, sysroot, overrides, cmdline } = options
+  if (cmdline !== undefined && typeof cmdline !== 'string') throw new BackendError(`cmdline must be a string of kernel arguments, got ${typeof cmdline}`, 'usage')
   if (sysroot !== undefined) {
     let ok = false
     try {
@@ -46,7 +50,7 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
   }
   let profile: KernelProfile = options.profile ?? (await loadEmbeddedProfile())
   if (!options.profile && wanted !== undefined && wanted !== profile.release) profile = await profileForRelease(wanted)
-  const newKernel = (): SimKernel => createSimKernel({ profile, overrides })
+  const newKernel = (): SimKernel => createSimKernel({ profile, overrides, cmdline })
   let kernel = newKernel()
   const vfs = new Vfs({ release: profile.release, kernel, sysroot })
   let closed = false
@@ -64,11 +68,25 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
       cwd: vfs.resolve(execOptions.cwd ?? process.cwd(), '/'),
       out: (t: string) => void (stdout += t),
       err: (t: string) => void (stderr += t),
+      note: (t: string) => void toolNotes.push(t),
     }
-    const exitCode = runTool(ctx, [...argv])
+    const toolNotes: string[] = []
+    let fault: SimKernelFault | undefined
+    let exitCode: number
+    try {
+      exitCode = runTool(ctx, [...argv])
+    } catch (e) {
+      if (!(e instanceof SimKernelFault)) throw e
+      // The kernel died in the module's code: the process is killed (oops) or never returns (hang).
+      fault = e
+      exitCode = 139
+    }
     kernel.tick(COMMAND_US)
-    const notes = kernel.takeNotes()
-    return { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
+    const notes = [...kernel.takeNotes(), ...toolNotes]
+    const result: ExecResult = { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
+    if (fault?.kind === 'oops') throw new BackendError(`the kernel reported an oops during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'oops', fault.report, { cause: result })
+    if (fault) throw new BackendError(`'${argv.join(' ')}' did not finish: the module's code ran without end (reset() brings a fresh kernel)`, 'timeout', fault.report, { cause: result })
+    return result
   }
 
   return {

@@ -132,10 +132,52 @@ function parseEmbedded(elf: ElfFile, s: ElfSection): ModuleBehaviour {
   } catch (e) {
     throw new ElfError(`malformed module: ${BEHAVIOUR_SECTION} is not valid JSON (${(e as Error).message}); rebuild it with defineModule`, 'malformed')
   }
-  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as ModuleBehaviour).functions !== 'object') {
-    throw new ElfError(`malformed module: ${BEHAVIOUR_SECTION} does not hold a behaviour object with "functions"; rebuild it with defineModule`, 'malformed')
+  const b = checkBehaviour(parsed)
+  if (typeof b === 'string') throw new ElfError(`malformed module: ${BEHAVIOUR_SECTION} ${b}; rebuild it with defineModule`, 'malformed')
+  return b
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The actions list at `where`, or what is wrong with it. */
+function checkActions(v: unknown, where: string): BehaviourAction[] | string {
+  if (!Array.isArray(v)) return `has ${where} that is not a list of actions`
+  for (const a of v) {
+    if (!isObject(a)) return `has an action in ${where} that is not an object`
+    if (typeof a.print === 'string') continue
+    if (typeof a.call !== 'string' || (a.arg !== undefined && typeof a.arg !== 'string')) return `has an action in ${where} that is neither { print: string } nor { call: string, arg?: string }`
   }
-  return parsed as ModuleBehaviour
+  return v as BehaviourAction[]
+}
+
+/** A behaviour read from a file is untrusted JSON: its shape is checked before the loader runs it. */
+function checkBehaviour(v: unknown): ModuleBehaviour | string {
+  if (!isObject(v) || !isObject(v.functions)) return 'does not hold a behaviour object with "functions"'
+  const out: ModuleBehaviour = { functions: {} }
+  for (const [name, list] of Object.entries(v.functions)) {
+    const actions = checkActions(list, `functions.${name}`)
+    if (typeof actions === 'string') return actions
+    out.functions[name] = actions
+  }
+  if (v.init !== undefined) {
+    if (!isObject(v.init)) return 'has an init that is not an object'
+    const actions = checkActions(v.init.actions, 'init.actions')
+    if (typeof actions === 'string') return actions
+    const r = v.init.returns
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < -(2 ** 31) || r >= 2 ** 31) return 'has an init result that is not a 32-bit integer'
+    out.init = { actions, returns: r }
+  }
+  if (v.exit !== undefined) {
+    if (!isObject(v.exit)) return 'has an exit that is not an object'
+    const actions = checkActions(v.exit.actions, 'exit.actions')
+    if (typeof actions === 'string') return actions
+    out.exit = { actions }
+  }
+  if (v.unsure !== undefined) {
+    if (!Array.isArray(v.unsure) || !v.unsure.every((x) => typeof x === 'string')) return 'has an "unsure" that is not a list of names'
+    out.unsure = v.unsure as string[]
+  }
+  return out
 }
 
 interface WalkContext {

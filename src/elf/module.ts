@@ -28,8 +28,14 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
   return moduleFromElf(readElf(bytes))
 }
 
-/** {@link readModule} for an already parsed file (the behaviour deriver shares the parse). */
-export function moduleFromElf(elf: ElfFile): ModuleInfo {
+/**
+ * {@link readModule} for an already parsed file (the behaviour deriver shares the parse).
+ * With `kernel`, reads what the kernel's loader reads without refusing what it does not check
+ * (a short `.gnu.linkonce.this_module`, a `__versions` of odd size, relocations of init/exit that
+ * name no symbol); pair it with `readElf(bytes, { kernel: true })`.
+ */
+export function moduleFromElf(elf: ElfFile, options: { kernel?: boolean } = {}): ModuleInfo {
+  const asKernel = options.kernel === true
   const thisModule = elf.sectionByName(THIS_MODULE_SECTION)
   if (!thisModule) {
     throw new ElfError(
@@ -37,10 +43,10 @@ export function moduleFromElf(elf: ElfFile): ModuleInfo {
       'not-a-module',
     )
   }
-  const name = moduleName(elf, thisModule)
+  const name = moduleName(elf, thisModule, asKernel)
   const modinfo = readModinfo(elf)
   const { exports, imports } = readSymbols(elf)
-  const versions = readVersions(elf)
+  const versions = readVersions(elf, asKernel)
   const { hasInit, hasExit } = initExit(elf, thisModule)
   const info = { name, modinfo, exports, imports, versions, hasInit, hasExit, sections: elf.sections } as ModuleInfo
   // Decoding every symbol costs; most callers (depmod over 4,000 modules) never look.
@@ -56,7 +62,15 @@ export function moduleFromElf(elf: ElfFile): ModuleInfo {
   return info
 }
 
-function moduleName(elf: ElfFile, s: ElfSection): string {
+function moduleName(elf: ElfFile, s: ElfSection, asKernel: boolean): string {
+  if (asKernel && s.type !== SHT_NOBITS) {
+    // info->mod->name: read in place, whatever the section's size (the kernel does not check it in 6.1).
+    const at = s.offset + MODULE_NAME_OFFSET
+    const data = elf.bytes.subarray(Math.min(at, elf.bytes.length), Math.min(at + MODULE_NAME_LEN, elf.bytes.length))
+    let end = data.indexOf(0)
+    if (end < 0) end = data.length
+    return Buffer.from(data.buffer, data.byteOffset, end).toString('utf8')
+  }
   if (s.type === SHT_NOBITS || s.size < MODULE_NAME_OFFSET + MODULE_NAME_LEN) {
     throw new ElfError(`malformed module: ${THIS_MODULE_SECTION} is ${s.size} bytes, too small to hold struct module's name`, 'malformed')
   }
@@ -141,17 +155,18 @@ function readSymbols(elf: ElfFile): { exports: ModuleInfo['exports']; imports: s
   return { exports, imports }
 }
 
-function readVersions(elf: ElfFile): ModuleInfo['versions'] {
+function readVersions(elf: ElfFile, asKernel: boolean): ModuleInfo['versions'] {
   const s = elf.sectionByName('__versions')
   if (!s || s.type === SHT_NOBITS) return []
-  if (s.size % MODVERSION_INFO_SIZE !== 0) {
+  if (s.size % MODVERSION_INFO_SIZE !== 0 && !asKernel) {
     throw new ElfError(`malformed module: __versions is ${s.size} bytes, not a multiple of ${MODVERSION_INFO_SIZE} (struct modversion_info)`, 'malformed')
   }
   const data = elf.sectionData(s)
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const out: ModuleInfo['versions'] = []
-  for (let o = 0; o < data.length; o += MODVERSION_INFO_SIZE) {
+  // check_version(): sh_size / sizeof(struct modversion_info) whole entries.
+  for (let o = 0; o + MODVERSION_INFO_SIZE <= data.length; o += MODVERSION_INFO_SIZE) {
     let end = o + 8
     const limit = o + MODVERSION_INFO_SIZE
     while (end < limit && data[end] !== 0) end++

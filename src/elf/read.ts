@@ -111,13 +111,26 @@ class Reader {
   }
 }
 
+/** How strict {@link readElf} is. */
+export interface ReadElfOptions {
+  /**
+   * Read the file as the kernel's loader does once elf_validity_check() passed: e_ident's class
+   * and byte order, sh_entsize, the name table's type, a second symbol table, names past their
+   * table and relocations that name no symbol are not refused (the kernel never looks at them,
+   * or reads whatever bytes lie there). Names are read from the image as the kernel would.
+   */
+  kernel?: boolean
+}
+
 /**
  * Parse an ELF64 little-endian x86-64 relocatable object (a `.ko`).
  *
- * @throws ElfError `not-elf`, `truncated`, `unsupported` or `malformed`, with a message that says what is wrong.
+ * @throws ElfError `not-elf`, `truncated`, `unsupported` or `malformed`, with a message that says what is wrong
+ *   (and nothing else: every size, offset, index and entry size is checked before use).
  * @example const elf = readElf(await readFile('hello.ko')); elf.sectionByName('.modinfo')
  */
-export function readElf(bytes: Uint8Array): ElfFile {
+export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFile {
+  const asKernel = options.kernel === true
   if (bytes.length === 0) throw new ElfError('not an ELF file: the file is empty', 'not-elf')
   if (bytes.length < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     const packed = compression(bytes)
@@ -128,13 +141,13 @@ export function readElf(bytes: Uint8Array): ElfFile {
   r.check(0, EHDR_SIZE, 'the ELF header')
   const cls = r.u8(4)
   const data = r.u8(5)
-  if (cls !== 2) {
+  if (cls !== 2 && !asKernel) {
     throw new ElfError(
       `unsupported ELF file: ${cls === 1 ? 'ELFCLASS32 (32-bit)' : `ELF class ${cls}`}; only 64-bit x86-64 modules are supported`,
       'unsupported',
     )
   }
-  if (data !== 1) {
+  if (data !== 1 && !asKernel) {
     throw new ElfError(
       `unsupported ELF file: ${data === 2 ? 'big-endian' : `data encoding ${data}`}; only little-endian x86-64 modules are supported`,
       'unsupported',
@@ -184,7 +197,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
     sections[i] = s
   }
   const shstr = sections[shstrndx]
-  if (shstr.type !== SHT_STRTAB) {
+  if (shstr.type !== SHT_STRTAB && !asKernel) {
     throw new ElfError(`malformed ELF file: section name table (section ${shstrndx}) is not a string table`, 'malformed')
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -194,7 +207,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
     return buf.toString('utf8', start, e)
   }
   for (let i = 0; i < shnum; i++) {
-    if (nameOffs[i] >= shstr.size && !(i === 0 && nameOffs[i] === 0)) {
+    if (nameOffs[i] >= shstr.size && !(i === 0 && nameOffs[i] === 0) && !asKernel) {
       throw new ElfError(`malformed ELF file: name of section ${i} lies outside the section name table`, 'malformed')
     }
     sections[i].name = nameOffs[i] < shstr.size ? cstr(shstr.offset + nameOffs[i], shstr.offset + shstr.size) : ''
@@ -205,7 +218,16 @@ export function readElf(bytes: Uint8Array): ElfFile {
   let nsyms = 0
   for (const s of sections) {
     if (s.type !== SHT_SYMTAB) continue
+    if (symtab && asKernel) break // setup_load_info() takes the first
     if (symtab) throw new ElfError('malformed ELF file: it has more than one symbol table', 'malformed')
+    if (asKernel) {
+      // The kernel uses sizeof(Elf64_Sym) whatever sh_entsize says, and any section sh_link names.
+      if (s.link === 0 || s.link >= shnum) throw new ElfError(`malformed ELF file: symbol table links to section ${s.link}`, 'malformed')
+      symtab = s
+      strtab = sections[s.link]
+      nsyms = Math.floor(s.size / SYM_SIZE)
+      continue
+    }
     if (s.entsize !== SYM_SIZE || s.size % SYM_SIZE !== 0) {
       throw new ElfError(`malformed ELF file: symbol table entry size ${s.entsize} / size ${s.size} do not fit Elf64_Sym (${SYM_SIZE} bytes)`, 'malformed')
     }
@@ -227,6 +249,11 @@ export function readElf(bytes: Uint8Array): ElfFile {
   const symbolName = (i: number): string => {
     const n = r.u32(symOff(i))
     if (n === 0) return ''
+    if (asKernel) {
+      // info->strtab + st_name: whatever the image holds there (past the image: nothing the simulator can know).
+      const at = strtab!.offset + n
+      return at < bytes.length ? cstr(at, bytes.length) : ''
+    }
     if (n >= strtab!.size) throw new ElfError(`malformed ELF file: name of symbol ${i} lies outside the string table`, 'malformed')
     return cstr(strtab!.offset + n, strtab!.offset + strtab!.size)
   }
@@ -278,6 +305,17 @@ export function readElf(bytes: Uint8Array): ElfFile {
       }
       const out: ElfRela[] = []
       for (const s of relaIndex.get(target.index) ?? []) {
+        if (asKernel) {
+          // apply_relocate_add(): sizeof(Elf64_Rela) entries against the symbol table, sh_entsize and sh_link unread.
+          const n = Math.floor(s.size / RELA_SIZE)
+          for (let k = 0; k < n; k++) {
+            const o = s.offset + k * RELA_SIZE
+            const sym = r.u32(o + 12)
+            if (sym >= nsyms) continue // past the symbol table: the kernel reads memory the simulator does not have
+            out.push({ offset: r.u64n(o), type: r.u32(o + 8), sym, addend: Number(BigInt.asIntN(64, r.u64(o + 16))) })
+          }
+          continue
+        }
         if (s.entsize !== RELA_SIZE || s.size % RELA_SIZE !== 0) {
           throw new ElfError(`malformed ELF file: relocation section ${s.name} has entry size ${s.entsize}, expected ${RELA_SIZE}`, 'malformed')
         }

@@ -3,29 +3,87 @@ import { KERN_WARNING } from './printk.js'
 import type { KernelState, SimModule } from './state.js'
 import { findSymbol } from './symbols.js'
 
-/** How deep calls may nest before the simulator stops following them (recursion guard). */
-const MAX_DEPTH = 32
+/** KERN_EMERG: the level of the kernel's BUG: lines. */
+const KERN_EMERG = 0
+
+/**
+ * Nested calls before the 16 KiB kernel stack would hit its guard page. A real frame's size is
+ * not in the model: any recursion without end overflows, a bounded one this deep is taken to.
+ */
+export const MAX_CALL_DEPTH = 1024
+/** Actions one syscall may run: past this the CPU would be stuck for the soft-lockup watchdog. */
+export const ACTION_BUDGET = 1_000_000
+
+/**
+ * The kernel died in a module's code: a stack overflow (an oops) or a runaway (the soft-lockup
+ * watchdog's report). Its records are already in the log; the syscall never returns.
+ */
+export class SimKernelFault extends Error {
+  constructor(
+    readonly kind: 'oops' | 'hang',
+    /** The records the kernel printed, one per line. */
+    readonly report: string,
+  ) {
+    super(report.split('\n')[0])
+    this.name = 'SimKernelFault'
+  }
+}
+
+interface Run {
+  depth: number
+  left: number
+}
 
 /**
  * Run a behaviour's actions as `mod`'s code: prints go to printk, calls run the callee's
  * own actions in the module that defines it (the module itself, else the exporter).
+ * A model that recurses without end oopses like a stack overflow, one that runs past
+ * {@link ACTION_BUDGET} ends in the soft-lockup report: both throw {@link SimKernelFault}.
  */
-export function runActions(k: KernelState, mod: SimModule, actions: readonly BehaviourAction[], depth = 0): void {
-  if (depth > MAX_DEPTH) return
+export function runActions(k: KernelState, mod: SimModule, actions: readonly BehaviourAction[]): void {
+  run(k, mod, actions, { depth: 0, left: ACTION_BUDGET }, mod.name)
+}
+
+function run(k: KernelState, mod: SimModule, actions: readonly BehaviourAction[], r: Run, fn: string): void {
+  // A model read from a file may be any JSON: a list that is not one does nothing.
+  if (!Array.isArray(actions)) return
   for (const a of actions) {
-    if ('print' in a) k.printk.printk(a.print)
-    else if ('call' in a) call(k, mod, a.call, a.arg, depth)
+    if (--r.left < 0) fault(k, 'hang', mod, fn)
+    if (typeof a !== 'object' || a === null) continue
+    if ('print' in a && typeof a.print === 'string') k.printk.printk(a.print)
+    else if ('call' in a && typeof a.call === 'string') call(k, mod, a.call, typeof a.arg === 'string' ? a.arg : undefined, r)
   }
 }
 
-function call(k: KernelState, mod: SimModule, name: string, arg: string | undefined, depth: number): void {
+function call(k: KernelState, mod: SimModule, name: string, arg: string | undefined, r: Run): void {
   if (kernelHelper(k, mod, name, arg)) return
-  const own = mod.behaviour.functions[name]
-  if (own) return runActions(k, mod, own, depth + 1)
-  const found = findSymbol(k, name, true)
-  const owner = found?.owner
-  const fn = owner?.behaviour.functions[name]
-  if (owner && fn) runActions(k, owner, fn, depth + 1)
+  const own = Object.hasOwn(mod.behaviour.functions, name) ? mod.behaviour.functions[name] : undefined
+  let owner = mod
+  let fn = own
+  if (!fn) {
+    const found = findSymbol(k, name, true)
+    if (!found?.owner || !Object.hasOwn(found.owner.behaviour.functions, name)) return
+    owner = found.owner
+    fn = found.owner.behaviour.functions[name]
+  }
+  if (++r.depth > MAX_CALL_DEPTH) fault(k, 'oops', owner, name)
+  run(k, owner, fn, r, name)
+  r.depth--
+}
+
+/** Log what the kernel prints for the fault, then stop the syscall. */
+function fault(k: KernelState, kind: 'oops' | 'hang', mod: SimModule, fn: string): never {
+  const lines =
+    kind === 'oops'
+      ? ['BUG: TASK stack guard page was hit at 0000000000000000 (stack is 0000000000000000..0000000000000000)', 'stack guard page: 0000 [#1] PREEMPT SMP NOPTI']
+      : ['watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:1]']
+  for (const line of lines) k.printk.log(KERN_EMERG, line)
+  k.notes.push(
+    kind === 'oops'
+      ? `${mod.name}: ${fn} calls itself more than ${MAX_CALL_DEPTH} deep: the simulator stops it as the kernel's stack guard page would; the pointers, registers and call trace of the real report are not simulated`
+      : `${mod.name}: ${fn} ran past the simulator's ${ACTION_BUDGET} actions: taken as a CPU stuck in the module (the real kernel's watchdog reports it after about 20 s); the task name, PID and registers of the real report are not simulated`,
+  )
+  throw new SimKernelFault(kind, lines.join('\n'))
 }
 
 /**

@@ -31,7 +31,20 @@ const ELF_SYM_SIZE = 24
 /** sizeof(struct mod_kallsyms) on x86-64. */
 const MOD_KALLSYMS_SIZE = 32
 
-const align = (v: number, a: number) => (a > 1 ? Math.ceil(v / a) * a : v)
+/**
+ * The kernel's ALIGN(v, a): (v + a - 1) & ~(a - 1) in 64 bits, for any sh_addralign a file gives
+ * (not only powers of two). A result past 2^53, or an alignment read as Infinity, is Infinity:
+ * no module area holds it, and the loader refuses it before allocating.
+ */
+export function align(v: number, a: number): number {
+  if (!(a > 1)) return v
+  if (!Number.isFinite(a) || !Number.isFinite(v) || a > 2 ** 52) return Number.POSITIVE_INFINITY
+  if ((a & (a - 1)) === 0 && a <= 2 ** 30) return Math.ceil(v / a) * a
+  const mask = (1n << 64n) - 1n
+  const av = BigInt(a)
+  const r = (BigInt(v) + av - 1n) & ~(av - 1n) & mask
+  return r > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(r)
+}
 
 /**
  * layout_sections() + layout_symtab() of kernel/module (6.1): the sizes the module's

@@ -18,9 +18,11 @@ import { fillSymbolGetArgs } from './symget.js'
 import type { ModuleBehaviour } from './types.js'
 import { errno } from './types.js'
 
-const { EPERM, ENOENT, ENOEXEC, EBUSY, EEXIST, EINVAL, EOPNOTSUPP, EKEYREJECTED } = errno
+const { EPERM, ENOENT, ENOEXEC, ENOMEM, EBUSY, EEXIST, EINVAL, EOPNOTSUPP, EKEYREJECTED } = errno
 
 const MODULE_INIT_COMPRESSED_FILE = 4
+/** x86-64 MODULES_END - MODULES_VADDR with a 1 GiB KASLR kernel image (Debian): the largest module_alloc(). */
+const MODULES_LEN = 0x3f000000
 
 /** Virtual time the kernel spends in one load or unload syscall, besides the records it prints. */
 export const SYSCALL_COST_US = 120
@@ -78,8 +80,10 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   const { sections } = checked
   let elf: ElfFile
   try {
-    elf = readElf(checked.len === image.length ? image : image.subarray(0, checked.len))
+    elf = readElf(checked.len === image.length ? image : image.subarray(0, checked.len), { kernel: true })
   } catch {
+    // elf_validity_check() passed: what readElf still refuses, the kernel would read as garbage.
+    k.notes.push('the module file is malformed in a way elf_validity_check() lets through: the real kernel reads it anyway and what it then does is not simulated; the simulator refuses it with -ENOEXEC')
     return -ENOEXEC
   }
 
@@ -101,11 +105,20 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   }
   let info: ModuleInfo
   try {
-    info = moduleFromElf(elf)
+    info = moduleFromElf(elf, { kernel: true })
   } catch {
+    k.notes.push('the module file is malformed in a way the kernel does not check: the simulator refuses it with -ENOEXEC; what the real kernel does is not simulated')
     return -ENOEXEC
   }
   const infoName = early ?? info.name
+  // rewrite_section_headers(): every section but SHT_NOBITS must lie in the image (SHT_NULL ones too).
+  for (let i = 1; i < sections.length; i++) {
+    const s = sections[i]
+    if (s.type !== SHT_NOBITS && !(s.offset + s.size <= checked.len)) {
+      k.printk.log(KERN_ERR, `Module len ${checked.len} truncated`)
+      return -ENOEXEC
+    }
+  }
   const versIdx = flags & 1 ? 0 : findSec(sections, '__versions')
   const pcpuIdx = findSec(sections, '.data..percpu')
   // rewrite_section_headers(): modinfo and versions are tracked but not kept.
@@ -142,6 +155,9 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   })
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
+  // module_alloc() refuses what the module area cannot hold (sizes from sh_size/sh_addralign are untrusted).
+  const pageUp = (n: number) => Math.ceil(n / config.pageSize) * config.pageSize
+  if (!(pageUp(layout.coreSize) <= MODULES_LEN) || !(pageUp(layout.initSize) <= MODULES_LEN)) return -ENOMEM
 
   // move_module(): core, then init, allocated before the module is listed.
   mod.address = k.area.alloc(layout.coreSize)
@@ -172,7 +188,13 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   mod.refcnt = 2 // module_unload_init(): MODULE_REF_BASE plus the reference held during init
 
   // find_module_sections()
-  mod.params = readParams(elf, elf.sections[findSec(sections, '__param')] ?? undefined)
+  try {
+    mod.params = readParams(elf, elf.sections[findSec(sections, '__param')] ?? undefined)
+  } catch {
+    // A __param table whose names or relocations point nowhere: the kernel would read garbage there.
+    k.notes.push(`${mod.name}: its __param table points outside the module; the simulator shows no parameters for it`)
+    mod.params = []
+  }
   if (findSec(sections, '__obsparm')) k.printk.log(KERN_WARNING, `${mod.name}: Ignoring obsolete parameters`)
   readExports(elf, info, sections, mod)
 
