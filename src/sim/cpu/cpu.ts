@@ -1,8 +1,18 @@
-import { Alu, TWO32, big, umul32, mulHi } from './alu.js'
-import { BASE_RIP, Insn, Kind, Op, SEG_FS, SEG_GS, Str, decode } from './decode.js'
+import * as alu from './alu.js'
+import * as dec from './decode.js'
 import { HostStop, REG_NAMES, kernelThunk, sysvArgs, type HostEntry } from './host.js'
-import { PAGE_SIZE, PROT_X, SparseMemory, add32, split, toBig, type Page } from './memory.js'
+import { PAGE_SIZE, SparseMemory, add32, split, toBig, type Page } from './memory.js'
 import { GuestFault, type CallArgs, type GuestFaultInfo, type KernelFunction } from './types.js'
+
+// Local copies of imported constants: a test runner's module loader may turn every use of an
+// imported binding into an accessor call, which costs 5x in the interpreter loop.
+const { Alu, big, umul32 } = alu
+const { Insn, Kind, Op, Str, decode } = dec
+const { BASE_RIP, SEG_FS, SEG_GS } = dec
+const TWO32 = 0x100000000
+const PROT_X = 4
+const { MOV_EG, MOV_GE, MOV_EI, MOV_RI, LEA, ALU_EG, ALU_GE, ALU_EI, TEST_EG, TEST_EI, JCC, JMP, CALL, CALL_E, JMP_E, RET, PUSH_R, POP_R, PUSH_I, MOVZX, MOVSX, CMOVCC, SETCC, NOP, PAUSE, HOST } = Op
+type Insn = dec.Insn
 
 const RAX = 0
 const RCX = 1
@@ -534,39 +544,39 @@ export class Cpu extends Alu {
       }
       const size = d.size
       switch (d.op) {
-        case Op.MOV_EG: {
+        case MOV_EG: {
           const v = this.getR(d.reg, size)
           const vh = this.vh
           if (d.mod !== 3) this.ea(d)
           this.setE(d, size, v, vh)
           break
         }
-        case Op.MOV_GE: {
+        case MOV_GE: {
           const v = this.getE(d, size)
           this.setR(d.reg, size, v, this.vh)
           break
         }
-        case Op.MOV_EI:
+        case MOV_EI:
           if (d.mod !== 3) this.ea(d)
           this.setE(d, size, d.imm, d.immHi)
           break
-        case Op.MOV_RI:
+        case MOV_RI:
           this.setR(d.reg, size, d.imm, d.immHi)
           break
-        case Op.LEA: {
+        case LEA: {
           this.ea(d)
           this.setR(d.reg, size, this.eaLo, this.eaHi)
           break
         }
-        case Op.ALU_EG: case Op.ALU_GE: case Op.ALU_EI: {
-          const a = d.op === Op.ALU_GE ? this.getR(d.reg, size) : this.getE(d, size)
+        case ALU_EG: case ALU_GE: case ALU_EI: {
+          const a = d.op === ALU_GE ? this.getR(d.reg, size) : this.getE(d, size)
           const ah = this.vh
           let b: number
           let bh: number
-          if (d.op === Op.ALU_EI) {
+          if (d.op === ALU_EI) {
             b = size === 8 ? d.imm : size === 4 ? d.imm : d.imm & (size === 2 ? 0xffff : 0xff)
             bh = d.immHi
-          } else if (d.op === Op.ALU_EG) {
+          } else if (d.op === ALU_EG) {
             b = this.getR(d.reg, size)
             bh = this.vh
           } else {
@@ -576,37 +586,37 @@ export class Cpu extends Alu {
           // xor r,r and sub r,r: the zeroing idioms (same result, no operand reads needed).
           const r = this.arith(d.sub, size, a, ah, b, bh)
           if (d.sub !== 7) {
-            if (d.op === Op.ALU_GE) this.setR(d.reg, size, r, this.rh)
+            if (d.op === ALU_GE) this.setR(d.reg, size, r, this.rh)
             else this.setE(d, size, r, this.rh)
           }
           break
         }
-        case Op.TEST_EG: case Op.TEST_EI: {
+        case TEST_EG: case TEST_EI: {
           const a = this.getE(d, size)
           const ah = this.vh
-          if (d.op === Op.TEST_EG) {
+          if (d.op === TEST_EG) {
             const b = this.getR(d.reg, size)
             this.arith(4, size, a, ah, b, this.vh)
           } else this.arith(4, size, a, ah, size >= 4 ? d.imm : d.imm & (size === 2 ? 0xffff : 0xff), d.immHi)
           break
         }
-        case Op.JCC:
+        case JCC:
           if (this.cond(d.sub)) {
             nl = d.tLo
             nh = d.tHi
           }
           break
-        case Op.JMP:
+        case JMP:
           nl = d.tLo
           nh = d.tHi
           break
-        case Op.CALL:
+        case CALL:
           this.push(nl, nh)
           this.pushShadowN(nl, nh, d.tLo, d.tHi)
           nl = d.tLo
           nh = d.tHi
           break
-        case Op.CALL_E: {
+        case CALL_E: {
           const t = this.getE(d, 8)
           const th = this.vh
           this.push(nl, nh)
@@ -615,56 +625,56 @@ export class Cpu extends Alu {
           nh = th
           break
         }
-        case Op.JMP_E: {
+        case JMP_E: {
           nl = this.getE(d, 8)
           nh = this.vh
           break
         }
-        case Op.RET: {
+        case RET: {
           nl = this.pop()
           nh = this.vh
           if (d.imm) this.addRsp(d.imm)
           this.popShadow(nl, nh)
           break
         }
-        case Op.PUSH_R: {
+        case PUSH_R: {
           const v = this.getR(d.reg, size)
           this.push(v, this.vh, size)
           break
         }
-        case Op.POP_R: {
+        case POP_R: {
           const v = this.pop(size)
           this.setR(d.reg, size, v, this.vh)
           break
         }
-        case Op.PUSH_I:
+        case PUSH_I:
           this.push(d.imm, d.immHi, size)
           break
-        case Op.MOVZX: {
+        case MOVZX: {
           const v = this.getE(d, d.imm2)
           this.setR(d.reg, size, v, 0)
           break
         }
-        case Op.MOVSX: {
+        case MOVSX: {
           const src = d.imm2
           const v = this.getE(d, src)
           const s = src === 1 ? (v << 24) >> 24 : src === 2 ? (v << 16) >> 16 : v | 0
           this.setR(d.reg, size, s >>> 0, s < 0 ? 0xffffffff : 0)
           break
         }
-        case Op.CMOVCC: {
+        case CMOVCC: {
           const v = this.getE(d, size)
           if (this.cond(d.sub)) this.setR(d.reg, size, v, this.vh)
           else if (size === 4) H[d.reg] = 0
           break
         }
-        case Op.SETCC:
+        case SETCC:
           if (d.mod !== 3) this.ea(d)
           this.setE(d, 1, this.cond(d.sub) ? 1 : 0, 0)
           break
-        case Op.NOP: case Op.PAUSE:
+        case NOP: case PAUSE:
           break
-        case Op.HOST: {
+        case HOST: {
           const r = this.host(d.host as HostEntry)
           if (r !== undefined) return r
           continue
@@ -1104,7 +1114,7 @@ export class Cpu extends Alu {
         let hi: number
         if (d.sub === 4) {
           lo = umul32(acc, a)
-          hi = mulHi
+          hi = alu.mulHi
         } else {
           const sx = signExt(acc, size)
           const sy = signExt(a, size)

@@ -47,7 +47,7 @@ export async function runNative(source: string, extra: string[] = []): Promise<s
     const exe = join(d.path, 'n')
     await writeFile(c, source)
     await execa('gcc', ['-O1', '-mno-red-zone', '-fno-strict-aliasing', ...extra, c, '-o', exe])
-    return (await execa(exe, [])).stdout
+    return (await execa(exe, [], { stripFinalNewline: false })).stdout
   } finally {
     await d.cleanup()
   }
@@ -69,7 +69,7 @@ export class Harness {
   constructor() {
     this.cpu.memory.map(PERCPU_BASE, 4096, 'rw')
     this.cpu.memory.writeU64(PERCPU_BASE + 0x28n, STACK_CANARY)
-    this.cpu.memory.map(DATA_BASE, 1 << 20, 'rw')
+    this.cpu.memory.map(DATA_BASE, 4 << 20, 'rw')
     this.host('__stack_chk_fail', () => {
       throw new HostStop('stack-protector')
     })
