@@ -32,10 +32,14 @@ export interface StopState {
   /** Address of the instruction that stopped the run (for a host function: its address). */
   rip: bigint
   regs: Registers
-  /** Return addresses of the active calls, innermost first (from a shadow call stack). */
+  /** Return addresses of the active calls of this `call`, innermost first (from a shadow call stack). */
   backtrace: bigint[]
-  /** Entry addresses of the active callees, innermost first (backtrace[i] returns from callees[i]). */
+  /**
+   * Entry addresses of the active functions, innermost first, ending with the function `call` was
+   * given: backtrace[i] is where callees[i] returns to (so there is one more callee than return address).
+   */
   callees: bigint[]
+  /** Instructions this call executed (rep iterations count one each). */
   instructions: number
 }
 
@@ -107,6 +111,7 @@ export class Cpu extends Alu {
   readonly stackSize: number
   readonly exitAddress: bigint
   private limit = 0
+  private callStart = 0
   private depth = 0
   private eaLo = 0
   private eaHi = 0
@@ -229,7 +234,10 @@ export class Cpu extends Alu {
       this.pushShadow(...split(this.exitAddress), address)
       this.limit = saved ? Math.min(outerLimit, this.icount + budget) : this.icount + budget
       const start = this.icount
+      const outerStart = this.callStart
+      this.callStart = start
       const r = this.run()
+      this.callStart = outerStart
       if (r === undefined) return { kind: 'returned', value: this.regValue(RAX), instructions: this.icount - start }
       return r
     } catch (e) {
@@ -280,11 +288,11 @@ export class Cpu extends Alu {
     const callees: bigint[] = []
     for (let i = Math.min(this.sdepth, SHADOW_CAP) - 1; i >= 0 && backtrace.length < 32; i--) {
       const ret = toBig(this.shLo[i], this.shHi[i])
+      callees.push(toBig(this.shFn[2 * i], this.shFn[2 * i + 1]))
       if (ret === this.exitAddress) break
       backtrace.push(ret)
-      callees.push(toBig(this.shFn[2 * i], this.shFn[2 * i + 1]))
     }
-    return { rip: this.rip, regs, backtrace, callees, instructions: this.icount }
+    return { rip: this.rip, regs, backtrace, callees, instructions: this.icount - this.callStart }
   }
 
   private faultResult(info: GuestFaultInfo): CallResult {

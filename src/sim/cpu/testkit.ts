@@ -24,8 +24,8 @@ export class LoadError extends Error {
 }
 
 /**
- * Loads `bytes` (an ET_REL object) at `base`: executable sections first (mapped rx), then the
- * rest (rw), each aligned. `resolve` gives the address of an undefined symbol.
+ * Loads `bytes` (an ET_REL object) at `base`: executable sections (mapped rx), read-only data (r),
+ * writable data (rw), each group on its own pages. `resolve` gives the address of an undefined symbol.
  *
  * @example const obj = loadObject(cpu, await readFile('t.o'), 0xffffffffc0000000n, (n) => hosts.get(n))
  */
@@ -35,7 +35,8 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
   const sections = new Map<string, bigint>()
   const alloc = elf.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0n && s.size > 0)
   const text = alloc.filter((s) => (s.flags & SHF_EXECINSTR) !== 0n)
-  const data = alloc.filter((s) => (s.flags & SHF_EXECINSTR) === 0n)
+  const rodata = alloc.filter((s) => (s.flags & (SHF_EXECINSTR | SHF_WRITE)) === 0n)
+  const data = alloc.filter((s) => (s.flags & SHF_EXECINSTR) === 0n && (s.flags & SHF_WRITE) !== 0n)
   let cur = base
   const place = (list: typeof alloc): void => {
     for (const s of list) {
@@ -48,9 +49,13 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
   }
   const page = BigInt(PAGE_SIZE)
   const roundUp = (v: bigint): bigint => (v + page - 1n) / page * page
+  // Text, read-only data and writable data on separate pages, as the kernel's module layout does.
   place(text)
   const textEnd = roundUp(cur)
   cur = textEnd
+  place(rodata)
+  const roEnd = roundUp(cur)
+  cur = roEnd
   place(data)
   const end = roundUp(cur)
   cpu.memory.map(base, Number(end - base), 'rw')
@@ -78,7 +83,6 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
     if (!r.ok) throw new LoadError(r.messages.map((m) => m.text).join('\n'), r.messages)
   }
   if (textEnd > base) cpu.memory.protect(base, Number(textEnd - base), 'rx')
-  const ro = data.length > 0 && data.every((s) => (s.flags & SHF_WRITE) === 0n)
-  if (ro && end > textEnd) cpu.memory.protect(textEnd, Number(end - textEnd), 'r')
+  if (roEnd > textEnd) cpu.memory.protect(textEnd, Number(roEnd - textEnd), 'r')
   return { symbols, sections }
 }
