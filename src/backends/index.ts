@@ -11,6 +11,8 @@ export interface BackendOptions {
   backend?: BackendName
   /** Kernel release; default: KMODSPEC_RELEASE, else the backend's default (embedded profile for sim, newest installed for qemu). */
   release?: string
+  /** Kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline on sim, appended to the VM's boot arguments on qemu. */
+  cmdline?: string
   [option: string]: unknown
 }
 
@@ -30,8 +32,13 @@ export async function createBackend(options: BackendOptions = {}): Promise<Backe
   switch (name) {
     case 'sim':
       return (await import('./sim.js')).createSimBackend(options)
-    case 'qemu':
-      return (await import('./qemu/index.js')).createQemuBackend(options)
+    case 'qemu': {
+      // the VM's boot arguments: its own `append` (part of the saved state's key), then the command line's words
+      const { cmdline, ...rest } = options
+      const words = typeof cmdline === 'string' ? cmdline.split(/\s+/).filter(Boolean) : []
+      const append = [...((rest.append as string[] | undefined) ?? []), ...words]
+      return (await import('./qemu/index.js')).createQemuBackend(append.length ? { ...rest, append } : rest)
+    }
     case 'host':
       return (await import('./host.js')).createHostBackend(options)
     case 'ssh':

@@ -9,7 +9,7 @@ import { EMBEDDED_RELEASE } from '../profile/index.js'
 import { releaseProblem } from './releases.js'
 import { parseScript, scriptCommands, ScriptError, type ScriptCommand } from './script.js'
 
-const help = `usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--timeout MS] [--json] [-e] [SCRIPT]
+const help = `usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--cmdline ARGS] [--timeout MS] [--json] [-e] [SCRIPT]
 
 Runs a script of commands (one a line, # comments; from SCRIPT or standard input) against a kernel.
 
@@ -20,6 +20,8 @@ options:
                   host and ssh check that the target runs R
   --sysroot DIR   sim only: read and write /lib/modules and /etc/modprobe.d in DIR (default: empty,
                   in memory)
+  --cmdline ARGS  kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline (sim), boot arguments
+                  (qemu, a saved VM state of their own); not for host or ssh
   --timeout MS    per-command timeout in milliseconds (qemu, host, ssh; the simulator never waits)
   --json          one JSON object a command: {"cmd","exitCode","stdout","stderr","dmesg"}
   -e, --errexit   stop at the first command that fails and exit with its code
@@ -67,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
         backend: { type: 'string' },
         release: { type: 'string' },
         sysroot: { type: 'string' },
+        cmdline: { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
         errexit: { type: 'boolean', short: 'e', default: false },
@@ -102,6 +105,10 @@ export async function main(argv: string[]): Promise<number> {
   // An option the backend would ignore is refused, so nobody believes it took effect.
   if (values.sysroot !== undefined && backendName !== 'sim') {
     process.stderr.write(`kmodspec sh: --sysroot is for the sim backend only (${backendName} uses the /lib/modules of its own kernel): drop it\n`)
+    return 2
+  }
+  if (values.cmdline !== undefined && (backendName === 'host' || backendName === 'ssh')) {
+    process.stderr.write(`kmodspec sh: --cmdline needs a kernel kmodspec boots (sim or qemu); ${backendName} runs with the command line it booted with: drop it\n`)
     return 2
   }
   if (timeoutMs !== undefined && backendName === 'sim') {
@@ -147,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       backend: backendName,
       release,
       sysroot: values.sysroot,
+      ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
       timeoutMs,
     })
   } catch (error) {

@@ -26,6 +26,12 @@ export interface KernelOptions {
   timeout?: number
   /** Directory relative paths resolve against (default: process.cwd()). */
   cwd?: string
+  /**
+   * Kernel command line words for the run, e.g. 'foo.bar=1': /proc/cmdline on the simulator, boot
+   * arguments of the VM (a saved state of their own); modprobe applies `mod.param=value` to mod.
+   * @example kernel({ modules: 'fixtures/errors', cmdline: 'params.count=5' })
+   */
+  cmdline?: string
 }
 
 export interface NormalizedOptions {
@@ -35,9 +41,10 @@ export interface NormalizedOptions {
   release: string | undefined
   timeout: number
   cwd: string
+  cmdline: string | undefined
 }
 
-const KNOWN = ['backend', 'modules', 'release', 'timeout', 'cwd']
+const KNOWN = ['backend', 'modules', 'release', 'timeout', 'cwd', 'cmdline']
 
 function fail(what: string, todo: string): never {
   throw new KmodspecError({ title: `kernel(): ${what}`, expected: todo, actual: what, backend: '?' })
@@ -48,7 +55,7 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   if (typeof options !== 'object' || options === null) fail(`options must be an object, got ${typeof options}`, "kernel({ modules: 'fixtures/hello' })")
   const unknown = Object.keys(options).filter((k) => !KNOWN.includes(k))
   if (unknown.length > 0) fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`, `only ${KNOWN.join(', ')}`)
-  const { backend, modules = [], release, timeout = 60_000, cwd = process.cwd() } = options
+  const { backend, modules = [], release, timeout = 60_000, cwd = process.cwd(), cmdline } = options
 
   let backendName: string
   if (typeof backend === 'object' && backend !== null) {
@@ -69,6 +76,7 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   if (release !== undefined && (typeof release !== 'string' || release === '')) fail(`release must be a non-empty string, got ${JSON.stringify(release)}`, "a kernel release such as '6.1.0-56-amd64', or leave it out")
   if (typeof timeout !== 'number' || !(timeout > 0)) fail(`timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}`, 'timeout: 60000')
   if (typeof cwd !== 'string') fail(`cwd must be a path, got ${typeof cwd}`, 'cwd: a directory path')
+  if (cmdline !== undefined && (typeof cmdline !== 'string' || /[\0\n]/.test(cmdline))) fail(`cmdline must be one line of kernel arguments, got ${JSON.stringify(cmdline)}`, "cmdline: 'foo.bar=1 quiet'")
   return {
     backend: (typeof backend === 'object' ? backend : backendName) as BackendName | Backend,
     backendName,
@@ -76,5 +84,6 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
     release,
     timeout,
     cwd: path.resolve(cwd),
+    cmdline,
   }
 }

@@ -6,6 +6,7 @@ import type { KernelState } from './state.js'
 import type { ModuleBehaviour, SimKernel } from './types.js'
 import { deleteModule } from './unload.js'
 import { listDir, readFile, writeFile } from './views.js'
+import { bootKernel } from './boot.js'
 
 export * from './types.js'
 
@@ -17,6 +18,8 @@ export interface SimKernelOptions {
   overrides?: Map<string, ModuleBehaviour>
   /** Monotonic clock at boot, in microseconds (default 4.2 s: a VM that just booted). */
   bootTimeUs?: number
+  /** Kernel command line (/proc/cmdline); built-in modules' `mod.param=value` words set their parameters. */
+  cmdline?: string
 }
 
 /** The first module's address on the captured 6.1 VM (MODULES_VADDR plus what boot allocated there). */
@@ -41,6 +44,7 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
     printk: new Printk(bootTimeUs), area: new ModuleArea(MODULES_BASE, profile.config.pageSize), overrides,
     notes: [],
   }
+  bootKernel(k, options.cmdline)
   const log = k.printk
   return {
     release: profile.release,

@@ -1,3 +1,4 @@
+import { bootOf, noViewsNote, type BuiltinModule } from './boot.js'
 import { formatParam, storeParam } from './params.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
 import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
@@ -33,14 +34,40 @@ function initstate(m: SimModule): string {
   return m.state === 'live' ? 'live' : m.state === 'coming' ? 'coming' : 'going'
 }
 
+/** A built-in module's /sys/module directory (none when a module of that name is loaded: it cannot be). */
+function sysBuiltin(k: KernelState, path: string): { mod: BuiltinModule; rest: string[] } | undefined {
+  const parts = path.split('/').filter(Boolean)
+  if (parts[0] !== 'sys' || parts[1] !== 'module' || parts.length < 3) return undefined
+  const mod = bootOf(k).builtins.get(parts[2]!)
+  return mod ? { mod, rest: parts.slice(3) } : undefined
+}
+
+function readBuiltin(k: KernelState, p: string): string | undefined {
+  const b = sysBuiltin(k, p)
+  if (!b) return undefined
+  const { mod, rest } = b
+  if (rest.length === 1 && rest[0] === 'version' && mod.version !== undefined) return `${mod.version}\n`
+  if (rest.length === 2 && rest[0] === 'parameters') {
+    const param = mod.params.find((q) => q.name === rest[1])
+    return param ? formatParam(param) : undefined
+  }
+  return undefined
+}
+
 /** Text of a file under /proc or /sys, or undefined. */
 export function readFile(k: KernelState, path: string): string | undefined {
   const p = normalize(path)
+  if (p === '/proc/cmdline') return `${bootOf(k).cmdline}\n`
+  if (p === '/proc/version') {
+    const v = bootOf(k).procVersion
+    if (v === undefined) k.notes.push(noViewsNote(k.profile.release))
+    return v
+  }
   if (p === '/proc/modules') return procModules(k)
   if (p === '/proc/sys/kernel/tainted') return `${k.tainted}\n`
   if (p === '/proc/sys/kernel/modules_disabled') return `${k.modulesDisabled ? 1 : 0}\n`
   const s = sysModule(k, p)
-  if (!s) return undefined
+  if (!s) return readBuiltin(k, p)
   const { mod, rest } = s
   if (rest.length === 1) {
     switch (rest[0]) {
@@ -73,13 +100,14 @@ export function readFile(k: KernelState, path: string): string | undefined {
 export function listDir(k: KernelState, path: string): string[] | undefined {
   const p = normalize(path)
   if (p === '/sys/module') {
-    return k.modules.filter((m) => m.state !== 'unformed' && m.state !== 'gone').map((m) => m.name).sort()
+    const loaded = k.modules.filter((m) => m.state !== 'unformed' && m.state !== 'gone').map((m) => m.name)
+    return [...new Set([...loaded, ...bootOf(k).builtins.keys()])].sort()
   }
-  if (p === '/proc') return ['modules', 'sys']
+  if (p === '/proc') return ['cmdline', 'modules', 'sys', 'version']
   if (p === '/proc/sys') return ['kernel']
   if (p === '/proc/sys/kernel') return ['modules_disabled', 'tainted']
   const s = sysModule(k, p)
-  if (!s) return undefined
+  if (!s) return listBuiltin(k, p)
   const { mod, rest } = s
   if (rest.length === 0) {
     const names = ['coresize', 'holders', 'initsize', 'initstate', 'notes', 'refcnt', 'sections', 'taint', 'uevent']
@@ -96,6 +124,16 @@ export function listDir(k: KernelState, path: string): string[] | undefined {
   return undefined
 }
 
+function listBuiltin(k: KernelState, p: string): string[] | undefined {
+  const b = sysBuiltin(k, p)
+  if (!b) return undefined
+  const { mod, rest } = b
+  if (rest.length === 0) return [...mod.entries].sort()
+  if (rest.length === 1 && rest[0] === 'parameters' && mod.entries.includes('parameters')) return mod.params.map((q) => q.name).sort()
+  if (rest.length === 1 && rest[0] === 'drivers' && mod.drivers) return [...mod.drivers].sort()
+  return undefined
+}
+
 /** A write to /sys (module parameters) or /proc/sys/kernel/modules_disabled: 0 or -errno. */
 export function writeFile(k: KernelState, path: string, data: string): number {
   const p = normalize(path)
@@ -107,9 +145,16 @@ export function writeFile(k: KernelState, path: string, data: string): number {
     k.modulesDisabled = v === '1'
     return 0
   }
-  if (p === '/proc/modules' || p === '/proc/sys/kernel/tainted') return -EACCES
+  if (p === '/proc/modules' || p === '/proc/sys/kernel/tainted' || p === '/proc/cmdline' || p === '/proc/version') return -EACCES
   const s = sysModule(k, p)
-  if (!s) return -ENOENT
+  if (!s) {
+    const b = sysBuiltin(k, p)
+    if (!b) return -ENOENT
+    if (b.rest[0] === 'parameters' && readBuiltin(k, p) !== undefined) {
+      k.notes.push(`the simulator does not know the permissions of built-in parameter ${b.rest[1]}: it refused the write (EACCES) where the kernel may take it`)
+    }
+    return b.rest.length === 1 && b.rest[0] === 'uevent' ? 0 : -EACCES
+  }
   const { mod, rest } = s
   if (rest.length === 2 && rest[0] === 'parameters') {
     const param = visibleParams(mod).find((q) => q.name === rest[1])

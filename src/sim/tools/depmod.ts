@@ -3,7 +3,7 @@
  * against the others' exports, and write modules.dep, .alias, .softdep, .symbols, .devname
  * and the binary indexes, in kmod's order and format.
  */
-import { readModule } from '../../elf/module.js'
+import { KmodAbort, kmodDepmodLoad } from '../../elf/kmod.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
@@ -113,12 +113,14 @@ export const depmod: Tool = (ctx, argv) => {
   mods.forEach((m, i) => (m.idx = i))
   for (const m of mods) {
     const file = kmodFileOpen(ctx, m.path)
-    try {
-      if (!file.bytes) throw file.err
-      m.info = readModule(file.bytes)
-    } catch (e) {
-      ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(typeof e === 'number' ? e : 8)}\n`)
+    // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
+    const got = file.bytes ? kmodDepmodLoad(file.bytes) : { err: typeof file.err === 'number' ? file.err : -5 }
+    if (got instanceof KmodAbort) {
+      ctx.err(got.message('depmod'))
+      return 134
     }
+    if (got.err < 0 && got.err !== -2) ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(got.err)}\n`)
+    m.info = got.info
   }
   // symbol → owner; a later module replaces an earlier owner, as kmod's hash_add does
   const owners = new Map<string, Mod>()

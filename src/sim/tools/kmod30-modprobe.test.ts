@@ -2,7 +2,7 @@
 // their judge, over one sysroot both read. Only made-up module names ever run without -n, and their
 // install commands are echo, true, false and missing programs: nothing reaches the host's kernel.
 import { execa } from 'execa'
-import { copyFileSync, existsSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { dir as tmpDir } from 'tmp-promise'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -82,6 +82,34 @@ describe('built-in modules: the modules.builtin index is asked first', () => {
     ['modprobe', '-n', '-v', '--first-time', 'unix'],
   ]) {
     test(argv.join(' '), async () => void (await expectSame(argv)))
+  }
+})
+
+describe('modinfo of a built-in module reads modules.builtin.modinfo', () => {
+  // modinfo has no -C: the host's reads the host's modprobe.d, so the simulated machine gets copies
+  let mroot: string
+  beforeAll(async () => {
+    const t = await tmpDir({ unsafeCleanup: true })
+    mroot = t.path
+    const conf: Record<string, { copy: string }> = {}
+    for (const d of ['/etc/modprobe.d', '/lib/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d']) {
+      if (existsSync(d)) for (const f of readdirSync(d)) conf[`${d.slice(1)}/${f}`] = { copy: `${d}/${f}` }
+    }
+    layout(mroot, { ...conf, [`${M}/modules.builtin`]: { copy: `${TREE}/modules.builtin` }, [`${M}/modules.builtin.modinfo`]: { copy: `${TREE}/modules.builtin.modinfo` } })
+    await execa('/sbin/depmod', ['-b', mroot, '-C', join(mroot, 'etc/depmod.d'), R])
+    return t.cleanup
+  })
+  for (const argv of [
+    ['modinfo', 'unix'],
+    ['modinfo', '8250'],
+    ['modinfo', '-p', '8250'],
+    ['modinfo', '-F', 'alias', 'unix'],
+    ['modinfo', '-0', '-F', 'license', 'unix'],
+    ['modinfo', 'net-pf-1'],
+    ['modinfo', '-m', 'unix'],
+    ['modinfo', 'printk'],
+  ]) {
+    test(argv.join(' '), async () => expect(simRun(mroot, argv)).toEqual(await hostRun(mroot, argv)))
   }
 })
 

@@ -103,6 +103,8 @@ export interface KmodModule {
   alias?: string
   /** modules.dep names a dependency file that is missing: every dependency query fails again. */
   depsFailed?: boolean
+  /** For a built-in module: the release directory whose modules.builtin.modinfo describes it. */
+  dir?: string
 }
 
 /** Read and parse a module file of the simulated machine; errors carry a negative errno. */
@@ -199,7 +201,7 @@ export class ModuleDb {
   /** A module by name: modules.dep first, then modules.builtin; else a module without a file. */
   byName(name: string): KmodModule {
     const n = modnameNormalize(name)
-    return this.fromDep(n) ?? (this.isBuiltin(n) ? { name: n, builtin: true } : { name: n })
+    return this.fromDep(n) ?? (this.isBuiltin(n) ? { name: n, builtin: true, dir: this.dir } : { name: n })
   }
 
   /** An alias index's modules for `key` (fnmatch patterns as keys), each once, in index order. */
@@ -231,8 +233,8 @@ export class ModuleDb {
     if (cmd) return [{ name: key }]
     const aliased = this.fromAliasIndex('modules.alias.bin', key)
     if (aliased.length) return aliased.map((m) => ({ ...this.byName(m), alias: key }))
-    if (this.isBuiltin(key)) return [{ name: key, builtin: true }]
-    return this.fromAliasIndex('modules.builtin.alias.bin', key).map((m) => ({ name: m, alias: key, builtin: true }))
+    if (this.isBuiltin(key)) return [{ name: key, builtin: true, dir: this.dir }]
+    return this.fromAliasIndex('modules.builtin.alias.bin', key).map((m) => ({ name: m, alias: key, builtin: true, dir: this.dir }))
   }
 
   /** A module given by file path (modinfo FILE, rmmod /path). */

@@ -7,6 +7,7 @@ import { loadModuleFile, ModuleDb, moduleDir, pathToModname, type KmodModule } f
 import { KmodAbort, KmodElf, kmodElfNew } from '../../elf/kmod.js'
 import { decodeRaw, encodeRaw, rawLength } from '../../elf/rawtext.js'
 import { VfsError } from '../vfs.js'
+import { builtinModinfo } from './builtin.js'
 
 /** What a shell reports for a process killed by SIGABRT (128 + 6): libkmod's failed assert(). */
 const ABORT_EXIT = 134
@@ -84,8 +85,7 @@ function show(ctx: ToolContext, out: Stdout, mod: KmodModule, o: Opts): ShowResu
     return 0
   }
   if (field === undefined) out.write(`${'filename:'.padEnd(16)}${filename}${sep}`)
-  if (mod.path === undefined) return 0 // builtin: this kernel has no modules.builtin.modinfo in the sim
-  const got = moduleInfo(ctx, mod.path)
+  const got = mod.path === undefined ? builtinModinfo(ctx, mod.dir ?? '', mod.name) : moduleInfo(ctx, mod.path)
   if (got instanceof KmodAbort) return got
   if (typeof got === 'number') {
     ctx.err(`modinfo: ERROR: could not get modinfo from '${mod.name}': ${strerror(got)}\n`)

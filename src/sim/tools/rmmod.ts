@@ -3,7 +3,7 @@ import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { libkmodRemoveError, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
-import { holders, initState, ModuleDb, moduleDir, modnameNormalize, pathToModname, refcnt } from './kmodlib.js'
+import { holders, initState, libkmodToolLog, ModuleDb, moduleDir, modnameNormalize, pathToModname, refcnt } from './kmodlib.js'
 
 /** check_module_inuse(): the message and errno rmmod gives before asking the kernel, or 0. */
 export function checkInUse(ctx: ToolContext, prog: string, name: string, db?: ModuleDb): number {
@@ -16,7 +16,10 @@ export function checkInUse(ctx: ToolContext, prog: string, name: string, db?: Mo
     ctx.err(`${prog}: ERROR: Module ${name} is not currently loaded\n`)
     return -2
   }
-  const hs = holders(ctx, name)
+  // kmod_module_get_holders: a /sys/module directory without holders/ is an error libkmod logs
+  const listed = ctx.kernel.listDir(`/sys/module/${name}/holders`)
+  if (listed === undefined) db?.log('libkmod-module.c', 1998, 'kmod_module_get_holders', `could not open '/sys/module/${name}/holders': ${strerror(2)}`)
+  const hs = listed === undefined ? [] : holders(ctx, name)
   if (hs.length) {
     ctx.err(`${prog}: ERROR: Module ${name} is in use by:${hs.map((h) => ` ${h}`).join('')}\n`)
     return -16
@@ -59,6 +62,7 @@ export const rmmod: Tool = (ctx, argv) => {
   }
   // kmod_new(NULL, &null_config): the running release's indexes, no modprobe.d
   const db = new ModuleDb(ctx, moduleDir(ctx), [])
+  db.log = libkmodToolLog(ctx, prog)
   let failures = 0
   for (const arg of parsed.operands) {
     // an existing file names its module by its file name (kmod_module_new_from_path); any other
