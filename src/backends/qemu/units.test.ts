@@ -1,7 +1,13 @@
 // Pure parts of the qemu backend: no VM needed.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import process from 'node:process'
 import { execa } from 'execa'
 import { describe, expect, it } from 'vitest'
 import { writeCpio } from './cpio.js'
+import { uncompressedKernel } from './kernel.js'
 import { decodeKmsgText, findKernelFailure, parseKmsgRecord } from './kmsg.js'
 import { decodeReply, encodePing, FrameReader } from './protocol.js'
 
@@ -53,6 +59,33 @@ describe('writeCpio', () => {
       'lrwxrwxrwx 1 root root 1 Jan 1 1970 bin/y -> x',
       'crw------- 1 root root 5, 1 Jan 1 1970 console',
     ])
+  })
+})
+
+describe('uncompressedKernel', () => {
+  it('extracts the payload that starts mid-image and is followed by other data, once', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kmodspec-vmlinux-'))
+    const saved = process.env.XDG_CACHE_HOME
+    process.env.XDG_CACHE_HOME = dir
+    try {
+      // A bzImage's shape: setup code, the xz stream of an ELF vmlinux, then trailing data.
+      const vmlinux = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(2 * 1024 * 1024)])
+      const { stdout: xz } = await execa('xz', ['-c', '-0'], { input: vmlinux, encoding: 'buffer' })
+      const image = path.join(dir, 'vmlinuz-test')
+      await writeFile(image, Buffer.concat([Buffer.alloc(12345, 0x90), Buffer.from(xz), Buffer.alloc(999, 0xaa)]))
+      const out = await uncompressedKernel(image)
+      expect(out.startsWith(path.join(dir, 'kmodspec', 'vmlinux-'))).toBe(true)
+      expect((await readFile(out)).equals(vmlinux)).toBe(true)
+      expect(await uncompressedKernel(image)).toBe(out)
+      // An image with no payload it knows is booted as it is.
+      const plain = path.join(dir, 'vmlinuz-plain')
+      await writeFile(plain, randomBytes(4096))
+      expect(await uncompressedKernel(plain)).toBe(plain)
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME
+      else process.env.XDG_CACHE_HOME = saved
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 
