@@ -234,3 +234,38 @@ describe('raw machine code', () => {
     expect(e.message).toBe('guest read fault at 0x8 (not-present)')
   })
 })
+
+describe('deterministic machine state', () => {
+  const CODE = 0xffffffffa0000000n
+  const fresh = (bytes: number[]) => {
+    const cpu = new Cpu()
+    cpu.memory.map(CODE, 4096, 'rwx')
+    cpu.memory.write(CODE, new Uint8Array(bytes))
+    return cpu
+  }
+
+  test('rdtsc counts instructions; cpuid answers a fixed GenuineIntel', () => {
+    // rdtsc; shl $32,%rdx; or %rdx,%rax; ret
+    const a = fresh([0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3])
+    const b = fresh([0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0, 0xc3])
+    expect(a.call(CODE)).toEqual(b.call(CODE))
+    // xor %eax,%eax; cpuid; mov %ebx,%eax; ret
+    expect(fresh([0x31, 0xc0, 0x0f, 0xa2, 0x89, 0xd8, 0xc3]).call(CODE)).toMatchObject({ value: 0x756e6547n }) // "Genu"
+  })
+
+  test('enter/leave build and drop a frame', () => {
+    // enter $16,$0; mov %rsp,%rax; sub %rbp,%rax; leave; ret  => -16
+    expect(fresh([0xc8, 0x10, 0x00, 0x00, 0x48, 0x89, 0xe0, 0x48, 0x29, 0xe8, 0xc9, 0xc3]).call(CODE)).toMatchObject({ value: BigInt.asUintN(64, -16n) })
+  })
+
+  test('a rep stosb cut by the budget stops at the instruction with %rcx counting down', () => {
+    // mov $0x100000,%ecx; lea -0x100(%rsp),%rdi (inside the stack); rep stosb; ret
+    const cpu = fresh([0xb9, 0x00, 0x01, 0x00, 0x00, 0x48, 0x8d, 0xbc, 0x24, 0x00, 0xff, 0xff, 0xff, 0xf3, 0xaa, 0xc3])
+    const r = cpu.call(CODE, [], { budget: 100 })
+    if (r.kind !== 'budget') throw new Error(r.kind)
+    expect(r.rip).toBe(CODE + 13n)
+    expect(r.regs.rcx).toBe(0x100n - 98n)
+    expect(r.instructions).toBe(100)
+    expect(cpu.call(CODE, [], { budget: 1000 })).toMatchObject({ kind: 'returned' })
+  })
+})

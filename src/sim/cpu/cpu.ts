@@ -1235,13 +1235,17 @@ export class Cpu extends Alu {
     const rep = d.rep !== 0
     const step = this.df ? -size : size
     const srcGs = d.seg === SEG_GS
-    for (;;) {
+    // The instruction's own count pays for the first iteration; each further one costs one more.
+    for (let first = true; ; first = false) {
       if (rep) {
         if ((R[RCX] | H[RCX]) === 0) return
-        if (this.icount >= this.limit) {
-          // Budget gone mid-rep: stop before this iteration, rip still at the instruction.
-          this.jumped = true
-          return
+        if (!first) {
+          if (this.icount >= this.limit) {
+            // Budget gone mid-rep: stop before this iteration, rip still at the instruction.
+            this.jumped = true
+            return
+          }
+          this.icount++
         }
       }
       switch (kind) {
@@ -1295,7 +1299,6 @@ export class Cpu extends Alu {
         if (d.rep === 0xf3 && this.zf === 0) return
         if (d.rep === 0xf2 && this.zf === 1) return
       }
-      this.icount++
     }
   }
 
