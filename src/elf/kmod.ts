@@ -5,6 +5,7 @@
  * reported as the abort they cause ({@link KmodAbort}) rather than as an errno.
  */
 import { decodeRaw } from './rawtext.js'
+import type { ElfSymbol, ModuleInfo } from './types.js'
 
 const ENOENT = 2
 const ENOEXEC = 8
@@ -283,4 +284,43 @@ export function kmodElfNew(bytes: Uint8Array): KmodElf | number | KmodAbort {
   if (s.size === 0 || bytes[s.offset + s.size - 1] !== 0) return -EINVAL
   Object.assign(elf, { strOff: s.offset, strSize: s.size })
   return elf
+}
+
+/**
+ * What depmod_load_modules() gets from one uncompressed module file through libkmod: `err`, the
+ * errno of kmod_module_get_symbols() (0 when it read them; -ENOENT, a module without any, depmod
+ * ignores silently), and the facts it keeps, shaped as {@link ModuleInfo}: `.modinfo`, the exports
+ * of kmod_elf_get_symbols() and, as undefined symbols, what kmod_elf_get_dependency_symbols() lists
+ * (nothing when that fails, as depmod then silently has none). Or the libkmod assertion that aborts
+ * depmod on the way.
+ * @example kmodDepmodLoad(bytes) // { err: 0, info: { exports: [{ name: 'api_test', gpl: false }], ... } }
+ */
+export function kmodDepmodLoad(bytes: Uint8Array): { err: number; info?: ModuleInfo } | KmodAbort {
+  const elf = kmodElfNew(bytes)
+  if (elf instanceof KmodAbort) return elf
+  if (!(elf instanceof KmodElf)) return { err: elf }
+  const strings = elf.strings('.modinfo')
+  if (strings instanceof KmodAbort) return strings
+  const syms = elf.symbols()
+  if (syms instanceof KmodAbort) return syms
+  const deps = elf.dependencySymbols()
+  if (deps instanceof KmodAbort) return deps
+  const modinfo = (Array.isArray(strings) ? strings : []).map((s) => {
+    const eq = s.indexOf('=')
+    return eq < 0 ? { key: s, value: '' } : { key: s.slice(0, eq), value: s.slice(eq + 1) }
+  })
+  const undef = Array.isArray(deps) ? deps : []
+  const symbols: ElfSymbol[] = undef.map((d) => ({ name: d.symbol, value: 0n, size: 0, bind: d.bind === 'W' ? 2 : 1, type: 0, shndx: 0 }))
+  const info: ModuleInfo = {
+    name: '',
+    modinfo,
+    exports: (Array.isArray(syms) ? syms : []).map((s) => ({ name: s.symbol, gpl: false })),
+    imports: undef.map((d) => d.symbol),
+    versions: [],
+    hasInit: false,
+    hasExit: false,
+    sections: [],
+    symbols,
+  }
+  return { err: typeof syms === 'number' ? syms : 0, info }
 }

@@ -3,10 +3,10 @@ import { readModuleSignature } from '../../elf/signature.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
-import { loadModuleFile, ModuleDb, moduleDir, pathToModname, type KmodModule } from './kmodlib.js'
+import { ModuleDb, moduleDir, pathToModname, type KmodModule } from './kmodlib.js'
+import { kmodFileOpen } from './decompress.js'
 import { KmodAbort, KmodElf, kmodElfNew } from '../../elf/kmod.js'
 import { decodeRaw, encodeRaw, rawLength } from '../../elf/rawtext.js'
-import { VfsError } from '../vfs.js'
 import { builtinModinfo } from './builtin.js'
 
 /** What a shell reports for a process killed by SIGABRT (128 + 6): libkmod's failed assert(). */
@@ -118,18 +118,9 @@ function show(ctx: ToolContext, out: Stdout, mod: KmodModule, o: Opts): ShowResu
  * signature's fields; a negative errno, or the assertion libkmod aborts on.
  */
 function moduleInfo(ctx: ToolContext, path: string): Array<{ key: string; value: string }> | number | KmodAbort {
-  let bytes: Uint8Array
-  try {
-    bytes = ctx.vfs.readFile(abspath(ctx, path))
-  } catch (e) {
-    return e instanceof VfsError ? -e.errno : -5
-  }
-  if (isCompressed(bytes)) {
-    // libkmod decompresses .ko.xz/.ko.zst first: the shared loader does that when it can.
-    const { info, bytes: raw, err } = loadModuleFile(ctx, abspath(ctx, path))
-    if (!info || !raw) return err
-    return [...info.modinfo, ...signatureEntries(raw)]
-  }
+  const file = kmodFileOpen(ctx, abspath(ctx, path))
+  if (!file.bytes) return file.err
+  const bytes = file.bytes
   const elf = kmodElfNew(bytes)
   if (!(elf instanceof KmodElf)) return elf
   const strings = elf.strings('.modinfo')
@@ -139,12 +130,6 @@ function moduleInfo(ctx: ToolContext, path: string): Array<{ key: string; value:
     return eq < 0 ? { key: s, value: '' } : { key: s.slice(0, eq), value: s.slice(eq + 1) }
   })
   return [...entries, ...signatureEntries(bytes)]
-}
-
-/** xz or zstd magic: the formats Debian's kmod 30 decompresses (+XZ +ZSTD -ZLIB). */
-function isCompressed(b: Uint8Array): boolean {
-  if (b.length >= 6 && b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0) return true
-  return b.length >= 4 && b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd
 }
 
 /** path_ends_with_kmod_ext() of Debian's kmod 30 (built without zlib: .ko.gz is no module name). */
