@@ -158,8 +158,8 @@ function mask(text: string): string {
 
 describe('printk on the simulator matches the 6.1 VM (fixtures/printk/capture.json)', () => {
   const sim = simulate()
-  const vmInsmod = capture.commands.find((c) => c.cmd.startsWith('insmod'))!.dmesg
-  const vmRmmod = capture.commands.find((c) => c.cmd.startsWith('rmmod'))!.dmesg
+  const vmInsmod = capture.commands.find((c) => c.cmd === 'insmod fixtures/printk/printk_formats.ko')!.dmesg
+  const vmRmmod = capture.commands.find((c) => c.cmd === 'rmmod printk_formats')!.dmesg
   // The loader's own lines (taint) come first on the VM; the module's begin with its first pr_info.
   const vmModule = vmInsmod.slice(vmInsmod.findIndex((r) => r.text.startsWith('kfmt: begin')))
 
