@@ -22,13 +22,19 @@ export function moduleCacheRoot(): string {
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'kmodspec', 'modules')
 }
 
-/** The source files of a module directory (relative, sorted), kbuild's outputs and dotfiles left out. */
+/** What kbuild reads: C and assembler sources, headers, linker scripts, shipped blobs, Kbuild/Makefile/Kconfig. */
+const kbuildInput = /(\.(c|h|S|s|lds|inc)|_shipped)$|^(Kbuild|Makefile|Kconfig|GNUmakefile)/
+
+/**
+ * The source files of a module directory (relative, sorted): what kbuild reads, without its outputs, dotfiles
+ * and node_modules (a module at a project's root shares it with package.json, specs and reports).
+ */
 export async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true })
   return entries
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() && kbuildInput.test(e.name))
     .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .filter((rel) => !rel.split('/').some((part) => notSource.test(part)))
+    .filter((rel) => !rel.split('/').some((part) => notSource.test(part) || part === 'node_modules'))
     .sort()
 }
 

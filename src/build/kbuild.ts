@@ -118,7 +118,9 @@ export async function buildModules(sourceDir: string, options: BuildOptions = {}
   try {
     return await withDir(
       async ({ path: tmp }) => {
-        await cp(source, tmp, { recursive: true, filter: (from) => from === source || !litter.test(basename(from)) })
+        // Not node_modules nor dot-directories (.git): a module at a project's root must not copy the project.
+        const skip = (name: string) => litter.test(name) || name === 'node_modules' || name.startsWith('.')
+        await cp(source, tmp, { recursive: true, filter: (from) => from === source || !skip(basename(from)) })
         const output = await runMake(headers, tmp, extra, source)
         const built = await modulesBuilt(tmp)
         if (built.length === 0) {

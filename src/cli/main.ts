@@ -6,6 +6,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   sh: { summary: 'run a script of module commands against a kernel', load: () => import('./sh.js') },
   run: { summary: 'run behaviour specs through vitest', load: () => import('./run.js') },
   diff: { summary: 'run a script on the simulator and on the VM and show the differences', load: () => import('./diff.js') },
+  setup: { summary: 'install what the real-kernel backends need for kernel releases (Debian, Ubuntu)', load: () => import('./setup.js') },
+  init: { summary: 'turn a directory with a kernel module into a kmodspec project', load: () => import('./init.js') },
   'build-fixtures': { summary: 'rebuild the fixture modules against installed kernel headers', load: () => import('./build-fixtures.js') },
 }
 

@@ -45,7 +45,8 @@ export async function modulesIn(source: string, release: string): Promise<string
   if (!info) throw new StepFailure(`modules entry ${source} to exist`, 'no such file or directory')
   if (info.isFile()) return [source]
   const entries = await readdir(source, { recursive: true })
-  const kos = entries.filter((e) => e.endsWith('.ko')).sort().map((e) => path.join(source, e))
+  // A project root as `modules: '.'`: the .ko files of installed packages (node_modules) are not the project's.
+  const kos = entries.filter((e) => e.endsWith('.ko') && !e.split(path.sep).some((part) => part === 'node_modules' || part.startsWith('.'))).sort().map((e) => path.join(source, e))
   if (!(await isKbuildDir(source))) return kos
   const releases = await Promise.all(kos.map(readVermagicRelease))
   if (kos.length > 0 && releases.every((r) => r === undefined || r === release)) return kos
