@@ -151,3 +151,25 @@ test('kernel function return values on the simulator match the 6.1 VM (fixtures/
   expect(module.length).toBeGreaterThan(100)
   expect(sim.records.map((r) => ({ level: r.level, text: r.text }))).toEqual(module.map((r) => ({ level: r.level, text: r.text })))
 })
+
+test('%n, %j and %Z end the output where they stand; the first WARNs once, before its record (printk_invalid.ko)', () => {
+  const step = capture.commands.find((c) => c.cmd === 'insmod fixtures/printk/printk_invalid.ko')!
+  const vm = step.dmesg
+  const warning = vm.findIndex((r) => r.text.startsWith('WARNING: '))
+  const end = vm.findIndex((r) => r.text.startsWith('---[ end trace'))
+  expect(vm[warning]!.text).toMatch(/^WARNING: CPU: 0 PID: \d+ at lib\/vsprintf.c:2661 format_decode\+/)
+  const memory = new PageMemory()
+  const printk = new Printk(4_200_000)
+  const warned: string[] = []
+  const api = createKernelApi({ memory, printk, warn: (at) => warned.push(`${at.file}:${at.line} ${at.func}`) })
+  const scratch = new Scratch(memory)
+  const pr = (fmt: string, ...args: Array<bigint | number>) => api.functions._printk!(callWith(memory, [scratch.put(`\x016${fmt}`), ...args]))
+  pr('kinv: n=%d%n|after %d\n', 1, scratch.put(new Uint8Array(4)), 2)
+  pr('kinv: j=%jd|after\n', 5)
+  pr('kinv: Z=%Zd|after\n', 6)
+  pr('kinv: next line\n')
+  const sim = printk.since(0).map((r) => ({ level: r.level, text: r.text }))
+  // The WARNING report itself (registers, call trace) is the CPU side's, through the warn hook.
+  expect(warned).toEqual(['lib/vsprintf.c:2661 format_decode'])
+  expect(sim).toEqual([...vm.slice(0, warning), ...vm.slice(end + 1)].map((r) => ({ level: r.level, text: r.text })))
+})

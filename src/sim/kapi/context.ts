@@ -55,9 +55,33 @@ export function note(ctx: KapiContext, text: string): void {
   if (!ctx.notes.includes(text)) ctx.notes.push(text)
 }
 
+const warnedOnce = new WeakMap<KapiContext, Set<string>>()
+
+/**
+ * WARN_ONCE(1, message) in kernel code run here: once per kernel and call site, the cut-here line
+ * and the message at KERN_WARNING, then the CPU side's WARNING report (or a note without one).
+ */
+export function warnOnce(ctx: KapiContext, at: { file: string; line: number; func: string }, message: string): void {
+  const key = `${at.file}:${at.line}`
+  let seen = warnedOnce.get(ctx)
+  if (!seen) warnedOnce.set(ctx, (seen = new Set()))
+  if (seen.has(key)) return
+  seen.add(key)
+  const caller = ctx.caller?.() ?? 0
+  ctx.printk.store(new TextEncoder().encode('\x014------------[ cut here ]------------\n'), { caller })
+  ctx.printk.store(new TextEncoder().encode(`${message}\n`), { caller })
+  if (ctx.warn) ctx.warn(at)
+  else note(ctx, `${at.func}: the kernel prints a WARNING report (${at.file}:${at.line}) and taints W; the simulator printed only its message`)
+}
+
 /** The vsprintf options a context gives. */
 export function fmtOptions(ctx: KapiContext): VsprintfOptions {
-  return { resolveSymbol: ctx.resolveSymbol, notes: ctx.notes, kptrRestrict: ctx.kptrRestrict }
+  return {
+    resolveSymbol: ctx.resolveSymbol,
+    notes: ctx.notes,
+    kptrRestrict: ctx.kptrRestrict,
+    warnOnce: (message) => warnOnce(ctx, { file: 'lib/vsprintf.c', line: 2661, func: 'format_decode' }, message),
+  }
 }
 
 /** Argument `i` read as a NUL-terminated guest string (a `const char *`). */

@@ -25,6 +25,8 @@ export interface VsprintfOptions {
   kptrRestrict?: number
   /** Stand-in for the boot-keyed siphash of %p (default: a fixed 64-bit mix). */
   hashPointer?: (addr: bigint) => bigint
+  /** format_decode's WARN_ONCE for an unsupported conversion: gets the message (without newline). */
+  warnOnce?: (message: string) => void
 }
 
 // printf_spec flags (lib/vsprintf.c).
@@ -305,8 +307,9 @@ export function format(f: Fmt, out: Out, fmt: Uint8Array, va: VaList): void {
         break
       default: {
         // %n and anything unknown: the kernel WARNs once and stops formatting here.
-        const what = conv ? String.fromCharCode(conv) : '\\0'
-        f.note(`vsprintf: unsupported %${what} in a format: the kernel stops the output there and WARNs once ("Please remove unsupported %${what} in format string")`)
+        const what = String.fromCharCode(conv)
+        if (f.opts.warnOnce) f.opts.warnOnce(`Please remove unsupported %${what} in format string`)
+        else f.note(`vsprintf: unsupported %${what} in a format: the kernel stops the output there and WARNs once ("Please remove unsupported %${what} in format string")`)
         return
       }
     }
