@@ -269,3 +269,21 @@ describe('deterministic machine state', () => {
     expect(cpu.call(CODE, [], { budget: 1000 })).toMatchObject({ kind: 'returned' })
   })
 })
+
+describe('port I/O', () => {
+  const CODE = 0xffffffffa0000000n
+  // mov $0x3f8,%dx; mov $0x41,%al; out %al,(%dx); in $0x71,%al; ret
+  const code = [0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xe4, 0x71, 0xc3]
+  test('in/out reach the I/O handler; without one they stop as unsupported', () => {
+    const writes: number[][] = []
+    const cpu = new Cpu({ io: { in: (port, size) => (port === 0x71 && size === 1 ? 0x5a : 0xff), out: (port, size, v) => void writes.push([port, size, v]) } })
+    cpu.memory.map(CODE, 4096, 'rwx')
+    cpu.memory.write(CODE, new Uint8Array(code))
+    expect(cpu.call(CODE)).toMatchObject({ kind: 'returned', value: 0x5an })
+    expect(writes).toEqual([[0x3f8, 1, 0x41]])
+    const bare = new Cpu()
+    bare.memory.map(CODE, 4096, 'rwx')
+    bare.memory.write(CODE, new Uint8Array(code))
+    expect(bare.call(CODE)).toMatchObject({ kind: 'trap', trap: 'unsupported', detail: expect.stringMatching(/out port 0x3f8/) })
+  })
+})

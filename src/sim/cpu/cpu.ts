@@ -70,6 +70,14 @@ export interface CpuOptions {
   gsBase?: bigint
   /** Where an outermost call returns to (a host address the run stops at). */
   exitAddress?: bigint
+  /** Answers in/out; without it they stop the call as 'unsupported'. */
+  io?: PortIo
+}
+
+/** Port I/O as the simulated machine answers it (in/out are privileged; without a handler they trap). */
+export interface PortIo {
+  in(port: number, size: 1 | 2 | 4): number
+  out(port: number, size: 1 | 2 | 4, value: number): void
 }
 
 export interface CallOptions {
@@ -110,6 +118,8 @@ export class Cpu extends Alu {
   readonly stackBase: bigint
   readonly stackSize: number
   readonly exitAddress: bigint
+  /** Port I/O handler (see CpuOptions.io). */
+  io: PortIo | undefined
   private limit = 0
   private callStart = 0
   private depth = 0
@@ -130,6 +140,7 @@ export class Cpu extends Alu {
     this.stackBase = opts.stackBase ?? DEFAULT_STACK
     this.stackSize = opts.stackSize ?? 16384
     this.exitAddress = opts.exitAddress ?? DEFAULT_EXIT
+    this.io = opts.io
     if (this.stackSize % PAGE_SIZE !== 0 || this.stackSize <= 0) throw new Error(`stackSize ${this.stackSize} is not a positive multiple of ${PAGE_SIZE}`)
     // The stack, with an unmapped guard page below it (as with CONFIG_VMAP_STACK).
     this.memory.map(this.stackBase, this.stackSize, 'rw')
@@ -1062,6 +1073,14 @@ export class Cpu extends Alu {
       case Op.CPUID:
         this.cpuid()
         return
+      case Op.IO: {
+        const port = d.imm2 === 1 ? R[RDX] & 0xffff : d.imm
+        const io = this.io
+        if (!io) return this.trap('unsupported', `port I/O (${d.sub ? 'out' : 'in'} port 0x${port.toString(16)}) at 0x${this.rip.toString(16)}: no I/O handler`)
+        if (d.sub === 1) io.out(port, size as 1 | 2 | 4, this.getR(RAX, size))
+        else this.setR(RAX, size, io.in(port, size as 1 | 2 | 4) >>> 0, 0)
+        return
+      }
       case Op.UD: return this.trap(d.opcode === 0x0f0b ? 'ud2' : 'invalid-opcode', d.opcode === 0x0f0b ? undefined : `opcode 0x${d.opcode.toString(16)}`)
       case Op.INT3: return this.trap('int3')
       case Op.HLT: return this.trap('hlt')

@@ -13,7 +13,7 @@ export const Op = {
   CBW: 44, CWD: 45, LEAVE: 46, NOP: 47, PAUSE: 48, UD: 49, INT3: 50, HLT: 51, RDTSC: 52, CPUID: 53,
   STRING: 54, CLD: 55, STD: 56, CLC: 57, STC: 58, CMC: 59, CMPXCHG: 60, XADD: 61,
   PUSHF: 62, POPF: 63, SAHF: 64, LAHF: 65, CLI: 66, STI: 67, CMPXCHG16: 68, JRCXZ: 69, LOOP: 70,
-  MOVBE: 71, RDTSCP: 72, INT: 73, ENTER: 74, MOV_MOFFS: 75, RDRAND: 76, XLAT: 77,
+  MOVBE: 71, RDTSCP: 72, INT: 73, ENTER: 74, MOV_MOFFS: 75, RDRAND: 76, XLAT: 77, IO: 78,
 } as const
 
 /** Decoder's verdict on an opcode: executable, known but vector/FPU, known but privileged/system, unknown. */
@@ -423,11 +423,11 @@ function oneByte(b: number): void {
       d.sub = b - 0xe0
       return rel(1)
     case 0xe3: d.op = Op.JRCXZ; return rel(1)
-    case 0xe4: case 0xe5: case 0xe6: case 0xe7: return sys(false, 1)
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7: return io(b, true)
     case 0xe8: d.op = Op.CALL; return rel(4)
     case 0xe9: d.op = Op.JMP; return rel(4)
     case 0xeb: d.op = Op.JMP; return rel(1)
-    case 0xec: case 0xed: case 0xee: case 0xef: return sys()
+    case 0xec: case 0xed: case 0xee: case 0xef: return io(b, false)
     case 0xf1: d.op = Op.INT3; return
     case 0xf4: d.op = Op.HLT; return
     case 0xf5: d.op = Op.CMC; return
@@ -670,6 +670,15 @@ function sys(withModrm = false, immBytes = 0): void {
   d.op = Op.SYSTEM
   if (withModrm) modrm()
   if (immBytes > 0) uimm(immBytes)
+}
+/** in/out: port I/O (privileged; run only when the CPU has an I/O handler). sub 1 = out. */
+function io(b: number, immPort: boolean): void {
+  sys()
+  d.op = Op.IO
+  d.size = b & 1 ? (opsize16 ? 2 : 4) : 1
+  d.sub = b & 2 ? 1 : 0
+  d.imm2 = immPort ? 0 : 1 // 1: port in %dx
+  if (immPort) uimm(1)
 }
 function unknown(): void {
   ok = false
