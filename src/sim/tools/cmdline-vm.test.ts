@@ -23,8 +23,12 @@ describe('kernel command line options: simulator = VM booted with them', () => {
   test(`${SCRIPT} with ${CMDLINE}`, async () => {
     const [vm, sim] = [await run('qemu'), await run('sim')]
     // the words reached both kernels and modprobe
-    expect(vm.steps.find((s) => s.cmd === 'cat /sys/module/printk/parameters/time')?.stdout).toBe('N\n')
-    expect(vm.steps.find((s) => s.cmd === 'modprobe -n -v params')?.stdout).toContain('count=5')
+    const stdout = (cmd: string) => {
+      const step = vm.steps.find((s) => s.cmd === cmd)
+      return step && 'stdout' in step ? step.stdout : undefined
+    }
+    expect(stdout('cat /sys/module/printk/parameters/time')).toBe('N\n')
+    expect(stdout('modprobe -n -v params')).toContain('count=5')
     const comparison = compareRuns(sim, vm)
     expect(comparison.differences, formatComparison(comparison, { name: SCRIPT })).toEqual([])
   }, 180_000)

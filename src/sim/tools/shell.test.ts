@@ -40,6 +40,9 @@ describe('same as dash', () => {
     'false; true',
     'exit 3; echo never',
     'echo ${MODPROBE_MODULE}_x $MODPROBE_MODULE.y',
+    'false && { echo no; echo no2; } || { echo yes && false; } ; echo after',
+    'true && { false || echo inner; }; echo }',
+    'echo "{" }',
   ]) {
     test(line, async () => {
       const m = machine()
@@ -69,7 +72,7 @@ describe('tools of the simulated machine', () => {
 })
 
 describe('syntax the interpreter does not model: a note, status 2, nothing run', () => {
-  for (const line of ['echo a | cat', 'echo `uname`', '(echo a)', 'echo $HOME', 'ls *.ko', 'echo "open', 'sleep 1 &']) {
+  for (const line of ['echo a | cat', 'echo `uname`', '(echo a)', 'echo $HOME', 'ls *.ko', 'echo "open', 'sleep 1 &', '{ echo a; ', '&& echo a', 'echo a ; ; echo b']) {
     test(line, () => {
       const m = machine()
       expect(m.sh(line)).toBe(2)

@@ -1,7 +1,7 @@
 /**
  * The small POSIX shell behind modprobe.d's install/remove commands (libkmod runs them with
- * system(3), i.e. Debian's dash): simple commands joined by `&&`, `||` and `;`, single and double
- * quotes, backslashes, `$NAME` from the command's environment, and `>`/`>>`/`2>&1` redirections.
+ * system(3), i.e. Debian's dash): simple commands joined by `&&`, `||` and `;`, `{ ...; }` groups,
+ * single and double quotes, backslashes, `$NAME` from the command's environment, and `>`/`>>`/`2>&1` redirections.
  * Commands are the simulated machine's tools (by name or under /sbin, /bin, /usr/sbin, /usr/bin),
  * `true`, `false`, `exit` and `:`; anything else is "not found" with dash's words and status 127.
  */
@@ -22,33 +22,26 @@ class Unsupported extends Error {}
 
 const BIN_DIRS = ['/sbin', '/bin', '/usr/sbin', '/usr/bin']
 
-/** Split a command line into simple commands and the operators between them. */
-function parse(line: string, env: Record<string, string>): Array<{ cmd: Simple; op?: Op }> {
-  const out: Array<{ cmd: Simple; op?: Op }> = []
-  let cmd: Simple = { words: [], redirects: [] }
+type Token = { t: 'word'; parts: Part[]; plain?: string } | { t: 'op'; v: Op } | { t: 'redir'; fd: number; op: Redirect['op'] }
+type Command = { simple: Simple } | { group: AndOr[] }
+type AndOr = Array<{ op?: '&&' | '||'; cmd: Command }>
+
+/** Split a command line into words (quotes removed, variables expanded), operators and redirections. */
+function lex(line: string, env: Record<string, string>): Token[] {
+  const out: Token[] = []
   let word: Part[] | undefined
-  let pendingRedirect: { fd: number; op: Redirect['op'] } | undefined
-  const push = (text: string, split = false) => {
+  let quoted = false
+  const push = (text: string, split = false, q = false) => {
     word ??= []
     word.push({ text, split })
+    quoted ||= q
   }
   const endWord = () => {
     if (!word) return
-    if (pendingRedirect) {
-      cmd.redirects.push({ ...pendingRedirect, target: word.map((p) => p.text).join('') })
-      pendingRedirect = undefined
-    } else cmd.words.push(word)
+    // an unquoted `{` or `}` may be a reserved word: the parser decides by position
+    out.push(quoted ? { t: 'word', parts: word } : { t: 'word', parts: word, plain: word.map((p) => p.text).join('') })
     word = undefined
-  }
-  const endCommand = (op?: Op) => {
-    endWord()
-    if (pendingRedirect) throw new Unsupported('a redirection without a target')
-    if (cmd.words.length === 0 && cmd.redirects.length === 0) {
-      if (op) throw new Unsupported(`'${op}' without a command before it`)
-      return
-    }
-    out.push({ cmd, op })
-    cmd = { words: [], redirects: [] }
+    quoted = false
   }
   const variable = (at: number): [string, number] => {
     const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(line.slice(at))
@@ -63,24 +56,26 @@ function parse(line: string, env: Record<string, string>): Array<{ cmd: Simple; 
       endWord()
       i++
     } else if (line.startsWith('&&', i) || line.startsWith('||', i)) {
-      endCommand(line.slice(i, i + 2) as Op)
+      endWord()
+      out.push({ t: 'op', v: line.slice(i, i + 2) as Op })
       i += 2
     } else if (c === ';') {
-      endCommand(';')
+      endWord()
+      out.push({ t: 'op', v: ';' })
       i++
-    } else if (c === '|' || c === '&' || c === '(' || c === ')' || c === '<' || c === '`' || c === '{' || c === '}') {
+    } else if (c === '|' || c === '&' || c === '(' || c === ')' || c === '<' || c === '`') {
       throw new Unsupported(`'${c}'`)
     } else if (c === '>' || (/[0-9]/.test(c) && line[i + 1] === '>' && !word)) {
       endWord()
       const fd = c === '>' ? 1 : Number(c)
       if (c !== '>') i++
       const op = line.startsWith('>>', i) ? '>>' : line.startsWith('>&', i) ? '>&' : '>'
-      pendingRedirect = { fd, op }
+      out.push({ t: 'redir', fd, op })
       i += op.length
     } else if (c === "'") {
       const end = line.indexOf("'", i + 1)
       if (end < 0) throw new Unsupported('an unterminated quote')
-      push(line.slice(i + 1, end))
+      push(line.slice(i + 1, end), false, true)
       i = end + 1
     } else if (c === '"') {
       let text = ''
@@ -102,14 +97,14 @@ function parse(line: string, env: Record<string, string>): Array<{ cmd: Simple; 
           i++
         }
       }
-      push(text)
+      push(text, false, true)
       i++
     } else if (c === '\\') {
-      if (i + 1 < line.length) push(line[i + 1]!)
+      if (i + 1 < line.length) push(line[i + 1]!, false, true)
       i += 2
     } else if (c === '$') {
       const [value, next] = variable(i)
-      push(value, true)
+      push(value, true, true)
       i = next
     } else {
       if (c === '*' || c === '?' || c === '[') throw new Unsupported(`the pattern character '${c}'`)
@@ -117,8 +112,65 @@ function parse(line: string, env: Record<string, string>): Array<{ cmd: Simple; 
       i++
     }
   }
-  endCommand()
+  endWord()
   return out
+}
+
+/** POSIX's grammar for lists: and-or lists joined by `;`, commands simple or `{ list; }`. */
+function parse(tokens: Token[]): AndOr[] {
+  let at = 0
+  const isWord = (tok: Token | undefined, w: string) => tok?.t === 'word' && tok.plain === w
+  const list = (inGroup: boolean): AndOr[] => {
+    const out: AndOr[] = []
+    let separated = true
+    while (at < tokens.length && !(inGroup && isWord(tokens[at], '}'))) {
+      const tok = tokens[at]!
+      if (tok.t === 'op' && tok.v === ';') {
+        if (separated) throw new Unsupported("';' without a command before it")
+        separated = true
+        at++
+        continue
+      }
+      separated = false
+      out.push(andOr())
+      const next = tokens[at]
+      if (next && !(next.t === 'op' && next.v === ';') && !(inGroup && isWord(next, '}'))) throw new Unsupported(`'${next.t === 'op' ? next.v : 'a word'}' where a command ends`)
+    }
+    return out
+  }
+  const andOr = (): AndOr => {
+    const out: AndOr = [{ cmd: command() }]
+    for (let tok = tokens[at]; tok?.t === 'op' && tok.v !== ';'; tok = tokens[at]) {
+      at++
+      out.push({ op: tok.v as '&&' | '||', cmd: command() })
+    }
+    return out
+  }
+  const command = (): Command => {
+    if (isWord(tokens[at], '{')) {
+      at++
+      const group = list(true)
+      if (!isWord(tokens[at], '}')) throw new Unsupported("'{' without its '}'")
+      at++
+      return { group }
+    }
+    const simple: Simple = { words: [], redirects: [] }
+    while (at < tokens.length) {
+      const tok = tokens[at]!
+      if (tok.t === 'op') break
+      at++
+      if (tok.t === 'word') simple.words.push(tok.parts)
+      else {
+        const target = tokens[at]
+        if (target?.t !== 'word') throw new Unsupported('a redirection without a target')
+        at++
+        simple.redirects.push({ fd: tok.fd, op: tok.op, target: target.parts.map((p) => p.text).join('') })
+      }
+    }
+    if (simple.words.length === 0 && simple.redirects.length === 0) throw new Unsupported('an operator without a command')
+    return { simple }
+  }
+  return list(false)
 }
 
 /** Field splitting: unquoted expansions break a word on blanks; quoted text never does. */
@@ -177,26 +229,46 @@ export interface ShellOptions {
  * @example runShell(ctx, '/sbin/modprobe --ignore-install foo && echo ok', { env: { MODPROBE_MODULE: 'foo' }, run, tools, note })
  */
 export function runShell(ctx: ToolContext, line: string, options: ShellOptions): number {
-  let list: ReturnType<typeof parse>
+  let list: AndOr[]
   try {
-    list = parse(line, options.env)
+    list = parse(lex(line, options.env))
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e
-    options.note(`the install/remove command ${JSON.stringify(line)} uses ${e.message}: the simulator's shell runs simple commands joined by &&, || and ; only, so it did not run it (status 2)`)
+    options.note(`the install/remove command ${JSON.stringify(line)} uses ${e.message}: the simulator's shell runs simple commands joined by &&, || and ; (and { ...; } groups) only, so it did not run it (status 2)`)
     return 2
   }
+  try {
+    return runList(ctx, list, options)
+  } catch (e) {
+    if (e instanceof Exit) return e.status
+    throw e
+  }
+}
+
+/** `exit N` ends the whole shell. */
+class Exit extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`)
+  }
+}
+
+function runList(ctx: ToolContext, list: AndOr[], options: ShellOptions): number {
   let status = 0
-  let skip = false
-  for (const { cmd, op } of list) {
-    if (!skip) {
-      const r = runSimple(ctx, cmd, options)
-      if (r.exit !== undefined) return r.exit
-      status = r.status
+  for (const andOr of list) {
+    // a && b || c: each operator decides from the status so far whether its command runs
+    status = runCommand(ctx, andOr[0]!.cmd, options)
+    for (const { op, cmd } of andOr.slice(1)) {
+      if ((op === '&&' && status === 0) || (op === '||' && status !== 0)) status = runCommand(ctx, cmd, options)
     }
-    // a && b || c: each operator decides whether the next command runs from the status so far
-    skip = op === '&&' ? status !== 0 : op === '||' ? status === 0 : false
   }
   return status
+}
+
+function runCommand(ctx: ToolContext, cmd: Command, options: ShellOptions): number {
+  if ('group' in cmd) return runList(ctx, cmd.group, options)
+  const r = runSimple(ctx, cmd.simple, options)
+  if (r.exit !== undefined) throw new Exit(r.exit)
+  return r.status
 }
 
 function runSimple(ctx: ToolContext, cmd: Simple, options: ShellOptions): { status: number; exit?: number } {
