@@ -55,9 +55,12 @@ export function readCString(mem: GuestMemory, addr: bigint, max = Number.MAX_SAF
   const parts: Uint8Array[] = []
   let total = 0
   let at = addr
+  // Small reads first: most strings are short, and a read costs per byte on the guest side.
+  let chunkSize = 64
   while (total < max) {
     const toPageEnd = PAGE_SIZE - Number(at & BigInt(PAGE_SIZE - 1))
-    const chunk = mem.read(at, Math.min(toPageEnd, max - total))
+    const chunk = mem.read(at, Math.min(toPageEnd, max - total, chunkSize))
+    chunkSize = Math.min(chunkSize * 4, PAGE_SIZE)
     const nul = chunk.indexOf(0)
     if (nul >= 0) {
       parts.push(chunk.subarray(0, nul))
@@ -68,7 +71,7 @@ export function readCString(mem: GuestMemory, addr: bigint, max = Number.MAX_SAF
     total += chunk.length
     at += BigInt(chunk.length)
   }
-  return concat(parts, total)
+  return parts.length === 1 ? parts[0] : concat(parts, total)
 }
 
 /** `strnlen` over guest memory: how many bytes before a NUL, at most `max`. */

@@ -12,22 +12,32 @@ export class PageMemory implements GuestMemory {
 
   read(addr: bigint, len: number): Uint8Array {
     const out = new Uint8Array(len)
-    for (let i = 0; i < len; i++) {
-      const a = addr + BigInt(i)
-      const page = this.pages.get(a & ~(PAGE - 1n))
+    let done = 0
+    while (done < len) {
+      const a = addr + BigInt(done)
+      const base = a & ~(PAGE - 1n)
+      const page = this.pages.get(base)
       if (!page) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
-      out[i] = page.data[Number(a & (PAGE - 1n))]
+      const off = Number(a - base)
+      const n = Math.min(len - done, Number(PAGE) - off)
+      out.set(page.data.subarray(off, off + n), done)
+      done += n
     }
     return out
   }
 
   write(addr: bigint, data: Uint8Array): void {
-    for (let i = 0; i < data.length; i++) {
-      const a = addr + BigInt(i)
-      const page = this.pages.get(a & ~(PAGE - 1n))
+    let done = 0
+    while (done < data.length) {
+      const a = addr + BigInt(done)
+      const base = a & ~(PAGE - 1n)
+      const page = this.pages.get(base)
       if (!page) throw new GuestFault({ address: a, access: 'write', reason: 'not-present' })
       if (!page.prot.includes('w')) throw new GuestFault({ address: a, access: 'write', reason: 'protection' })
-      page.data[Number(a & (PAGE - 1n))] = data[i]
+      const off = Number(a - base)
+      const n = Math.min(data.length - done, Number(PAGE) - off)
+      page.data.set(data.subarray(done, done + n), off)
+      done += n
     }
   }
 

@@ -125,8 +125,9 @@ export function number(out: Out, value: bigint, spec: Spec): void {
     if (base === 16) fieldWidth -= 2
     else if (!isZero) fieldWidth--
   }
-  let digits = num.toString(base)
-  if (base === 16) digits = locase ? digits : digits.toUpperCase()
+  // Number's toString is several times cheaper than BigInt's; use it while the value is exact.
+  let digits = num <= 0x1fffffffffffffn ? Number(num).toString(base) : num.toString(base)
+  if (base === 16 && !locase) digits = digits.toUpperCase()
   const i = digits.length
   if (i > precision) precision = i
   fieldWidth -= precision
