@@ -124,8 +124,25 @@ function runInstall(s: State, m: KmodModule, cmd: string, options: string | unde
   return -errno.EINVAL
 }
 
+/** How deep install/remove commands are nested now (a command that runs modprobe of its own module recurses). */
+let nesting = 0
+const MAX_NESTING = 16
+
 /** system(3) on the simulated machine, with modprobe's environment (MODPROBE_OPTIONS reaches a nested modprobe). */
 function shellRun(s: State, line: string, modname: string): number {
+  if (nesting >= MAX_NESTING) {
+    s.ctx.note?.(`install/remove commands nested ${MAX_NESTING} deep (one that runs modprobe of its own module without --ignore-install?): the simulator stops there with status 2; a real system goes on until it runs out of processes`)
+    return 2
+  }
+  nesting++
+  try {
+    return shellRunOnce(s, line, modname)
+  } finally {
+    nesting--
+  }
+}
+
+function shellRunOnce(s: State, line: string, modname: string): number {
   const env: Record<string, string> = { MODPROBE_MODULE: modname }
   if (s.envOptions.length) env.MODPROBE_OPTIONS = s.envOptions.join(' ')
   return runShell(s.ctx, line, {

@@ -81,3 +81,17 @@ describe('syntax the interpreter does not model: a note, status 2, nothing run',
     })
   }
 })
+
+describe('an install command that runs modprobe of its own module', () => {
+  test('stops at a depth limit with a note instead of recursing without end', async () => {
+    const { createSimBackend } = await import('../../backends/sim.js')
+    const b = await createSimBackend()
+    await b.exec(['mkdir', '-p', '/etc/modprobe.d'])
+    await b.exec(['echo', 'install selfish /sbin/modprobe selfish', '>', '/etc/modprobe.d/loop.conf'])
+    const r = await b.exec(['modprobe', 'selfish'])
+    expect(r.exitCode).toBe(1)
+    expect(r.notes?.some((n) => n.includes('nested 16 deep'))).toBe(true)
+    expect(r.stderr).toContain("modprobe: ERROR: could not insert 'selfish': Invalid argument\n")
+    await b.close()
+  })
+})
