@@ -108,6 +108,18 @@ describe('depmod reads compressed modules (.ko.xz, .ko.zst made with xz and zstd
   })
 })
 
+describe('depmod -n and -C', () => {
+  test('-n prints the text files to stdout, compressed modules included', async () => {
+    await expectSame({ [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature, [`${M}/extra/modprobe_demo.ko`]: demo }, ['depmod', '-n', R], async (root) => {
+      await execa('xz', [join(root, M, 'kernel/hello_api.ko')])
+    })
+  })
+  test('-C names one file', async () => {
+    const r = await judge({ 'etc/depmod.d/one.conf': 'search extra\n', [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_api.ko`]: api }, ['depmod', R])
+    expect(r.sim).toEqual(r.real)
+  })
+})
+
 describe('dependency cycles fail as kmod 30 fails: each cycle, a count, exit 1, no index written', () => {
   test('a -> b -> a, with a module both use', async () => {
     await expectSame({ [`${M}/extra/cyc_a.ko`]: ko('cyc_a', ['fa'], ['fb']), [`${M}/extra/cyc_b.ko`]: ko('cyc_b', ['fb'], ['fa', 'fc']), [`${M}/extra/cyc_c.ko`]: ko('cyc_c', ['fc'], []) })

@@ -135,6 +135,16 @@ describe('--show-depends with softdeps, aliases, blacklists and options', () => 
     ['modprobe', '-n', '-v', 'hello_api', 'two=a b', "q='x y'"],
     ['modprobe', '-n', '-v', 'fake_ok', 'c=3'],
     ['modprobe', '-r', '-n', '-v', 'fake_rm'],
+    ['modprobe', '-r', '-n', '-v', 'hello_feature'],
+    ['modprobe', '-D', '-a', 'my-demo', 'blocked-alias', 'unix'],
+    ['modprobe', '-n', '-v', '-a', 'params', 'blocked-alias', 'fake_ok'],
+    ['modprobe', '-D', 'modprobe_demo'],
+    ['modprobe', '-n', '-v', '--ignore-install', 'modprobe_demo'],
+    ['modprobe', '-R', 'symbol:api_test'],
+    ['modprobe', '-D', 'symbol:api_test'],
+    ['modprobe', '-n', '--first-time', 'fake_ok'],
+    ['modprobe', '-q', '-n', 'nothere'],
+    ['modprobe', '-w', 'x1', 'hello_api'],
   ]) {
     test(argv.join(' '), async () => void (await expectSame(argv)))
   }
