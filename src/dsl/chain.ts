@@ -4,6 +4,7 @@ import { captureCallSite, type CallSite } from './callsite.js'
 import { RunContext } from './context.js'
 import type { ModuleModel } from './define.js'
 import { KmodspecError, StepFailure, type StepInfo } from './errors.js'
+import { ChainUsageError, checkLinePatterns, dmesgOptionsProblem, errorKindProblem, errorKindTodo, taintProblem } from './validate.js'
 import { expectDmesg, expectNoDmesg, type DmesgOptions } from './expect/dmesg.js'
 import { expectError, type ErrorDetails } from './expect/error.js'
 import { expectModinfo, type ModinfoValue } from './expect/modinfo.js'
@@ -11,7 +12,7 @@ import { expectHolders, expectLoaded, expectLoadOrder, expectNotLoaded, expectRe
 import { expectOutput } from './expect/output.js'
 import { expectNotTainted, expectTainted } from './expect/taint.js'
 import type { LinePattern } from './expect/common.js'
-import { formatCall } from './format.js'
+import { formatCall, formatValue } from './format.js'
 import { ModuleCatalog } from './modules.js'
 import { normalizeOptions, type KernelOptions, type NormalizedOptions } from './options.js'
 import { paramWords, type ModuleParams } from './params.js'
@@ -51,6 +52,11 @@ export class KernelChain implements PromiseLike<KernelRun> {
   /** Where kernel() was called, for errors about the chain as a whole. */
   get #where(): string {
     return this.#created ? `${this.#created.file}:${this.#created.line}` : 'kernel()'
+  }
+
+  /** A call whose arguments cannot be used: refused at the line that made it. */
+  #usage(method: string, args: unknown[], problem: string, todo: string): never {
+    throw new ChainUsageError(this.#options.backendName, formatCall(method, args), problem, todo)
   }
 
   #queue(kind: Step['kind'], method: string, args: unknown[], run: Step['run']): this {
@@ -121,17 +127,29 @@ export class KernelChain implements PromiseLike<KernelRun> {
 
   /** The previous action failed with this kind of error (decided from what kmod and the kernel printed). */
   expectError(kind: ErrorKind, details?: ErrorDetails): this {
+    if (errorKindProblem(kind)) this.#usage('expectError', [kind, details], errorKindProblem(kind)!, errorKindTodo())
     return this.#queue('expect', 'expectError', [kind, details], (ctx) => expectError(ctx, kind, details))
   }
 
   /** The previous action caused these kernel log lines, in order (string: whole line; RegExp: a match). */
   expectDmesg(lines: LinePattern | LinePattern[], options?: DmesgOptions): this {
-    return this.#queue('expect', 'expectDmesg', [lines, options], (ctx) => expectDmesg(ctx, lines, options))
+    const checked = checkLinePatterns(lines, true)
+    if ('problem' in checked) this.#usage('expectDmesg', [lines, options], checked.problem, checked.todo)
+    const optionProblem = dmesgOptionsProblem(options, true)
+    if (optionProblem) this.#usage('expectDmesg', [lines, options], optionProblem, "write { scope: 'run' } or { exact: true }")
+    // Our own copies: a RegExp's lastIndex is never shared with the caller or another step.
+    const patterns = Array.isArray(lines) ? checked.patterns : checked.patterns[0]!
+    return this.#queue('expect', 'expectDmesg', [lines, options], (ctx) => expectDmesg(ctx, patterns, options))
   }
 
   /** The previous action caused no kernel log line matching the pattern. */
   expectNoDmesg(pattern: LinePattern, options?: Pick<DmesgOptions, 'scope'>): this {
-    return this.#queue('expect', 'expectNoDmesg', [pattern, options], (ctx) => expectNoDmesg(ctx, pattern, options))
+    const checked = checkLinePatterns(pattern, false)
+    if ('problem' in checked) this.#usage('expectNoDmesg', [pattern, options], checked.problem, checked.todo)
+    const optionProblem = dmesgOptionsProblem(options, false)
+    if (optionProblem) this.#usage('expectNoDmesg', [pattern, options], optionProblem, "write { scope: 'run' }")
+    const own = checked.patterns[0]!
+    return this.#queue('expect', 'expectNoDmesg', [pattern, options], (ctx) => expectNoDmesg(ctx, own, options))
   }
 
   /** The module is loaded (and, if given, has this refcount and these holders). */
@@ -165,6 +183,8 @@ export class KernelChain implements PromiseLike<KernelRun> {
 
   /** The kernel's taint (or a module's, with `{ module }`) includes these letters, e.g. 'OE'. */
   expectTainted(flags: string, options?: { module?: string }): this {
+    const taint = taintProblem(flags)
+    if (taint) this.#usage('expectTainted', [flags, options], taint.problem, taint.todo)
     return this.#queue('expect', 'expectTainted', [flags, options], (ctx) => expectTainted(ctx, flags, options))
   }
 
@@ -175,7 +195,9 @@ export class KernelChain implements PromiseLike<KernelRun> {
 
   /** stdout or stderr of the previous action contains the text or matches the RegExp. */
   expectOutput(pattern: string | RegExp): this {
-    return this.#queue('expect', 'expectOutput', [pattern], (ctx) => expectOutput(ctx, pattern))
+    if (typeof pattern !== 'string' && !(pattern instanceof RegExp)) this.#usage('expectOutput', [pattern], `the output pattern must be a string or a RegExp, got ${formatValue(pattern)}`, "write expectOutput('text') or expectOutput(/re/)")
+    const own = pattern instanceof RegExp ? new RegExp(pattern.source, pattern.flags) : pattern
+    return this.#queue('expect', 'expectOutput', [pattern], (ctx) => expectOutput(ctx, own))
   }
 
   // Running

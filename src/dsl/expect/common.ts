@@ -1,5 +1,6 @@
 import type { ActionRecord, RunContext } from '../context.js'
 import { StepFailure } from '../errors.js'
+import { testBounded } from './regex.js'
 
 /** The action an expectation looks at, or a failure saying one is needed first. */
 export function previousAction(ctx: RunContext, what: string): ActionRecord {
@@ -17,7 +18,7 @@ export function outcome(action: ActionRecord): string {
 export type LinePattern = string | RegExp
 
 export function matchesLine(pattern: LinePattern, text: string): boolean {
-  return typeof pattern === 'string' ? text === pattern : pattern.test(text)
+  return typeof pattern === 'string' ? text === pattern : testBounded(pattern, text)
 }
 
 export function showPattern(pattern: LinePattern): string {
