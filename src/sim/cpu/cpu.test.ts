@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { Cpu } from './cpu.js'
 import { guestVaList } from './host.js'
+import { setupPerCpu } from './percpu.js'
 import { GuestFault } from './types.js'
 import { HOST_BASE, Harness, PERCPU_BASE, STACK_CANARY, compileKernelC, describe as say } from './testcc.js'
 
@@ -42,9 +43,17 @@ NI int divide(int a, int b) { return a / b; }
 NI int smash(int i) { volatile char buf[16]; for (int k = 0; k <= i; k++) buf[k] = 0x41; return buf[0]; }
 u64 read_current(void) { u64 t; asm("movq %%gs:current_task, %0" : "=r"(t)); return t; }
 u64 gs_canary(void) { u64 t; asm("movq %%gs:0x28, %0" : "=r"(t)); return t; }
+extern void __SCT__might_resched(void);
+u64 percpu_vars(void) {
+  u64 off; unsigned int cpu, pc;
+  asm("movq %%gs:this_cpu_off, %0" : "=r"(off));
+  asm("movl %%gs:cpu_number, %0" : "=r"(cpu));
+  asm("incl %%gs:__preempt_count\n\tmovl %%gs:__preempt_count, %0\n\tdecl %%gs:__preempt_count" : "=r"(pc));
+  __SCT__might_resched();
+  return (off - 0xffff888000010000UL) ^ ((u64)cpu << 32) ^ pc;
+}
 `
 
-const CURRENT_TASK = 0x100n
 const TASK = 0xffff888012345678n
 const printed: Array<{ fmt: string; args: bigint[] }> = []
 const vprinted: bigint[][] = []
@@ -74,8 +83,7 @@ beforeAll(async () => {
   h.host('host_bug', () => {
     throw new TypeError('kapi bug')
   })
-  h.define('current_task', CURRENT_TASK)
-  m.writeU64(PERCPU_BASE + CURRENT_TASK, TASK)
+  for (const [sym, off] of setupPerCpu(h.cpu, { base: PERCPU_BASE, current: TASK, canary: STACK_CANARY })) h.define(sym, off)
   h.load(await compileKernelC(SOURCE))
 })
 
@@ -137,6 +145,10 @@ describe('per-CPU data through %gs', () => {
     expect(h.value('read_current')).toBe(TASK)
     expect(h.value('gs_canary')).toBe(STACK_CANARY)
   })
+
+  test('this_cpu_off, cpu_number, __preempt_count; the might_resched static call returns', () => {
+    expect(h.value('percpu_vars')).toBe(0x80000001n)
+  })
 })
 
 describe('calls that do not return', () => {
@@ -197,7 +209,11 @@ describe('calls that do not return', () => {
     expect(o.kind === 'trap' && o.trap).toBe('divide-error')
     expect(h.value('divide', [-7, 2])).toBe(BigInt.asUintN(64, -3n) & 0xffffffffn)
     const s = h.call('smash', [40])
-    expect(s.kind === 'stopped' && s.reason).toBe('stack-protector')
+    if (s.kind !== 'stopped') throw new Error(say(s))
+    expect(s.reason).toBe('stack-protector')
+    const caller = (s.detail as { caller: bigint }).caller
+    expect(caller > h.addr('smash') && caller < h.addr('smash') + 0x80n).toBe(true)
+    expect(s.backtrace[0]).toBe(caller)
     expect(h.value('smash', [3])).toBe(0x41n)
   })
 })

@@ -735,6 +735,10 @@ export class Cpu extends Alu {
       case 'exit':
         this.popShadow(...split(this.exitAddress))
         return null
+      case 'stop': {
+        const caller = this.memory.readU64(this.regValue(RSP))
+        return { kind: 'stopped', reason: e.reason, detail: { caller }, ...this.state() }
+      }
       case 'jmp':
         this.ripLo = this.R[e.reg]
         this.ripHi = this.H[e.reg]

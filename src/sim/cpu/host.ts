@@ -11,6 +11,10 @@ export type HostEntry =
   | { kind: 'jmp'; name: string; reg: number }
   /** The return address of an outermost `Cpu.call`: the run stops here. */
   | { kind: 'exit'; name: string }
+  /** Ends the call as `stopped` with `reason`; `detail.caller` is the return address (the call site). */
+  | { kind: 'stop'; name: string; reason: string }
+
+const SCHED_CALLS = new Set(['__SCT__might_resched', '__SCT__cond_resched', '__SCT__preempt_schedule', '__SCT__preempt_schedule_notrace'])
 
 /** Register numbers in encoding order. */
 export const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const
@@ -18,12 +22,17 @@ export const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi'
 /**
  * The built-in behaviour of a kernel thunk by symbol name, or undefined for anything else.
  * These are what the kernel runs after boot-time patching of a module's calls:
- * return thunks and `__fentry__` return at once, retpolines jump through their register.
+ * return thunks and `__fentry__` return at once, retpolines jump through their register,
+ * `__stack_chk_fail` stops the call ('stack-protector'), the scheduling static calls return 0.
  *
  * @example kernelThunk('__x86_indirect_thunk_rax') // { kind: 'jmp', name, reg: 0 }
  */
 export function kernelThunk(name: string): HostEntry | undefined {
   if (name === '__x86_return_thunk' || name === '__fentry__' || name === 'zen_untrain_ret' || name === '__x86_return_skl') return { kind: 'ret', name }
+  // The stack protector's panic("stack-protector: Kernel stack is corrupted in: %pB") is the kernel's to print.
+  if (name === '__stack_chk_fail') return { kind: 'stop', name, reason: 'stack-protector' }
+  // Scheduling points: one simulated task, nothing else to run, so they return at once (cond_resched: 0).
+  if (SCHED_CALLS.has(name)) return { kind: 'fn', name, fn: () => 0 }
   const m = /^__x86_indirect_(?:jump_|call_)?thunk_(r\w+)$/.exec(name)
   if (m) {
     const reg = REG_NAMES.indexOf(m[1] as (typeof REG_NAMES)[number])

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { dir } from 'tmp-promise'
 import { Cpu, type CallResult } from './cpu.js'
-import { HostStop, kernelThunk } from './host.js'
+import { kernelThunk } from './host.js'
 import { loadObject, type LoadedObject } from './testkit.js'
 import type { KernelFunction } from './types.js'
 
@@ -59,7 +59,7 @@ export const PERCPU_BASE = 0xffff888000010000n
 export const DATA_BASE = 0xffff888000200000n
 export const STACK_CANARY = 0x5eed5eed12345678n
 
-/** A Cpu with a per-CPU area (canary at %gs:0x28), the kernel thunks, and named host functions. */
+/** A Cpu with a per-CPU area (canary at %gs:0x28), the kernel thunks (kernelThunk), and named host functions. */
 export class Harness {
   readonly cpu = new Cpu({ gsBase: PERCPU_BASE })
   private readonly hosts = new Map<string, bigint>()
@@ -70,9 +70,6 @@ export class Harness {
     this.cpu.memory.map(PERCPU_BASE, 4096, 'rw')
     this.cpu.memory.writeU64(PERCPU_BASE + 0x28n, STACK_CANARY)
     this.cpu.memory.map(DATA_BASE, 4 << 20, 'rw')
-    this.host('__stack_chk_fail', () => {
-      throw new HostStop('stack-protector')
-    })
   }
 
   /** Binds a host function to a fresh address. */
