@@ -33,8 +33,27 @@ export interface BuildOptions {
   outDir?: string
   /** Also copy the build's Module.symvers to this file (for modules built against this one). */
   symversFile?: string
-  /** One line per module directory on stderr. Default: when stderr is a terminal. */
+  /**
+   * Say on stderr what is being built: on a terminal, a line updated in place; elsewhere (CI), one line when
+   * each build ends. Default: on a terminal, or when CI is set. A cached build never gets here: warm runs are quiet.
+   */
   progress?: boolean
+}
+
+/** CI systems set CI (GitHub, GitLab, and most others). */
+function inCi(): boolean {
+  const ci = process.env.CI
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false'
+}
+
+/**
+ * How a build reports itself: 'tty' (one line, updated in place), 'lines' (one line when it ends), or none.
+ * @example progressMode(undefined) // 'lines' under CI=true without a terminal
+ */
+export function progressMode(option: boolean | undefined): 'tty' | 'lines' | undefined {
+  if (option === false) return undefined
+  if (process.stderr.isTTY === true) return 'tty'
+  return option === true || inCi() ? 'lines' : undefined
 }
 
 /** Build artefacts kbuild leaves beside the sources; never copied into the temp tree. */
@@ -110,10 +129,17 @@ export async function buildModules(sourceDir: string, options: BuildOptions = {}
     if (!existsSync(file)) throw new BuildError(`extra symbols file ${file} does not exist: build the module that exports them first`)
   }
   const outDir = resolve(options.outDir ?? source)
-  const progress = options.progress ?? process.stderr.isTTY === true
+  const progress = progressMode(options.progress)
   const fromCwd = relative(process.cwd(), source)
-  const label = fromCwd === '' ? '.' : fromCwd.startsWith('..') ? source : fromCwd
-  if (progress) process.stderr.write(`  KBUILD  ${label} ...`)
+  const release = basename(headers) === 'build' ? basename(dirname(headers)) : headers
+  const label = `${fromCwd === '' ? '.' : fromCwd.startsWith('..') ? source : fromCwd} for ${release}`
+  const started = Date.now()
+  const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
+  const done = (what: string) => {
+    if (progress === 'tty') process.stderr.write(`\r\x1b[K  KBUILD  ${label}: ${what} (${took()})\n`)
+    else if (progress === 'lines') process.stderr.write(`kmodspec: KBUILD ${label}: ${what} (${took()})\n`)
+  }
+  if (progress === 'tty') process.stderr.write(`  KBUILD  ${label} ...`)
 
   try {
     return await withDir(
@@ -137,13 +163,13 @@ export async function buildModules(sourceDir: string, options: BuildOptions = {}
           await mkdir(dirname(resolve(options.symversFile)), { recursive: true })
           await copyFile(join(tmp, 'Module.symvers'), resolve(options.symversFile))
         }
-        if (progress) process.stderr.write(`\r\x1b[K  KBUILD  ${label}: ${built.map((b) => basename(b)).join(' ')}\n`)
+        done(built.map((b) => basename(b)).join(' '))
         return results
       },
       { unsafeCleanup: true, prefix: 'kmodspec-kbuild-' },
     )
   } catch (error) {
-    if (progress) process.stderr.write(`\r\x1b[K  KBUILD  ${label}: failed\n`)
+    done('failed')
     throw error
   }
 }
