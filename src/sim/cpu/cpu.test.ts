@@ -232,6 +232,19 @@ describe('raw machine code', () => {
     expect(run([0xb8, 2, 0, 0, 0, 0xc3])).toMatchObject({ kind: 'returned', value: 2n })
   })
 
+  test('a page unmapped or made non-executable after it ran is not executed from the decode cache', () => {
+    const c = new Cpu()
+    c.memory.map(CODE, 4096, 'rwx')
+    c.memory.write(CODE, new Uint8Array([0xb8, 3, 0, 0, 0, 0xc3]))
+    expect(c.call(CODE)).toMatchObject({ kind: 'returned', value: 3n })
+    c.memory.protect(CODE, 4096, 'rw')
+    expect(c.call(CODE)).toMatchObject({ kind: 'fault', fault: { address: CODE, access: 'exec', reason: 'protection' } })
+    c.memory.protect(CODE, 4096, 'rx')
+    expect(c.call(CODE)).toMatchObject({ kind: 'returned', value: 3n })
+    c.memory.unmap(CODE, 4096)
+    expect(c.call(CODE)).toMatchObject({ kind: 'fault', fault: { address: CODE, access: 'exec', reason: 'not-present' } })
+  })
+
   test('undecodable bytes are an invalid-opcode trap; vector and privileged code is named, not run', () => {
     expect(run([0x0f, 0x04])).toMatchObject({ kind: 'trap', trap: 'invalid-opcode' })
     expect(run([0x0f, 0x28, 0xc1, 0xc3])).toMatchObject({ kind: 'trap', trap: 'unsupported', detail: expect.stringMatching(/vector/) })

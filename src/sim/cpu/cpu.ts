@@ -52,6 +52,8 @@ export type CallResult =
   | ({ kind: 'trap'; trap: TrapKind; detail?: string } & StopState)
   | ({ kind: 'stopped'; reason: string; detail?: unknown } & StopState)
   | ({ kind: 'host-error'; error: unknown } & StopState)
+  /** A bug in the simulated CPU itself (an exception inside the interpreter): never thrown through. */
+  | ({ kind: 'cpu-error'; error: unknown } & StopState)
 
 /**
  * ud2 (BUG/WARN: the kernel's __bug_table decides), int3, divide error (#DE), hlt, int n,
@@ -351,12 +353,13 @@ export class Cpu extends Alu {
     const hi = this.ripHi
     // Fast path: same code page as the last fetch and its decoded cache still valid.
     const fc = this.fetchCode
-    if (fc !== undefined && (lo >>> 12) === this.fetchLo && hi === this.fetchHi && this.fetchPage!.code === fc) {
+    if (fc !== undefined && (lo >>> 12) === this.fetchLo && hi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch) {
       const c = fc[lo & 0xfff]
       if (c !== undefined) return c
     }
     const page = this.memory.pageFor(lo, hi, PROT_X)
     this.fetchPage = page
+    this.fetchEpoch = this.memory.epoch
     this.fetchLo = lo >>> 12
     this.fetchHi = hi
     this.fetchCode = undefined
@@ -401,6 +404,7 @@ export class Cpu extends Alu {
   }
   private fetchPage: Page | undefined = undefined
   private fetchCode: Insn[] | undefined = undefined
+  private fetchEpoch = -1
   private fetchLo = -1
   private fetchHi = -1
 
@@ -528,19 +532,12 @@ export class Cpu extends Alu {
   private run(): CallResult | undefined {
     for (;;) {
       if (this.icount >= this.limit) return { kind: 'budget', ...this.state() }
-      let d: Insn
       try {
-        d = this.fetch()
-      } catch (e) {
-        if (e instanceof GuestFault) return this.faultResult(e.info)
-        throw e
-      }
-      try {
-        const r = this.step(d)
+        const r = this.step(this.fetch())
         if (r !== undefined) return r === null ? undefined : r
       } catch (e) {
         if (e instanceof GuestFault) return this.faultResult(e.info)
-        throw e
+        return { kind: 'cpu-error', error: e, ...this.state() }
       }
     }
   }

@@ -57,6 +57,8 @@ export class SparseMemory implements GuestMemory {
   private readonly tlbPage: Array<Page | undefined> = new Array(TLB_SIZE).fill(undefined)
   /** High half of the last 64-bit read (`read64`). */
   hi = 0
+  /** Bumped by map/unmap/protect: lets callers cache page lookups safely. */
+  epoch = 0
 
   /** The page holding an address, or undefined. */
   page(lo: number, hi: number): Page | undefined {
@@ -233,6 +235,7 @@ export class SparseMemory implements GuestMemory {
       if (!p) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
       p.prot = bits
     })
+    this.epoch++
   }
 
   /** Whether every page of [addr, addr+len) is mapped. */
@@ -280,6 +283,7 @@ export class SparseMemory implements GuestMemory {
   }
 
   private flushTlb(): void {
+    this.epoch++
     this.tlbKey.fill(-1)
     this.tlbPage.fill(undefined)
   }
