@@ -113,6 +113,42 @@ function simulate() {
   pr('kchk: strchr=%d strrchr=%d strstr=%d strnstr=%d,%d\n', off(f('strchr', path, 0x2f)), off(f('strrchr', path, 0x2f)), off(f('strstr', path, str('b/c'))),
     f('strnstr', path, str('b/c'), 5) ? 1 : 0, f('strnstr', path, str('b/c'), 4) ? 1 : 0)
 
+  // kchk_text()
+  const lat = (bytes: number[]) => scratch.put(new Uint8Array([...bytes, 0]))
+  pr('kchk: strcasecmp=%d %d %d %d\n', int('strcasecmp', str('ABC'), str('abd')), int('strcasecmp', str('Hello'), str('hELLO')),
+    int('strcasecmp', lat([0xc0]), lat([0xe0])), int('strcasecmp', str('a'), str('')))
+  pr('kchk: strncasecmp=%d %d %d\n', int('strncasecmp', str('ABCx'), str('abcy'), 3), int('strncasecmp', str('ab'), str('aC'), 2),
+    int('strncasecmp', str('a'), str('b'), 0))
+  const tb = scratch.put(new Uint8Array(32))
+  const fortifiedCopy = (src: bigint) => {
+    const len = Number(f('strnlen', src, 32))
+    f('strscpy', tb, src, len === 32 ? 32 : len + 1)
+  }
+  fortifiedCopy(str('  \t trim me \n '))
+  const trimmed = f('strim', tb)
+  pr('kchk: strim=[%s] +%d\n', trimmed, trimmed - tb)
+  pr('kchk: skip_spaces=[%s]\n', f('skip_spaces', lat([0x20, 0xa0, 0x20, 0x78])))
+  pr('kchk: sysfs_streq=%d %d %d %d\n', f('sysfs_streq', str('on'), str('on\n')), f('sysfs_streq', str('on\n'), str('on')),
+    f('sysfs_streq', str('on'), str('on\n\n')), f('sysfs_streq', str('on'), str('onx')))
+  const modes = scratch.put(new Uint8Array(40))
+  ;['off', 'on', 'auto', null, 'never'].forEach((m, i) => writeUint(memory, modes + BigInt(i * 8), 8, m === null ? 0n : str(m)))
+  pr('kchk: match_string=%d %d %d\n', int('match_string', modes, 5, str('auto')), int('match_string', modes, 5, str('never')),
+    int('match_string', modes, 5, str('auto\n')))
+  pr('kchk: sysfs_match_string=%d\n', int('__sysfs_match_string', modes, 5, str('on\n')))
+  const bin = scratch.put(new Uint8Array(4))
+  let hr = int('hex2bin', bin, str('dEaDbeef'), 4)
+  pr('kchk: hex2bin=%d %*ph\n', hr, 4, bin)
+  hr = int('hex2bin', bin, str('12zz'), 2)
+  pr('kchk: hex2bin(bad)=%d %*ph hex_to_bin=%d %d %d\n', hr, 4, bin, int('hex_to_bin', 0x46), int('hex_to_bin', 0x37), int('hex_to_bin', 0x67))
+  fortifiedCopy(str('a,b;;c'))
+  const pp = scratch.put(new Uint8Array(8))
+  writeUint(memory, pp, 8, tb)
+  for (let tok = f('strsep', pp, str(',;')); tok !== 0n; tok = f('strsep', pp, str(',;'))) {
+    pr('kchk: strsep=[%s] rest=%s\n', tok, str(readUint(memory, pp, 8) !== 0n ? 'yes' : 'NULL'))
+  }
+  const hello = str('hello')
+  pr('kchk: strspn=%zu strcspn=%zu strpbrk=%d\n', f('strspn', str('aabbc'), str('ab')), f('strcspn', str('xyz:1'), str(':')), f('strpbrk', hello, str('lo')) - hello)
+
   // kchk_heap()
   for (const size of [1, 8, 9, 24, 65, 96, 97, 100, 129, 193, 257, 1000, 4097, 8192, 8193]) {
     const q = f('__kmalloc', size, 0xcc0)

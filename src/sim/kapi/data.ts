@@ -3,6 +3,7 @@
 import type { GuestMemory } from '../cpu/types.js'
 import type { CacheRegistry } from './alloc.js'
 import type { KapiContext } from './context.js'
+import { CTYPE } from './ctype.js'
 import { writeUint } from './guest.js'
 import { jiffies } from './time.js'
 
@@ -34,6 +35,7 @@ export function dataSymbols(ctx: KapiContext, caches: CacheRegistry): DataSymbol
     u64var('page_offset_base', () => 0xffff888000000000n),
     u64var('vmalloc_base', () => 0xffffc90000000000n),
     u64var('vmemmap_base', () => 0xffffea0000000000n),
+    { name: '_ctype', size: 256, init: (mem, addr) => mem.write(addr, CTYPE) },
     {
       name: 'kmalloc_caches',
       size: caches.kmallocCaches().length * 8,

@@ -29,8 +29,8 @@ export class KernelBug extends Error {
   constructor(
     /** The first line of the kernel's report, e.g. "kernel BUG at mm/slub.c:419!". */
     readonly line: string,
-    /** 'bug': an oops-style report; 'warning': a WARN; 'hang': the task or CPU would never come back. */
-    readonly kind: 'bug' | 'warning' | 'hang',
+    /** 'bug': an oops-style report; 'warning': a WARN; 'hang': the task or CPU would never come back; 'panic'. */
+    readonly kind: 'bug' | 'warning' | 'hang' | 'panic',
     readonly detail: string,
   ) {
     super(`${line} (${detail})`)

@@ -5,10 +5,12 @@ import type { Printk } from '../kernel/printk.js'
 import { allocFunctions, CacheRegistry } from './alloc.js'
 import { note, type DeviceInfo, type KapiContext, type NetdevInfo } from './context.js'
 import { dataSymbols, type DataSymbol } from './data.js'
-import { KernelHeap, type HeapOptions } from './heap.js'
+import { KernelHeap, VMALLOC_BASE, type HeapOptions } from './heap.js'
 import { kstrtoxFunctions } from './kstrtox.js'
 import { listFunctions } from './lists.js'
 import { lockFunctions } from './locks.js'
+import { miscFunctions, RcuQueue } from './misc.js'
+import { textFunctions } from './text.js'
 import { printkFunctions } from './printk.js'
 import { stringFunctions } from './strings.js'
 import { timeFunctions, type VirtualClock } from './time.js'
@@ -47,6 +49,8 @@ export interface KernelApi {
   readonly data: DataSymbol[]
   /** The implementation of `name`, or the unmodelled stand-in: returns 0 and notes the name. */
   lookup(name: string): KernelFunction
+  /** A grace period: frees what kfree_rcu queued. Call when module code returns to its syscall. */
+  quiesce(): void
 }
 
 /**
@@ -70,6 +74,10 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     warn: o.warn,
   }
   const caches = new CacheRegistry(context)
+  const rcu = new RcuQueue((addr) => {
+    const warning = context.heap.free(addr, addr >= VMALLOC_BASE ? 'vfree' : 'kfree')
+    if (warning) note(context, warning)
+  })
   const functions: Record<string, KernelFunction> = {
     ...stringFunctions(context),
     ...kstrtoxFunctions(),
@@ -78,11 +86,14 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     ...lockFunctions(context),
     ...timeFunctions(context),
     ...listFunctions(context),
+    ...textFunctions(context),
+    ...miscFunctions(context, rcu),
   }
   return {
     context,
     functions,
     data: dataSymbols(context, caches),
+    quiesce: () => rcu.quiesce(),
     lookup: (name) =>
       functions[name] ??
       (() => {

@@ -112,9 +112,6 @@ export function lockFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     // The RCU read side is a nesting count in the task; on one CPU with no preemption nothing waits on it.
     __rcu_read_lock: () => undefined,
     __rcu_read_unlock: () => undefined,
-    synchronize_rcu: () => undefined,
-    synchronize_rcu_expedited: () => undefined,
-    rcu_barrier: () => undefined,
     __init_waitqueue_head: (call) => {
       writeUint(mem, call.arg(0), 4, 0)
       listInit(call.arg(0) + WAITQUEUE_HEAD)
