@@ -190,7 +190,10 @@ export const modinfo: Tool = (ctx, argv) => {
     return 1
   }
   const dir = root !== undefined || release !== undefined ? moduleDir(ctx, root === undefined ? '' : abspath(ctx, root), release) : moduleDir(ctx)
-  const db = new ModuleDb(ctx, dir)
+  // The module database (config, indexes) is read only when an argument is a name, not a file.
+  let db: ModuleDb | undefined
+  // kmod_new(dirname, &null_config): modinfo reads no modprobe.d, only the indexes (and modules.softdep).
+  const getDb = () => (db ??= new ModuleDb(ctx, dir, []))
   const out = new Stdout()
   let failed = false
   const run = (m: KmodModule): boolean => {
@@ -209,7 +212,7 @@ export const modinfo: Tool = (ctx, argv) => {
       if (!run({ name: pathToModname(name), path: libkmodAbsolute(ctx, name) })) return ABORT_EXIT
       continue
     }
-    const mods = byName ? [db.byName(name)].filter((m) => m.path || m.builtin) : db.lookup(name)
+    const mods = byName ? [getDb().byName(name)].filter((m) => m.path || m.builtin) : getDb().lookup(name)
     if (mods.length === 0) {
       ctx.err(byName ? `modinfo: ERROR: Module name ${name} not found.\n` : `modinfo: ERROR: Module ${name} not found.\n`)
       failed = true
