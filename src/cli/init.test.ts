@@ -1,5 +1,6 @@
 // kmodspec init on a directory that holds only a module's C source and Kbuild: what it writes and says, that it
 // keeps files unless --force, merges package.json, and that the spec it generates passes on the simulator.
+import { readFileSync } from 'node:fs'
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { withDir } from 'tmp-promise'
@@ -7,31 +8,8 @@ import { expect, test } from 'vitest'
 import { init, objM } from './init.js'
 import { runSpecs } from './run.js'
 
-export const helloC = `#include <linux/module.h>
-#include <linux/printk.h>
-
-static int debug;
-module_param(debug, int, 0644);
-MODULE_PARM_DESC(debug, "enable debug output");
-
-static char *name = "world";
-module_param(name, charp, 0444);
-
-static int __init hello_init(void)
-{
-	pr_info("hello: loaded\\n");
-	return 0;
-}
-
-static void __exit hello_exit(void)
-{
-	pr_info("hello: unloaded\\n");
-}
-
-module_init(hello_init);
-module_exit(hello_exit);
-MODULE_LICENSE("GPL");
-`
+// A hello-world module with two parameters, as a user would bring it.
+const helloC = readFileSync(path.join(import.meta.dirname, 'testdata', 'hello.c'), 'utf8')
 
 async function run(argv: string[], cwd: string) {
   let out = ''
