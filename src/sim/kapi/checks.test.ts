@@ -149,6 +149,18 @@ function simulate() {
   const hello = str('hello')
   pr('kchk: strspn=%zu strcspn=%zu strpbrk=%d\n', f('strspn', str('aabbc'), str('ab')), f('strcspn', str('xyz:1'), str(':')), f('strpbrk', hello, str('lo')) - hello)
 
+  // kchk_hexdump()
+  const dump = scratch.put(new Uint8Array([0x00, 0x01, 0x02, 0x7f, 0x80, 0xff, ...new TextEncoder().encode('ABCDEFGHIJ kmodspec!~012345678abcd')]))
+  const level = str('\x016')
+  f('print_hex_dump', level, str('kchk: hd1 '), 2, 16, 1, dump, 40, 1)
+  f('print_hex_dump', level, str('kchk: hd2 '), 0, 32, 4, dump, 40, 0)
+  f('print_hex_dump', level, str('kchk: hd3 '), 2, 32, 2, dump, 40, 1)
+  f('print_hex_dump', level, str('kchk: hd4 '), 0, 16, 8, dump, 24, 1)
+  f('print_hex_dump', level, str('kchk: hd5 '), 0, 16, 4, dump, 6, 1)
+  const line = scratch.put(new Uint8Array(64))
+  pr('kchk: hex_dump_to_buffer=%d [%s]\n', int('hex_dump_to_buffer', dump, 10, 16, 1, line, 64, 0), line)
+  pr('kchk: hex_dump_to_buffer(small)=%d\n', int('hex_dump_to_buffer', dump, 10, 16, 1, line, 8, 1))
+
   // kchk_heap()
   for (const size of [1, 8, 9, 24, 65, 96, 97, 100, 129, 193, 257, 1000, 4097, 8192, 8193]) {
     const q = f('__kmalloc', size, 0xcc0)

@@ -6,6 +6,7 @@ import { allocFunctions, CacheRegistry } from './alloc.js'
 import { note, type DeviceInfo, type KapiContext, type NetdevInfo } from './context.js'
 import { dataSymbols, type DataSymbol } from './data.js'
 import { KernelHeap, VMALLOC_BASE, type HeapOptions } from './heap.js'
+import { hexdumpFunctions } from './hexdump.js'
 import { kstrtoxFunctions } from './kstrtox.js'
 import { listFunctions } from './lists.js'
 import { lockFunctions } from './locks.js'
@@ -87,6 +88,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     ...timeFunctions(context),
     ...listFunctions(context),
     ...textFunctions(context),
+    ...hexdumpFunctions(context),
     ...miscFunctions(context, rcu),
   }
   return {
