@@ -549,7 +549,11 @@ export class Cpu extends Alu {
     for (let n = 0; n < 4096; n++) {
       if (n > 0) {
         if (this.icount >= this.limit) return undefined
-        d = this.fetch()
+        // Inline form of fetch()'s fast path: same page, cache valid, instruction decoded.
+        const fc = this.fetchCode
+        const lo = this.ripLo
+        const c = fc !== undefined && (lo >>> 12) === this.fetchLo && this.ripHi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch ? fc[lo & 0xfff] : undefined
+        d = c !== undefined ? c : this.fetch()
       }
       this.icount++
       let nl = this.ripLo + d.len
