@@ -43,6 +43,12 @@ NI int divide(int a, int b) { return a / b; }
 NI int smash(int i) { volatile char buf[16]; for (int k = 0; k <= i; k++) buf[k] = 0x41; return buf[0]; }
 u64 read_current(void) { u64 t; asm("movq %%gs:current_task, %0" : "=r"(t)); return t; }
 u64 gs_canary(void) { u64 t; asm("movq %%gs:0x28, %0" : "=r"(t)); return t; }
+struct pair { u64 a, b; } __attribute__((aligned(16)));
+u64 cx16(struct pair *p, u64 ea, u64 eb, u64 na, u64 nb) {
+  unsigned char ok;
+  asm volatile("lock cmpxchg16b %1\n\tsetz %0" : "=q"(ok), "+m"(*p), "+a"(ea), "+d"(eb) : "b"(na), "c"(nb) : "memory");
+  return ok ? 1 : (ea ^ eb) << 1;
+}
 extern void __SCT__might_resched(void);
 u64 percpu_vars(void) {
   u64 off; unsigned int cpu, pc;
@@ -137,6 +143,19 @@ describe('host functions', () => {
     const r = h.call('call_host_bug')
     expect(r.kind).toBe('host-error')
     expect(r.kind === 'host-error' && String(r.error)).toBe('TypeError: kapi bug')
+  })
+})
+
+describe('wide atomics', () => {
+  test('lock cmpxchg16b swaps on a match and loads the old value otherwise', () => {
+    const m = h.cpu.memory
+    const P = 0xffff888000200100n
+    m.writeU64(P, 0x1111n)
+    m.writeU64(P + 8n, 0x2222n)
+    expect(h.value('cx16', [P, 0x1111n, 0x2222n, 0xaaaan, 0xbbbbn])).toBe(1n)
+    expect([m.readU64(P), m.readU64(P + 8n)]).toEqual([0xaaaan, 0xbbbbn])
+    expect(h.value('cx16', [P, 0x1111n, 0x2222n, 0n, 0n])).toBe((0xaaaan ^ 0xbbbbn) << 1n)
+    expect([m.readU64(P), m.readU64(P + 8n)]).toEqual([0xaaaan, 0xbbbbn])
   })
 })
 

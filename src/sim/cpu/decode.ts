@@ -571,7 +571,7 @@ function twoByte(b: number): void {
         else sys()
         return
       }
-      if (r === 7 && rep === 0) d.op = Op.NOP // clflush / clflushopt
+      if ((r === 7 || (r === 6 && opsize16)) && rep === 0) d.op = Op.NOP // clflush / clflushopt / clwb
       else sys()
       return
     }
