@@ -52,7 +52,11 @@ async function worker() {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2))
-  if (o.build) await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+  if (o.build) {
+    const built = await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit', reject: false })
+    // tsc still writes dist/ on type errors; say so rather than stop (the fuzzer runs what was emitted).
+    if (built.exitCode !== 0) console.error('fuzz: tsc reported type errors (above); running the JavaScript it emitted anyway')
+  }
   const { describeFailure } = await import('../dist/sim/fuzz/run.js')
   const started = performance.now()
   const end = o.from + o.cases

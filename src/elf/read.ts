@@ -10,6 +10,7 @@ export const SHT_RELA = 4
 export const SHT_NOBITS = 8
 export const SHN_UNDEF = 0
 export const SHN_LORESERVE = 0xff00
+export const SHN_ABS = 0xfff1
 export const STB_LOCAL = 0
 export const STB_GLOBAL = 1
 export const STB_WEAK = 2
@@ -28,6 +29,9 @@ export const R_X86_64_PC32 = 2
 export const R_X86_64_PLT32 = 4
 export const R_X86_64_32 = 10
 export const R_X86_64_32S = 11
+
+/** What a 64-bit field of 2^53 or more reads as: larger than any file, still an exact integer. */
+export const TOO_BIG = 2 ** 53
 
 const EHDR_SIZE = 64
 const SHDR_SIZE = 64
@@ -103,11 +107,14 @@ class Reader {
   u64(o: number): bigint {
     return this.view.getBigUint64(o, true)
   }
-  /** A 64-bit offset/size field as a number; huge values become Infinity so bounds checks fail. */
+  /**
+   * A 64-bit offset/size field as a number. Values from 2^53 up all read as 2^53 ({@link TOO_BIG}): every
+   * bounds check still fails on them, and no Infinity or NaN reaches arithmetic or BigInt().
+   */
   u64n(o: number): number {
     const hi = this.view.getUint32(o + 4, true)
     const lo = this.view.getUint32(o, true)
-    return hi === 0 ? lo : hi < 0x200000 ? hi * 0x100000000 + lo : Number.POSITIVE_INFINITY
+    return hi === 0 ? lo : hi < 0x200000 ? hi * 0x100000000 + lo : TOO_BIG
   }
 }
 

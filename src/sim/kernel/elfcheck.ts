@@ -1,7 +1,7 @@
 import { KERN_ERR } from './printk.js'
 import type { Printk } from './printk.js'
 import { errno } from './types.js'
-import { SHT_NOBITS, SHT_NULL, SHT_SYMTAB } from '../../elf/read.js'
+import { SHT_NOBITS, SHT_NULL, SHT_SYMTAB, TOO_BIG } from '../../elf/read.js'
 
 const { ENOEXEC, EBADMSG, ENOPKG } = errno
 
@@ -92,10 +92,10 @@ function u16(b: Uint8Array, o: number): number {
 function u32(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000
 }
-/** A 64-bit field as a number; values past 2^53 become Infinity so bounds checks fail. */
+/** A 64-bit field as a number; values from 2^53 read as 2^53 (TOO_BIG): bounds checks fail, no Infinity reaches arithmetic. */
 function u64(b: Uint8Array, o: number): number {
   const hi = u32(b, o + 4)
-  return hi < 0x200000 ? hi * 0x100000000 + u32(b, o) : Number.POSITIVE_INFINITY
+  return hi < 0x200000 ? hi * 0x100000000 + u32(b, o) : TOO_BIG
 }
 
 function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number {

@@ -12,7 +12,7 @@ const KERN_EMERG = 0
  */
 export const MAX_CALL_DEPTH = 1024
 /** Actions one syscall may run: past this the CPU would be stuck for the soft-lockup watchdog. */
-export const ACTION_BUDGET = 1_000_000
+export const ACTION_BUDGET = 100_000
 
 /**
  * The kernel died in a module's code: a stack overflow (an oops) or a runaway (the soft-lockup

@@ -1,4 +1,5 @@
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_RO_AFTER_INIT, SHF_WRITE, type KSection } from './elfcheck.js'
+import { TOO_BIG } from '../../elf/read.js'
 
 /** What layout_symtab() needs of the symbol table: each entry's section and name length. */
 export interface LayoutSymbols {
@@ -33,17 +34,17 @@ const MOD_KALLSYMS_SIZE = 32
 
 /**
  * The kernel's ALIGN(v, a): (v + a - 1) & ~(a - 1) in 64 bits, for any sh_addralign a file gives
- * (not only powers of two). A result past 2^53, or an alignment read as Infinity, is Infinity:
- * no module area holds it, and the loader refuses it before allocating.
+ * (not only powers of two). A result from 2^53 up is 2^53 (TOO_BIG): no module area holds it, and
+ * the loader refuses it before allocating; no Infinity or NaN comes out.
  */
 export function align(v: number, a: number): number {
   if (!(a > 1)) return v
-  if (!Number.isFinite(a) || !Number.isFinite(v) || a > 2 ** 52) return Number.POSITIVE_INFINITY
+  if (!Number.isFinite(a) || !Number.isFinite(v) || a > 2 ** 52 || v >= TOO_BIG) return TOO_BIG
   if ((a & (a - 1)) === 0 && a <= 2 ** 30) return Math.ceil(v / a) * a
   const mask = (1n << 64n) - 1n
   const av = BigInt(a)
   const r = (BigInt(v) + av - 1n) & ~(av - 1n) & mask
-  return r > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(r)
+  return r >= BigInt(TOO_BIG) ? TOO_BIG : Number(r)
 }
 
 /**

@@ -111,14 +111,6 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     return -ENOEXEC
   }
   const infoName = early ?? info.name
-  // rewrite_section_headers(): every section but SHT_NOBITS must lie in the image (SHT_NULL ones too).
-  for (let i = 1; i < sections.length; i++) {
-    const s = sections[i]
-    if (s.type !== SHT_NOBITS && !(s.offset + s.size <= checked.len)) {
-      k.printk.log(KERN_ERR, `Module len ${checked.len} truncated`)
-      return -ENOEXEC
-    }
-  }
   const versIdx = flags & 1 ? 0 : findSec(sections, '__versions')
   const pcpuIdx = findSec(sections, '.data..percpu')
   // rewrite_section_headers(): modinfo and versions are tracked but not kept.
