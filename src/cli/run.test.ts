@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import process from 'node:process'
 import { withDir } from 'tmp-promise'
-import { expect, test } from 'vitest'
+import { expect, test, vi } from 'vitest'
 import { addRun, emptyReport } from './reporters/model.js'
 import { formatReport, trimFailure, type VitestJsonReport } from './run-report.js'
 import { runSpecs } from './run.js'
@@ -96,3 +96,27 @@ test('failures lose the stack frames of node and node_modules but keep the first
   const message = 'AssertionError: expected 1 to be 2\n    at node:internal/x:1:1\n    at /p/node_modules/vitest/a.js:1:1\n    at /p/specs/a.spec.ts:4:13\n    at /p/specs/a.spec.ts:9:1'
   expect(trimFailure(message)).toBe('AssertionError: expected 1 to be 2\nat /p/specs/a.spec.ts:4:13')
 })
+
+test('in CI, the one-line progress of a cold kbuild shows even when every spec passed; a warm run is quiet', async () => {
+  await withDir(
+    async ({ path: dir }) => {
+      vi.stubEnv('CI', 'true')
+      vi.stubEnv('XDG_CACHE_HOME', path.join(dir, 'cache'))
+      try {
+        await mkdir(path.join(dir, 'specs'))
+        await mkdir(path.join(dir, 'tiny'))
+        await writeFile(path.join(dir, 'tiny', 'tiny.c'), '#include <linux/module.h>\nstatic int __init tiny_init(void) { return 0; }\nmodule_init(tiny_init);\nMODULE_LICENSE("GPL");\n')
+        await writeFile(path.join(dir, 'tiny', 'Kbuild'), 'obj-m += tiny.o\n')
+        await writeFile(path.join(dir, 'specs', 'tiny.spec.ts'), `import { test } from 'vitest'\nimport { kernel } from ${JSON.stringify(entry)}\ntest('tiny loads', async () => { await kernel({ modules: 'tiny' }).insmod('tiny').expectLoaded('tiny') }, 120_000)\n`)
+        const cold = await run([], dir)
+        expect(cold.code).toBe(0)
+        expect(cold.out.split('\n').slice(0, 4).map((l) => l.replace(/\d+\.\d s/, 'N s'))).toEqual(['kmodspec run: specs on the sim kernel', '', 'kmodspec: KBUILD tiny for 6.1.0-56-amd64: tiny.ko (N s)', ''])
+        const warm = await run([], dir)
+        expect(warm.out.split('\n').slice(0, 4)).toEqual(['kmodspec run: specs on the sim kernel', '', 'specs/tiny.spec.ts', '  ✓ tiny loads'])
+      } finally {
+        vi.unstubAllEnvs()
+      }
+    },
+    { unsafeCleanup: true, prefix: 'kmodspec-run-test-' },
+  )
+}, 120_000)

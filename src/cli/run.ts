@@ -253,6 +253,11 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
         throw new UsageError(`no spec file matched ${files.map((f) => `'${f}'`).join(' ')}${missing.length > 0 ? ` (no such file: ${missing.join(', ')})` : ''} in ${io.cwd}: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)`)
       }
       if (said !== '' && (code !== 0 || values.verbose)) chatter.write(`${said}\n\n`)
+      else {
+        // Progress lines of slow first-run steps (kbuild in CI) are worth seeing even when all passed.
+        const progress = said.split('\n').filter((l) => /^kmodspec: KBUILD /.test(l))
+        if (progress.length > 0) chatter.write(`${progress.join('\n')}\n\n`)
+      }
       const records = await readRecords(recordDir)
       const failedQuietly = code !== 0 && vitestReport.numFailedTests === 0 && vitestReport.testResults.every((f) => !(f.assertionResults.length === 0 && f.message))
       addRun(report, release ?? records.find((r) => r.backend === backend)?.release ?? 'default', vitestReport, records, io.cwd, failedQuietly ? `vitest exited with ${code} on ${label} (see above)` : undefined)
