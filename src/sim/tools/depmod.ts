@@ -3,7 +3,7 @@
  * against the others' exports, and write modules.dep, .alias, .softdep, .symbols, .devname
  * and the binary indexes, in kmod's order and format.
  */
-import { KmodAbort, kmodDepmodLoad } from '../../elf/kmod.js'
+import { KmodAbort, KmodElf, kmodDepmodLoad, kmodElfNew } from '../../elf/kmod.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
 import { strerror } from './errors.js'
@@ -63,32 +63,72 @@ export const depmod: Tool = (ctx, argv) => {
   let quick = false
   let toStdout = false
   let warnDups = false
+  let verbose = 0
+  let printUnknown = false
+  let symvers: string | undefined
+  let systemMap: string | undefined
+  let prefix = ''
   const configPaths: string[] = []
-  for (const { opt, arg } of parsed.opts) {
+  for (const { opt, arg, long } of parsed.opts) {
     if (opt === 'b') root = abspath(ctx, arg!)
     else if (opt === 'C') configPaths.push(arg!)
     else if (opt === 'A') quick = true
     else if (opt === 'n') toStdout = true
     else if (opt === 'w') warnDups = true
-    else if (opt === 'V') {
+    else if (opt === 'v') verbose++
+    else if (opt === 'e') printUnknown = true
+    else if (opt === 'E') symvers = arg
+    else if (opt === 'F') systemMap = arg
+    else if (opt === 'P') {
+      if (arg!.length !== 1) {
+        ctx.err('depmod: FATAL: -P only takes a single char\n')
+        return 1
+      }
+      prefix = arg!
+    } else if ('uqrm'.includes(opt)) ctx.err(`depmod: WARNING: Ignored deprecated option ${long ? `--${long}` : `-${opt}`}\n`)
+    else if (opt === 'h') {
+      ctx.out(`Usage:\n\tdepmod -[aA] [options] [forced_version]\n`)
+      return 0
+    } else if (opt === 'V') {
       ctx.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n')
       return 0
     }
   }
   let release = ctx.release
-  const operands = parsed.operands
-  if (operands.length && /^\d+\.\d+/.test(operands[0]!)) release = operands.shift()!
+  const operands = [...parsed.operands]
+  if (operands.length) {
+    // is_version_number: sscanf("%u.%u") must read two numbers
+    if (!/^\s*\+?\d+\.\s*\+?\d+/.test(operands[0]!)) {
+      ctx.err(`depmod: ERROR: Bad version passed ${operands[0]}\n`)
+      return 1
+    }
+    release = operands.shift()!
+  }
   const dir = `${root}/lib/modules/${release}`
-  if (quick && !toStdout && upToDate(ctx, dir)) return 0
   if (quick && toStdout) return 0
+  if (quick && upToDate(ctx, dir)) return 0
   const warn = (msg: string) => ctx.err(`depmod: WARNING: ${msg}\n`)
 
+  const strip = (name: string) => (prefix && name.startsWith(prefix) ? name.slice(1) : name)
+  const symbols = new Map<string, { owner?: Mod; crc: number }>()
+  const kernelSyms = symvers !== undefined ? loadSymvers(ctx, symvers) : systemMap !== undefined ? loadSystemMap(ctx, systemMap, prefix) : undefined
+  if (kernelSyms === 'missing') {
+    ctx.err(`depmod: FATAL: could not load ${symvers ?? systemMap}: ${strerror(2)}\n`)
+    return 1
+  }
+  if (kernelSyms) for (const [name, crc] of kernelSyms) symbols.set(name, { crc })
+  if (printUnknown && !kernelSyms) {
+    warn('-e needs -E or -F')
+    printUnknown = false
+  }
   if (ctx.vfs.stat(dir)?.type !== 'dir') {
     ctx.err(`depmod: ERROR: could not open directory ${dir}: ${strerror(2)}\n`)
     ctx.err(`depmod: FATAL: could not search modules: ${strerror(2)}\n`)
     return 1
   }
-  const cfg = loadDepmodConfig(ctx, release, configPaths.length ? configPaths : undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`))
+  // module files named on the command line: only they are indexed, and depmod.d is not read
+  const all = operands.length === 0
+  const cfg = all ? loadDepmodConfig(ctx, release, configPaths.length ? configPaths : undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`)) : { searches: [], overrides: [], externals: [], excludes: [] }
   // modules by name; a second file with the same name replaces the first only with a higher priority
   const byName = new Map<string, Mod>()
   const add = (path: string) => {
@@ -98,7 +138,18 @@ export const depmod: Tool = (ctx, argv) => {
     const relpath = path.startsWith(dir + '/') ? path.slice(dir.length + 1) : undefined
     byName.set(name, { name, path, relpath, sortIdx: 1, depSortIdx: Number.MAX_SAFE_INTEGER, idx: 0, users: 0, deps: [], visited: false })
   }
-  for (const path of scan(ctx, dir, cfg)) add(path)
+  for (const path of operands) {
+    if (!path.startsWith('/')) {
+      ctx.err(`depmod: FATAL: ${path}: not absolute path.\n`)
+      return 1
+    }
+    if (!ctx.vfs.stat(path)) {
+      ctx.err(`depmod: FATAL: could not create module ${path}: ${strerror(2)}\n`)
+      return 1
+    }
+    add(path)
+  }
+  if (all) for (const path of scan(ctx, dir, cfg)) add(path)
   // an external directory that is missing is skipped silently
   for (const ext of cfg.externals) {
     const st = ctx.vfs.stat(ext)
@@ -122,24 +173,39 @@ export const depmod: Tool = (ctx, argv) => {
     if (got.err < 0 && got.err !== -2) ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(got.err)}\n`)
     m.info = got.info
   }
-  // symbol → owner; a later module replaces an earlier owner, as kmod's hash_add does
+  // the symbol table: the kernel's (-E Module.symvers, -F System.map) first, then every module's
+  // exports in array order; a later entry replaces an earlier one, as kmod's hash_add does
+  const crcs = symvers !== undefined ? (m: Mod) => moduleCrcs(ctx, m) : () => undefined
+  for (const m of mods) {
+    const exportCrcs = crcs(m)?.exports
+    for (const e of m.info?.exports ?? []) symbols.set(strip(e.name), { owner: m, crc: exportCrcs?.get(e.name) ?? 0 })
+  }
   const owners = new Map<string, Mod>()
-  for (const m of mods) for (const e of m.info?.exports ?? []) owners.set(e.name, m)
+  for (const [name, s] of symbols) if (s.owner) owners.set(name, s.owner)
   for (const m of mods) {
     if (!m.info) continue
     // kmod_module_get_dependency_symbols: a symbol table it cannot read gives no dependencies, silently
-    let symbols: ModuleInfo['symbols']
+    let undefs: ModuleInfo['symbols']
     try {
-      symbols = m.info.symbols
+      undefs = m.info.symbols
     } catch {
       continue
     }
-    for (const s of symbols) {
+    const depCrcs = crcs(m)?.deps
+    for (const s of undefs) {
       if (s.shndx !== 0 || !s.name || (s.bind !== 1 && s.bind !== 2)) continue
-      const owner = owners.get(s.name)
+      const weak = s.bind === 2
+      const sym = symbols.get(strip(s.name.startsWith('.') ? s.name.slice(1) : s.name))
+      if (!sym) {
+        if (printUnknown && !weak) warn(`${m.path} needs unknown symbol ${s.name}`)
+        continue
+      }
+      if (symvers !== undefined && sym.crc !== (depCrcs?.get(s.name) ?? 0) && !weak && printUnknown) warn(`${m.path} disagrees about version of symbol ${s.name}`)
+      const owner = sym.owner
       if (!owner || m.deps.includes(owner)) continue
       m.deps.push(owner)
       owner.users++
+      if (verbose > 0) ctx.out(`${m.path} needs "${s.name}": ${owner.path}\n`)
     }
   }
   if (!topoSort(mods, (m) => ctx.err(`depmod: ERROR: ${m}\n`))) return 1
@@ -365,5 +431,70 @@ function builtinAliasIndex(ctx: ToolContext, dir: string, warn: (m: string) => v
     if (m) idx.insert(underscores(m[2]!) ?? m[2]!, m[1]!, 0)
   }
   return idx.write()
+}
+
+/** The kernel's fake symbols depmod adds after Module.symvers or System.map. */
+const FAKE_SYMS = ['__this_module', '_GLOBAL_OFFSET_TABLE_', 'TOC.']
+
+/** depmod_load_symvers: `crc\tsymbol\tvmlinux...` lines (other owners skipped), then the fake symbols. */
+function loadSymvers(ctx: ToolContext, file: string): Map<string, number> | 'missing' {
+  let text: string
+  try {
+    text = ctx.vfs.readText(abspath(ctx, file))
+  } catch {
+    return 'missing'
+  }
+  const out = new Map<string, number>()
+  text.split('\n').forEach((line, i) => {
+    const [ver, sym, where] = line.split(/[ \t]+/).filter(Boolean)
+    if (!ver || !sym || !where || where !== 'vmlinux') return
+    const crc = /^\s*(0[xX])?[0-9a-fA-F]+$/.test(ver) ? Number.parseInt(ver, 16) : Number.NaN
+    // %m prints errno, still ENOENT from libkmod's failed probe of an index file (as kmod 30 on Debian prints)
+    if (Number.isNaN(crc)) {
+      ctx.err(`depmod: ERROR: ${file}:${i + 1} Invalid symbol version ${ver}: ${strerror(2)}\n`)
+      return
+    }
+    out.set(sym, crc >>> 0)
+  })
+  for (const f of FAKE_SYMS) out.set(f, 0)
+  return out
+}
+
+/** depmod_load_system_map: the `__ksymtab_<name>` entries of a System.map, then the fake symbols. */
+function loadSystemMap(ctx: ToolContext, file: string, prefix: string): Map<string, number> | 'missing' {
+  let text: string
+  try {
+    text = ctx.vfs.readText(abspath(ctx, file))
+  } catch {
+    return 'missing'
+  }
+  const out = new Map<string, number>()
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  lines.forEach((line, i) => {
+    const m = /^[^ ]* [^ ]* (.*)$/s.exec(line)
+    if (!m) {
+      // fgets kept the line's newline, and kmod prints the line as read
+      ctx.err(`depmod: ERROR: ${file}:${i + 1}: invalid line: ${line}${i < lines.length - 1 || text.endsWith('\n') ? '\n' : ''}\n`)
+      return
+    }
+    let name = m[1]!
+    if (prefix && name.startsWith(prefix)) name = name.slice(1)
+    if (name.startsWith('__ksymtab_')) out.set(name.slice(10), 0)
+  })
+  for (const f of FAKE_SYMS) out.set(f, 0)
+  return out
+}
+
+/** The CRCs libkmod reads with a module's symbols: its exports' `__crc_` values and its `__versions`. */
+function moduleCrcs(ctx: ToolContext, m: Mod): { exports: Map<string, number>; deps: Map<string, number> } | undefined {
+  const bytes = kmodFileOpen(ctx, m.path).bytes
+  if (!bytes) return undefined
+  const elf = kmodElfNew(bytes)
+  if (!(elf instanceof KmodElf)) return undefined
+  const syms = elf.symbols()
+  const deps = elf.dependencySymbols()
+  const map = (list: typeof syms) => new Map(Array.isArray(list) ? list.map((x) => [x.symbol, x.crc >>> 0] as const) : [])
+  return { exports: map(syms), deps: map(deps) }
 }
 

@@ -11,7 +11,8 @@ export interface LongOption {
 }
 
 export interface ParsedOptions {
-  opts: Array<{ opt: string; arg?: string }>
+  /** `long`: the long option's name when it was given that way. */
+  opts: Array<{ opt: string; arg?: string; long?: string }>
   operands: string[]
 }
 
@@ -48,12 +49,12 @@ export function getopt(prog: string, args: readonly string[], short: string, lon
       }
       const opt = matches[0]!
       if (opt.hasArg) {
-        if (eq >= 0) opts.push({ opt: opt.val, arg: a.slice(eq + 1) })
-        else if (i + 1 < args.length) opts.push({ opt: opt.val, arg: args[++i]! })
+        if (eq >= 0) opts.push({ opt: opt.val, arg: a.slice(eq + 1), long: opt.name })
+        else if (i + 1 < args.length) opts.push({ opt: opt.val, arg: args[++i]!, long: opt.name })
         else throw new GetoptError(`${prog}: option '--${opt.name}' requires an argument`)
       } else {
         if (eq >= 0) throw new GetoptError(`${prog}: option '--${opt.name}' doesn't allow an argument`)
-        opts.push({ opt: opt.val })
+        opts.push({ opt: opt.val, long: opt.name })
       }
       continue
     }

@@ -120,6 +120,49 @@ describe('depmod -n and -C', () => {
   })
 })
 
+describe('depmod options: -e with -E or -F, -v, -P, deprecated options, a bad version, module files', () => {
+  const files = {
+    [`${M}/extra/hello_feature.ko`]: feature,
+    [`${M}/extra/hello_api.ko`]: api,
+    [`${M}/extra/modprobe_demo.ko`]: demo,
+    'Module.symvers': '0x12345678\tapi_test\tvmlinux\tEXPORT_SYMBOL\t\n0xbdfb6dbb\t__fentry__\tvmlinux\tEXPORT_SYMBOL\t\nzzz\tbad_crc\tvmlinux\tEXPORT_SYMBOL\n0x1\tother\tdrivers/x\tEXPORT_SYMBOL\n',
+    'System.map': 'ffffffff81000000 T _stext\nffffffff82000000 r __ksymtab__printk\nbroken\n',
+  }
+  const cases: Array<(root: string) => string[]> = [
+    () => ['depmod', '-e', R],
+    (r) => ['depmod', '-e', '-E', `${r}/Module.symvers`, R],
+    (r) => ['depmod', '-E', `${r}/Module.symvers`, R],
+    (r) => ['depmod', '-e', '-F', `${r}/System.map`, R],
+    (r) => ['depmod', '-e', '-E', `${r}/nothing.symvers`, R],
+    () => ['depmod', '-v', R],
+    () => ['depmod', '-P', 'ab', R],
+    () => ['depmod', '-u', '--quiet', '-r', '--map', R],
+    () => ['depmod', 'notaversion'],
+    (r) => ['depmod', R, `${r}/${M}/extra/hello_feature.ko`, `${r}/${M}/extra/hello_api.ko`],
+    () => ['depmod', R, 'relative/x.ko'],
+    (r) => ['depmod', R, `${r}/nothing.ko`],
+  ]
+  for (const [i, argvOf] of cases.entries()) {
+    test(argvOf('ROOT').join(' '), async () => {
+      const t = await tmpDir({ unsafeCleanup: true })
+      try {
+        layout(t.path, files)
+        // the files named in argv are the same for both: absolute paths inside the shared sysroot
+        const argv = argvOf(t.path)
+        const real = await hostRun(t.path, argv)
+        const realTree = snapshot(t.path)
+        removeIndexes(t.path)
+        const simArgv = argv.map((a) => (a.startsWith(`${t.path}/${M}`) ? a.slice(t.path.length) : a))
+        const sim = simRun(t.path, simArgv)
+        expect({ ...sim, stderr: sim.stderr.replaceAll(t.path, '') }, `case ${i}`).toEqual(real)
+        expect(snapshot(t.path)).toEqual(realTree)
+      } finally {
+        await t.cleanup()
+      }
+    })
+  }
+})
+
 describe('dependency cycles fail as kmod 30 fails: each cycle, a count, exit 1, no index written', () => {
   test('a -> b -> a, with a module both use', async () => {
     await expectSame({ [`${M}/extra/cyc_a.ko`]: ko('cyc_a', ['fa'], ['fb']), [`${M}/extra/cyc_b.ko`]: ko('cyc_b', ['fb'], ['fa', 'fc']), [`${M}/extra/cyc_c.ko`]: ko('cyc_c', ['fc'], []) })
