@@ -223,3 +223,26 @@ test('the KTAP checker itself refuses what the grammar forbids', () => {
   expect(() => checkKtap('1..1\nok 1 a\n')).toThrow("expected 'KTAP version 1'")
   expect(() => checkKtap('KTAP version 1\n1..1\nok 1 a\nok 2 b\n')).toThrow('output after the last planned test')
 })
+
+test('a spec file that failed to load: <error> in JUnit, not ok # ERROR in KTAP; control characters do not break the XML', async () => {
+  const { addRun, emptyReport } = await import('./model.js')
+  const { formatJunit } = await import('./junit.js')
+  const { formatKtap } = await import('./ktap.js')
+  const report = emptyReport('qemu')
+  const broken = { numTotalTests: 1, numPassedTests: 1, numFailedTests: 0, numTotalTestSuites: 2, numFailedTestSuites: 1, success: false }
+  addRun(report, R1, { ...broken, testResults: [
+    { name: '/p/specs/broken.spec.ts', status: 'failed', message: 'SyntaxError: Unexpected token \x1b[31m}\x1b[39m \x07 in /p/specs/broken.spec.ts', assertionResults: [] },
+    { name: '/p/specs/ok.spec.ts', status: 'passed', message: '', assertionResults: [{ ancestorTitles: [], title: 'fine', status: 'passed', failureMessages: [], duration: 12.4 }] },
+  ] }, [], '/p')
+  const file = path.join(project.path, 'broken.xml')
+  await writeFile(file, formatJunit(report))
+  const junit = await parseJunit(file)
+  expect(junit.attrs).toMatchObject({ tests: '2', failures: '0', errors: '1' })
+  expect(junit.suites.map((s) => [s.attrs.name, s.attrs.errors, s.cases.map((c) => [c.name, c.children])])).toEqual([
+    [`specs/broken.spec.ts [${R1}]`, '1', [[`specs/broken.spec.ts failed to load [${R1}]`, ['error']]]],
+    [`specs/ok.spec.ts [${R1}]`, '0', [[`fine [${R1}]`, []]]],
+  ])
+  const ktap = formatKtap(report)
+  expect(checkKtap(ktap)).toEqual([{ ok: false, name: R1, children: [{ ok: false, name: 'specs/broken.spec.ts: failed to load', directive: 'ERROR' }, { ok: true, name: 'specs/ok.spec.ts: fine' }] }])
+  expect(ktap).toContain('\n  # SyntaxError: Unexpected token } \uFFFD in /p/specs/broken.spec.ts\n')
+})
