@@ -38,7 +38,8 @@ const MOD_KALLSYMS_SIZE = 32
  * the loader refuses it before allocating; no Infinity or NaN comes out.
  */
 export function align(v: number, a: number): number {
-  if (!(a > 1)) return v
+  // ALIGN(0, a) is 0 for every a: a first section's alignment never grows the size.
+  if (!(a > 1) || v === 0) return v
   if (!Number.isFinite(a) || !Number.isFinite(v) || a > 2 ** 52 || v >= TOO_BIG) return TOO_BIG
   if ((a & (a - 1)) === 0 && a <= 2 ** 30) return Math.ceil(v / a) * a
   const mask = (1n << 64n) - 1n
