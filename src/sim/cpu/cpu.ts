@@ -1179,6 +1179,24 @@ export class Cpu extends Alu {
         // div / idiv
         if (a === 0 && ah === 0) return this.trap('divide-error')
         const signed = d.sub === 7
+        // Fast path (do_div, u32 math): unsigned, no high half, operands below 2^52 so that q*v stays
+        // exact in a double; the rounded quotient is corrected by at most one.
+        if (!signed && (size === 4 || size === 8) && (R[RDX] | (size === 8 ? H[RDX] : 0)) === 0 && (size === 4 || (H[RAX] < 0x100000 && ah < 0x100000))) {
+          const n = size === 8 ? H[RAX] * TWO32 + R[RAX] : R[RAX]
+          const v = size === 8 ? ah * TWO32 + a : a
+          let q = Math.floor(n / v)
+          let rem = n - q * v
+          if (rem < 0) {
+            q--
+            rem += v
+          } else if (rem >= v) {
+            q++
+            rem -= v
+          }
+          this.setR(RAX, size, q >>> 0, size === 8 ? Math.floor(q / TWO32) : 0)
+          this.setR(RDX, size, rem >>> 0, size === 8 ? Math.floor(rem / TWO32) : 0)
+          return
+        }
         let dividend: bigint
         if (size === 8) dividend = (this.regValue(RDX) << 64n) | this.regValue(RAX)
         else if (size === 4) dividend = (BigInt(R[RDX]) << 32n) | BigInt(R[RAX])
