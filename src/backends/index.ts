@@ -35,7 +35,8 @@ export async function createBackend(options: BackendOptions = {}): Promise<Backe
     case 'qemu': {
       // the VM's boot arguments: its own `append` (part of the saved state's key), then the command line's words
       const { cmdline, ...rest } = options
-      const words = typeof cmdline === 'string' ? cmdline.split(/\s+/).filter(Boolean) : []
+      // one string: the VM joins its arguments with blanks, and quotes inside must survive as written
+      const words = typeof cmdline === 'string' && cmdline.trim() ? [cmdline.trim()] : []
       const append = [...((rest.append as string[] | undefined) ?? []), ...words]
       return (await import('./qemu/index.js')).createQemuBackend(append.length ? { ...rest, append } : rest)
     }

@@ -65,6 +65,43 @@ function param(name: string, value: string, type: string | undefined): ParamInst
 const boots = new WeakMap<KernelState, Boot>()
 
 /**
+ * parse_args' next_arg(): `param[=value]` words split on blanks outside double quotes, the quotes
+ * dropped around a value or a whole word; "--" ends the kernel's part (the rest goes to init).
+ */
+export function kernelArgs(cmdline: string): Array<{ param: string; val: string | null }> {
+  const out: Array<{ param: string; val: string | null }> = []
+  let s = cmdline.replace(/^\s+/, '')
+  while (s.length) {
+    let quoted = false
+    let inQuote = false
+    if (s[0] === '"') {
+      s = s.slice(1)
+      inQuote = quoted = true
+    }
+    let i = 0
+    let equals = -1
+    for (; i < s.length; i++) {
+      if (/\s/.test(s[i]!) && !inQuote) break
+      if (equals < 0 && s[i] === '=') equals = i
+      if (s[i] === '"') inQuote = !inQuote
+    }
+    let word = s.slice(0, i)
+    s = s.slice(i).replace(/^\s+/, '')
+    if (quoted && word.endsWith('"')) word = word.slice(0, -1)
+    if (word === '--' && !quoted) break
+    let param = word
+    let val: string | null = null
+    if (equals >= 0 && equals < word.length) {
+      param = word.slice(0, equals)
+      val = word.slice(equals + 1)
+      if (val.startsWith('"')) val = val.endsWith('"') && val.length > 1 ? val.slice(1, -1) : val.slice(1)
+    }
+    out.push({ param, val })
+  }
+  return out
+}
+
+/**
  * Boot `k` with a command line: built-in parameters take its `mod.param=value` words, as
  * parse_args("Booting kernel") does; other words are left to user space (modprobe reads them).
  * @example bootKernel(k, 'printk.time=0 foo.bar=1')
@@ -75,15 +112,15 @@ export function bootKernel(k: KernelState, cmdline = ''): Boot {
   for (const [name, m] of Object.entries(data?.sysModule ?? {})) {
     builtins.set(name, { entries: m.entries, params: Object.entries(m.params).map(([p, v]) => param(p, v.value, v.type)), version: m.version, drivers: m.drivers })
   }
-  for (const word of cmdline.split(/\s+/).filter(Boolean)) {
-    const m = /^([^.=]+)\.([^=]+)(?:=(.*))?$/.exec(word)
+  for (const { param: name, val } of kernelArgs(cmdline)) {
+    const m = /^([^.]+)\.(.+)$/.exec(name)
     if (!m) continue
     const p = builtins.get(m[1]!.replace(/-/g, '_'))?.params.find((x) => x.name === m[2]!.replace(/-/g, '_'))
     if (!p) continue
     if (p.type === 'custom') {
-      p.value = m[3] ?? ''
-      k.notes.push(`the kernel parses ${m[1]}.${m[2]} with its own setter; the simulator shows the command line's text as its value`)
-    } else setParam(p, m[3] ?? null, k.printk)
+      p.value = val ?? ''
+      k.notes.push(`the kernel parses ${name} with its own setter; the simulator shows the command line's text as its value`)
+    } else setParam(p, val, k.printk)
   }
   const boot: Boot = { cmdline, procVersion: data?.procVersion, builtins }
   boots.set(k, boot)
