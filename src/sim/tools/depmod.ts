@@ -271,14 +271,16 @@ interface Vertex {
 
 /** depmod_report_cycles: a depth-first walk from each module left over, printing each cycle that closes on its root. */
 function reportCycles(left: Mod[], error: (m: string) => void): void {
-  const roots = [...left]
+  // kmod's lists are rings, and removing an entry makes the one after it the list's head
+  let roots = [...left]
   const loopSet = new Set<string>()
   const remove = (m: Mod) => {
     const i = roots.indexOf(m)
-    if (i >= 0) roots.splice(i, 1)
+    if (i >= 0) roots = [...roots.slice(i + 1), ...roots.slice(0, i)]
   }
   while (roots.length) {
-    const root = roots.shift()!
+    const root = roots[0]!
+    remove(root)
     const stack: Vertex[] = [{ mod: root }]
     while (stack.length) {
       const vertex = stack.pop()!

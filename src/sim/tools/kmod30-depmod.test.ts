@@ -167,6 +167,12 @@ describe('dependency cycles fail as kmod 30 fails: each cycle, a count, exit 1, 
   test('a -> b -> a, with a module both use', async () => {
     await expectSame({ [`${M}/extra/cyc_a.ko`]: ko('cyc_a', ['fa'], ['fb']), [`${M}/extra/cyc_b.ko`]: ko('cyc_b', ['fb'], ['fa', 'fc']), [`${M}/extra/cyc_c.ko`]: ko('cyc_c', ['fc'], []) })
   })
+  test("kmod's detect-loop shape: overlapping cycles, reported in the order kmod's ring lists give", async () => {
+    const graph: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a'], d: ['e'], e: ['d'], f: [], g: [], h: ['i'], i: ['j'], j: ['h', 'k'], k: ['h'] }
+    const files = Object.fromEntries(Object.entries(graph).map(([n, uses]) => [`${M}/kernel/mod-loop-${n}.ko`, ko(`mod_loop_${n}`, [`print${n.toUpperCase()}`], uses.map((u) => `print${u.toUpperCase()}`))]))
+    const r = await expectSame(files)
+    expect(r.real.stderr).toContain('Found 9 modules in dependency cycles!')
+  })
   test('two cycles and a module hanging off one', async () => {
     await expectSame({
       [`${M}/extra/a.ko`]: ko('a', ['fa'], ['fb']),
