@@ -44,6 +44,12 @@ options:
 FILES filter the spec files by path, as vitest does. Any other vitest option can follow '--'.
 `
 
+/** The options run accepts (its help names each one). */
+export const runOptions = {
+  backend: { type: 'string' }, release: { type: 'string', multiple: true }, reporter: { type: 'string', multiple: true }, 'output-file': { type: 'string', multiple: true },
+  shard: { type: 'string' }, 'merge-reports': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, update: { type: 'boolean', short: 'u' }, help: { type: 'boolean', short: 'h' },
+} as const
+
 const REPORTERS = ['default', 'junit', 'ktap', 'json'] as const
 type ReporterName = (typeof REPORTERS)[number]
 const formatters: Record<Exclude<ReporterName, 'default'>, (r: RunReport) => string> = { junit: formatJunit, ktap: formatKtap, json: formatJson }
@@ -162,10 +168,7 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
     parsed = parseArgs({
       args: own,
       allowPositionals: true,
-      options: {
-        backend: { type: 'string' }, release: { type: 'string', multiple: true }, reporter: { type: 'string', multiple: true }, 'output-file': { type: 'string', multiple: true },
-        shard: { type: 'string' }, 'merge-reports': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, update: { type: 'boolean', short: 'u' }, help: { type: 'boolean', short: 'h' },
-      },
+      options: runOptions,
     })
   } catch (error) {
     io.stderr.write(`kmodspec run: ${(error as Error).message}\n${help}`)

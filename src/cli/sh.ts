@@ -31,6 +31,18 @@ commands:
 ${Object.values(scriptCommands).map((form) => `  ${form}`).join('\n')}
 `
 
+/** The options sh accepts (its help names each one). */
+export const shOptions = {
+      backend: { type: 'string' },
+      release: { type: 'string' },
+      sysroot: { type: 'string' },
+      cmdline: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      errexit: { type: 'boolean', short: 'e', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+} as const
+
 /** One dmesg-style line: `[    1.234567] text`. */
 export function formatRecord(record: KernelLogRecord): string {
   const seconds = Math.floor(record.timestampUs / 1e6)
@@ -65,16 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        backend: { type: 'string' },
-        release: { type: 'string' },
-        sysroot: { type: 'string' },
-        cmdline: { type: 'string' },
-        timeout: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        errexit: { type: 'boolean', short: 'e', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options: shOptions,
     })
   } catch (error) {
     process.stderr.write(`kmodspec sh: ${(error as Error).message}\n${help}`)
