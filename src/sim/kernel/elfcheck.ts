@@ -25,6 +25,7 @@ export interface KSection {
   offset: number
   size: number
   link: number
+  /** sh_addralign's low 32 bits (2^32 when only the high word is set): what module_get_offset() aligns by. */
   align: number
 }
 
@@ -98,6 +99,15 @@ function u64(b: Uint8Array, o: number): number {
   return hi < 0x200000 ? hi * 0x100000000 + u32(b, o) : TOO_BIG
 }
 
+/**
+ * sh_addralign as the layout uses it: ALIGN(*size, a) on an unsigned int size casts `a` to 32 bits,
+ * so only its low word counts; 2^32 stands for a non-zero value whose low word is 0 (ALIGN then gives 0).
+ */
+function align32(b: Uint8Array, o: number): number {
+  const lo = u32(b, o)
+  return lo !== 0 ? lo : u32(b, o + 4) !== 0 ? 2 ** 32 : 0
+}
+
 function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number {
   const err = (msg: string): number => {
     log.log(KERN_ERR, msg)
@@ -122,7 +132,7 @@ function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number 
     return {
       // sh_flags: the low word holds every flag the loader tests (a huge value must keep its bits).
       nameOff: u32(b, o), type: u32(b, o + 4), flags: u32(b, o + 8), addr: u64(b, o + 16),
-      offset: u64(b, o + 24), size: u64(b, o + 32), link: u32(b, o + 40), align: u64(b, o + 48),
+      offset: u64(b, o + 24), size: u64(b, o + 32), link: u32(b, o + 40), align: align32(b, o + 48),
     }
   }
   const bad = (s: { offset: number; size: number }) => !(s.offset + s.size <= len)

@@ -33,19 +33,17 @@ const ELF_SYM_SIZE = 24
 const MOD_KALLSYMS_SIZE = 32
 
 /**
- * The kernel's ALIGN(v, a): (v + a - 1) & ~(a - 1) in 64 bits, for any sh_addralign a file gives
- * (not only powers of two). A result from 2^53 up is 2^53 (TOO_BIG): no module area holds it, and
- * the loader refuses it before allocating; no Infinity or NaN comes out.
+ * module_get_offset()'s ALIGN(*size, a): `*size` is an unsigned int, so the whole computation is
+ * 32-bit, (v + (u32)a - 1) & ~((u32)a - 1), for any sh_addralign a file gives. An alignment whose low
+ * word is 0 (2^63, say: `a` is 2^32 here, see KSection.align) gives 0, as on the real kernel: the
+ * section then overlaps the ones before it. ALIGN(0, a) is 0 for every a.
  */
 export function align(v: number, a: number): number {
-  // ALIGN(0, a) is 0 for every a: a first section's alignment never grows the size.
   if (!(a > 1) || v === 0) return v
-  if (!Number.isFinite(a) || !Number.isFinite(v) || a > 2 ** 52 || v >= TOO_BIG) return TOO_BIG
-  if ((a & (a - 1)) === 0 && a <= 2 ** 30) return Math.ceil(v / a) * a
-  const mask = (1n << 64n) - 1n
-  const av = BigInt(a)
-  const r = (BigInt(v) + av - 1n) & ~(av - 1n) & mask
-  return r >= BigInt(TOO_BIG) ? TOO_BIG : Number(r)
+  if (!Number.isFinite(v) || v >= TOO_BIG) return TOO_BIG
+  const m = ((a >>> 0) - 1) >>> 0 // (u32)a - 1, wrapping: 0xffffffff when the low word is 0
+  const sum = (v + m) % 2 ** 32
+  return (sum & ~m) >>> 0
 }
 
 /**
