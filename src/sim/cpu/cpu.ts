@@ -393,7 +393,6 @@ export class Cpu extends Exec {
             b = this.getE(d, size)
             bh = this.vh
           }
-          // xor r,r and sub r,r: the zeroing idioms (same result, no operand reads needed).
           const r = this.arith(d.sub, size, a, ah, b, bh)
           if (d.sub !== 7) {
             if (d.op === ALU_GE) this.setR(d.reg, size, r, this.rh)

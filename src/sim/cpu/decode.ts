@@ -271,8 +271,10 @@ function oneByte(b: number): void {
     }
     return
   }
-  if (b >= 0x50 && b <= 0x57) return set(Op.PUSH_R, size64, (d.reg = (b & 7) | rexB))
-  if (b >= 0x58 && b <= 0x5f) return set(Op.POP_R, size64, (d.reg = (b & 7) | rexB))
+  if (b >= 0x50 && b <= 0x5f) {
+    d.reg = (b & 7) | rexB
+    return set(b < 0x58 ? Op.PUSH_R : Op.POP_R, size64)
+  }
   if (b >= 0x70 && b <= 0x7f) {
     d.op = Op.JCC
     d.sub = b & 15
@@ -661,7 +663,7 @@ function str(kind: number, b: number): void {
   d.sub = kind
   d.size = b & 1 ? vsize : 1
 }
-function set(o: number, size: number, _reg?: number): void {
+function set(o: number, size: number): void {
   d.op = o
   d.size = size
 }

@@ -87,6 +87,7 @@ export abstract class Machine extends Alu {
     ;[this.ripLo, this.ripHi] = split(v)
   }
 
+  /** The memory operand's address (base + index*scale + disp, or RIP-relative, plus %fs/%gs) into eaLo/eaHi. */
   protected ea(d: Insn): void {
     let lo: number
     let hi: number
