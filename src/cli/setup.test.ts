@@ -29,7 +29,8 @@ test('elsewhere than Debian or Ubuntu it lists the packages and exits 1', async 
         kmod                                insmod, modprobe, depmod, modinfo (kmod 30)
         busybox-static                      a static busybox for the VM
         cpio                                to pack the initramfs
-        gcc                                 kbuild
+        gcc                                 kbuild (the C compiler)
+        make                                kbuild (make -C <headers> M=<dir>)
         libc6-dev                           a static libc for the VM agent
         xz-utils                            xz-compressed modules
         zstd                                zstd-compressed modules

@@ -13,7 +13,8 @@ export const BASE_PACKAGES: ReadonlyArray<[name: string, why: string]> = [
   ['kmod', 'insmod, modprobe, depmod, modinfo (kmod 30)'],
   ['busybox-static', 'a static busybox for the VM'],
   ['cpio', 'to pack the initramfs'],
-  ['gcc', 'kbuild'],
+  ['gcc', 'kbuild (the C compiler)'],
+  ['make', 'kbuild (make -C <headers> M=<dir>)'],
   ['libc6-dev', 'a static libc for the VM agent'],
   ['xz-utils', 'xz-compressed modules'],
   ['zstd', 'zstd-compressed modules'],
@@ -35,7 +36,7 @@ const help = `usage: kmodspec setup [--release R[,R2...]]... [--if-missing] [--p
 
 Installs what the qemu backend needs for each kernel release on Debian or Ubuntu, with apt-get,
 as root or through sudo: the kernel image and headers of each release, QEMU, kmod,
-busybox-static, cpio, gcc, libc6-dev, xz-utils, zstd, dropbear-bin and openssh-client. Prints
+busybox-static, cpio, gcc, make, libc6-dev, xz-utils, zstd, dropbear-bin and openssh-client. Prints
 what it installs and how long each step took. Elsewhere it lists the packages and exits 1.
 
 options:
