@@ -1,7 +1,6 @@
 // What the kernel functions share: guest memory, the log, the clock, the heap, and the lookups
 // other parts of the simulator own (kallsyms, the device model).
 import type { CallArgs, GuestMemory } from '../cpu/types.js'
-import type { Printk } from '../kernel/printk.js'
 import { readCString } from './guest.js'
 import type { KernelHeap } from './heap.js'
 import type { VirtualClock } from './time.js'
@@ -25,10 +24,21 @@ export interface NetdevInfo {
   parent?: bigint
 }
 
+/**
+ * The kernel's ring buffer as the functions use it: sim/kernel/printk.ts's Printk has this shape
+ * (`store` is vprintk_store on formatted bytes; `log` a complete kernel-internal record).
+ */
+export interface KernelLog {
+  store(formatted: Uint8Array, options?: { level?: number; caller?: number; devInfo?: boolean }): number
+  log(level: number, text: string): void
+  since(from: number): Array<{ seq: number; level: number; text: string }>
+  nextSeq(): number
+}
+
 /** The state and lookups behind the kernel functions of one simulated kernel. */
 export interface KapiContext {
   readonly memory: GuestMemory
-  readonly printk: Printk
+  readonly printk: KernelLog
   readonly clock: VirtualClock
   readonly heap: KernelHeap
   /** Caveats for the command being run (each added once). */

@@ -1,9 +1,8 @@
 // The kernel functions a module calls, implemented in TypeScript (SysV ABI through CallArgs), and the
 // kernel variables it reads. One createKernelApi() per simulated kernel.
 import type { GuestMemory, KernelFunction } from '../cpu/types.js'
-import type { Printk } from '../kernel/printk.js'
 import { allocFunctions, CacheRegistry } from './alloc.js'
-import { note, type DeviceInfo, type KapiContext, type NetdevInfo } from './context.js'
+import { note, type DeviceInfo, type KapiContext, type KernelLog, type NetdevInfo } from './context.js'
 import { dataSymbols, type DataSymbol } from './data.js'
 import { KernelHeap, VMALLOC_BASE, type HeapOptions } from './heap.js'
 import { hexdumpFunctions } from './hexdump.js'
@@ -17,7 +16,7 @@ import { stringFunctions } from './strings.js'
 import { timeFunctions, type VirtualClock } from './time.js'
 import type { SymbolInfo } from './vsprintf.js'
 
-export type { DeviceInfo, KapiContext, NetdevInfo } from './context.js'
+export type { DeviceInfo, KapiContext, KernelLog, NetdevInfo } from './context.js'
 export type { DataSymbol } from './data.js'
 export { KernelBug, KernelHeap, ZERO_SIZE_PTR, KMALLOC_BASE, VMALLOC_BASE } from './heap.js'
 export { vsprintf, type SymbolInfo, type VsprintfOptions } from './vsprintf.js'
@@ -28,8 +27,8 @@ export { jiffies, HZ, INITIAL_JIFFIES, type VirtualClock } from './time.js'
 /** Options of {@link createKernelApi}. */
 export interface KernelApiOptions {
   memory: GuestMemory
-  /** The kernel's ring buffer; its clock is the virtual clock unless `clock` is given. */
-  printk: Printk
+  /** The kernel's ring buffer (a sim/kernel Printk); it is also the virtual clock unless `clock` is given. */
+  printk: KernelLog & Partial<VirtualClock>
   clock?: VirtualClock
   heap?: HeapOptions
   /** Where caveats go (each once); default a fresh list, read it from the result. */
@@ -54,6 +53,13 @@ export interface KernelApi {
   quiesce(): void
 }
 
+function clockOf(log: KernelLog & Partial<VirtualClock>): VirtualClock {
+  if (typeof log.now !== 'function' || typeof log.tick !== 'function') {
+    throw new TypeError('createKernelApi: give options.clock, or a printk with now() and tick() (sim/kernel Printk)')
+  }
+  return log as VirtualClock
+}
+
 /**
  * Everything kapi models, bound to one kernel's memory, log and clock.
  * @example
@@ -64,7 +70,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
   const context: KapiContext = {
     memory: o.memory,
     printk: o.printk,
-    clock: o.clock ?? o.printk,
+    clock: o.clock ?? clockOf(o.printk),
     heap: new KernelHeap(o.memory, o.heap),
     notes: o.notes ?? [],
     caller: o.caller,

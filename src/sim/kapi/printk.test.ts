@@ -6,7 +6,7 @@ import { callWith, testContext } from './testing.js'
 import { HZ } from './time.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
-const rec = (p: Printk) => p.since(0).map((r) => [r.level, r.text])
+const rec = (p: { since(from: number): Array<{ level: number; text: string }> }) => p.since(0).map((r) => [r.level, r.text])
 
 describe('Printk.store (vprintk_store of 6.1)', () => {
   test('levels come from the first 7 bytes only; all leading prefixes are stripped', () => {

@@ -1,7 +1,6 @@
 // The printk family a module calls: _printk and vprintk, dev_* (drivers/base/core.c), netdev_*
 // (net/core/dev.c) and ___ratelimit (lib/ratelimit.c) of Linux 6.1, on the simulator's ring buffer.
 import type { CallArgs, KernelFunction, VaList } from '../cpu/types.js'
-import { KERN_WARNING } from '../kernel/printk.js'
 import { cstringArg, fmtOptions, note, type KapiContext } from './context.js'
 import { concat, readCString, readUint, s32, utf8, writeUint } from './guest.js'
 import { jiffies, HZ } from './time.js'
@@ -9,6 +8,7 @@ import { guestVa } from './va.js'
 import { vsprintf } from './vsprintf.js'
 
 const SOH = 1
+const KERN_WARNING = 4
 
 /** Formats and stores one printk; returns what printk returns (the bytes stored). */
 export function vprintk(ctx: KapiContext, fmt: Uint8Array, va: VaList, level?: number, devInfo = false): number {
