@@ -194,7 +194,8 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
       else {
         await mkdir(path.dirname(file), { recursive: true })
         await writeFile(file, text)
-        chatter.write(`kmodspec run: ${name} report written to ${path.relative(io.cwd, file) || file}\n`)
+        const shown = path.relative(io.cwd, file)
+        chatter.write(`kmodspec run: ${name} report written to ${shown === '' || shown.startsWith('..') ? file : shown}\n`)
       }
     }
     return reportPassed(report) ? 0 : 1
