@@ -46,7 +46,7 @@ describe('chain arguments refused at the call, one line each', () => {
     expect(refusal(() => chain().expectNoDmesg(any({ test: 1 })))).toMatchInlineSnapshot(`"kernel(sim).expectNoDmesg({ test: 1 }): a kernel log pattern must be a string (the whole line) or a RegExp, got { test: 1 }; write expectNoDmesg('the line') or expectNoDmesg(/part of it/)"`)
   })
   test("expectError('no-such-kind')", () => {
-    expect(refusal(() => chain().expectError(any('no-such-kind')))).toMatchInlineSnapshot(`"kernel(sim).expectError('no-such-kind'): unknown error kind 'no-such-kind'; use one of 'unknown-symbol', 'symbol-version', 'in-use', 'not-loaded', 'already-loaded', 'not-found', 'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'failed'"`)
+    expect(refusal(() => chain().expectError(any('no-such-kind')))).toMatchInlineSnapshot(`"kernel(sim).expectError('no-such-kind'): unknown error kind 'no-such-kind'; use one of 'unknown-symbol', 'symbol-version', 'in-use', 'not-loaded', 'already-loaded', 'not-found', 'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'builtin', 'failed'"`)
   })
   test("expectTainted('')", () => {
     expect(refusal(() => chain().expectTainted(''))).toMatchInlineSnapshot(`"kernel(sim).expectTainted(''): an empty taint set checks nothing; give the letters to expect, e.g. expectTainted('OE'), or use expectNotTainted()"`)

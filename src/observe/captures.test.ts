@@ -49,5 +49,5 @@ test('every failed insmod, rmmod and modprobe in the captures gets a kind of its
     kinds.set(error!.kind, s.where)
   }
   // The captures cover every kind the DSL names.
-  expect([...kinds.keys()].sort()).toEqual(expect.arrayContaining(['already-loaded', 'in-use', 'init-failed', 'invalid-format', 'invalid-params', 'not-found', 'not-loaded', 'symbol-version', 'unknown-symbol']))
+  expect([...kinds.keys()].sort()).toEqual(expect.arrayContaining(['already-loaded', 'builtin', 'in-use', 'init-failed', 'invalid-format', 'invalid-params', 'not-found', 'not-loaded', 'symbol-version', 'unknown-symbol']))
 })

@@ -15,11 +15,12 @@ export type ErrorKind =
   | 'invalid-params'
   | 'init-failed'
   | 'not-permitted'
+  | 'builtin'
   | 'failed'
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
   'unknown-symbol', 'symbol-version', 'in-use', 'not-loaded', 'already-loaded', 'not-found',
-  'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'failed',
+  'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'builtin', 'failed',
 ]
 
 /** A failure of a kmod tool, classified from what it and the kernel printed. */
@@ -68,6 +69,9 @@ export function classifyFailure(result: Pick<ExecResult, 'exitCode' | 'stderr' |
 
 function classifyLine(line: string, dmesg: ExecResult['dmesg']): Omit<ObservedError, 'line'> | undefined {
   let m: RegExpExecArray | null
+  if ((m = /Module (\S+) is builtin\.$/.exec(line))) return { kind: 'builtin', module: m[1] }
+  // a /sys/module directory without refcnt: a built-in module the release's modules.builtin does not name
+  if (/: Module unloading is not supported$/.test(line)) return { kind: 'builtin' }
   if ((m = /Module (\S+) is in use by: (.*)$/.exec(line))) return { kind: 'in-use', module: m[1], by: m[2]!.trim().split(/\s+/) }
   if ((m = /Module (\S+) is in use\.?$/.exec(line))) return { kind: 'in-use', module: m[1], by: [] }
   if ((m = /Module (\S+) is not (?:currently loaded|in kernel\.)$/.exec(line))) return { kind: 'not-loaded', module: m[1] }
