@@ -58,6 +58,8 @@ export async function buildFixtures(options: FixtureBuildOptions = {}): Promise<
       await build('refcount')
       await build('modprobe')
       await build('crash')
+      await build('exec')
+      await build('printk')
 
       // gpl_user: core_gpl_greet marked EXPORT_SYMBOL, so modpost links a proprietary module to it.
       const core = await readFile(symvers('core'), 'utf8')

@@ -9,6 +9,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
 import { withDir } from 'tmp-promise'
+import { EMBEDDED_RELEASE } from '../profile/embedded.js'
 
 /** A build that could not start or did not succeed; the message says what to do. */
 export class BuildError extends Error {
@@ -67,12 +68,16 @@ export function headersDirFor(release: string): string {
 }
 
 /**
- * The release to build for when none is given: the running kernel's if its headers are
- * installed, else the newest installed release that has headers.
+ * The release to build for when none is given: the simulator's default release (the pinned
+ * 6.1.0-56-amd64) if its headers are installed, else the running kernel's, else the newest
+ * installed release that has headers.
  *
  * @example defaultRelease() // '6.1.0-56-amd64'
  */
 export function defaultRelease(): string {
+  // The release the simulator simulates and the fixtures' captures come from, when its headers are
+  // here: a host with newer headers installed must not change what the fixtures are built for.
+  if (existsSync(join(headersDirFor(EMBEDDED_RELEASE), 'Makefile'))) return EMBEDDED_RELEASE
   const running = osRelease()
   if (existsSync(join(headersDirFor(running), 'Makefile'))) return running
   const installed = existsSync(modulesRoot)
