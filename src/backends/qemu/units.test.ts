@@ -8,7 +8,8 @@ import { execa } from 'execa'
 import { describe, expect, it } from 'vitest'
 import { writeCpio } from './cpio.js'
 import { uncompressedKernel } from './kernel.js'
-import { decodeKmsgText, findKernelFailure, parseKmsgRecord } from './kmsg.js'
+import { findKernelFailure } from '../../observe/kernel-failure.js'
+import { decodeKmsgText, parseKmsgRecord } from './kmsg.js'
 import { decodeReply, encodePing, FrameReader } from './protocol.js'
 
 describe('parseKmsgRecord', () => {

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import process from 'node:process'
 import { busyboxApplets, kmodTools } from '../qemu/initramfs.js'
-import { findKernelFailure } from '../qemu/kmsg.js'
+import { findKernelFailure } from '../../observe/kernel-failure.js'
 import { splitUnrelated } from '../../observe/unrelated.js'
 import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
 import { kmsgReadEndedCleanly, kmsgReader, parseKmsgStream } from './kmsg.js'
