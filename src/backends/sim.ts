@@ -12,6 +12,7 @@ import type { ModuleBehaviour, SimKernel } from '../sim/kernel/types.js'
 import { runTool } from '../sim/tools/index.js'
 import { SimKernelFault } from '../sim/kernel/exec.js'
 import { Vfs } from '../sim/vfs.js'
+import { findKernelFailure } from '../observe/kernel-failure.js'
 import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
 
 export interface SimBackendOptions {
@@ -85,7 +86,14 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     const notes = [...kernel.takeNotes(), ...toolNotes]
     const result: ExecResult = { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
     if (fault?.kind === 'oops') throw new BackendError(`the kernel reported an oops during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'oops', fault.report, { cause: result })
+    if (fault?.kind === 'panic') throw new BackendError(`the kernel panicked during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'panic', fault.report, { cause: result })
     if (fault) throw new BackendError(`'${argv.join(' ')}' did not finish: the module's code ran without end (reset() brings a fresh kernel)`, 'timeout', fault.report, { cause: result })
+    // A WARNING the module's code hit, read from the log by the same parser as on the VM.
+    const failure = findKernelFailure(result.dmesg)
+    if (failure) {
+      const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
+      throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, { cause: result })
+    }
     return result
   }
 

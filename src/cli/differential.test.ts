@@ -107,7 +107,7 @@ describe('kmodspec diff, end to end (in-process)', () => {
   })
 
   test('a script the simulator cannot match exits 1 and shows the difference', async () => {
-    // The VM's kernel command line is the qemu backend's own choice; the simulated kernel has none.
+    // The VM's kernel command line is the qemu backend's own choice; the simulated kernel shows only the user's.
     const tmp = await tmpDir({ unsafeCleanup: true })
     try {
       const file = join(tmp.path, 'cmdline.sh')
@@ -115,7 +115,7 @@ describe('kmodspec diff, end to end (in-process)', () => {
       captureStdout()
       const code = await main([file])
       vi.restoreAllMocks()
-      expect(out).toContain('line 1: cat /proc/cmdline\n  exit code\n  ! 1 | 0\n')
+      expect(out).toContain('line 1: cat /proc/cmdline\n  stdout\n  !  | console=ttyS0 quiet panic=-1 tsc=reliable\n')
       expect(out).toContain(`${file}: 1 of 1 commands differ\n`)
       expect(code).toBe(1)
     } finally {

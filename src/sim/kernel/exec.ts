@@ -20,7 +20,7 @@ export const ACTION_BUDGET = 100_000
  */
 export class SimKernelFault extends Error {
   constructor(
-    readonly kind: 'oops' | 'hang',
+    readonly kind: 'oops' | 'hang' | 'panic',
     /** The records the kernel printed, one per line. */
     readonly report: string,
   ) {

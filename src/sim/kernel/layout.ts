@@ -26,6 +26,10 @@ export interface ModuleLayout {
   coreSize: number
   /** init_layout.size while the module is coming. */
   initSize: number
+  /** Where each SHF_ALLOC section was put (its sh_entsize after layout_sections()), by section index. */
+  placement: Array<{ where: 'core' | 'init'; offset: number } | undefined>
+  /** core_layout.text_size and init_layout.text_size: where kallsyms' last symbol of each ends. */
+  textSize: { core: number; init: number }
 }
 
 const ELF_SYM_SIZE = 24
@@ -62,6 +66,8 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
   ]
   // Where each section went: undefined = nowhere (~0UL), 'core' or 'init' (INIT_OFFSET_MASK).
   const placed: Array<'core' | 'init' | undefined> = new Array(sections.length)
+  const placement: ModuleLayout['placement'] = new Array(sections.length)
+  const textSize = { core: 0, init: 0 }
   const isInit = (name: string) => name.startsWith('.init')
   let core = 0
   let init = 0
@@ -69,21 +75,27 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
     const [want, not] = masks[m]
     for (const s of sections) {
       if ((s.flags & want) !== want || s.flags & not || placed[s.index] || isInit(s.name)) continue
-      core = align(core, s.align || 1) + s.size
+      const at = align(core, s.align || 1)
+      core = at + s.size
       placed[s.index] = 'core'
+      placement[s.index] = { where: 'core', offset: at }
     }
     if (m !== 3) core = strict(core)
+    if (m === 0) textSize.core = core
   }
   for (let m = 0; m < masks.length; m++) {
     const [want, not] = masks[m]
     for (const s of sections) {
       if ((s.flags & want) !== want || s.flags & not || placed[s.index] || !isInit(s.name)) continue
-      init = align(init, s.align || 1) + s.size
+      const at = align(init, s.align || 1)
+      init = at + s.size
       placed[s.index] = 'init'
+      placement[s.index] = { where: 'init', offset: at }
     }
     if (m === 0 || m === 1 || m === 4) init = strict(init)
+    if (m === 0) textSize.init = init
   }
-  if (!o.kallsyms || !o.symtabIndex) return { coreSize: core, initSize: init }
+  if (!o.kallsyms || !o.symtabIndex) return { coreSize: core, initSize: init, placement, textSize }
 
   const symsect = sections[o.symtabIndex]
   const strsect = sections[o.strtabIndex]
@@ -107,7 +119,7 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
   }
   init = align(init, 8) + MOD_KALLSYMS_SIZE + syms.count
   init = strict(init)
-  return { coreSize: core, initSize: init }
+  return { coreSize: core, initSize: init, placement, textSize }
 
   function isCoreSymbol(i: number): boolean {
     const shndx = syms.shndx(i)

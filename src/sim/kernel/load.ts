@@ -14,6 +14,8 @@ import {
   TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE,
 } from './taint.js'
 import { runActions } from './exec.js'
+import { freeInit, machineOf, mapModule, unmapModule, writeParamToModule } from './machine.js'
+import { runModuleFunction } from './oops.js'
 import { fillSymbolGetArgs } from './symget.js'
 import type { ModuleBehaviour } from './types.js'
 import { errno } from './types.js'
@@ -155,6 +157,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   mod.address = k.area.alloc(layout.coreSize)
   mod.initAddress = layout.initSize ? k.area.alloc(layout.initSize) : 0n
   const release = () => {
+    unmapModule(k, mod)
     k.area.free(mod.address)
     if (mod.initAddress) k.area.free(mod.initAddress)
   }
@@ -230,6 +233,13 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   }
   if (ret < 0) return unlink(ret)
 
+  // move_module() + apply_relocations(): the module's own code runs on the simulated CPU, unless
+  // it is a model the user wrote (defineModule(), or an override by name).
+  if (!k.overrides.has(mod.name) && !elf.sectionByName(BEHAVIOUR_SECTION)) {
+    const rerr = mapModule(k, mod, elf, sections, layout)
+    if (rerr) return unlink(rerr)
+  }
+
   // complete_formation(): verify_exported_symbols() under the lock, then COMING.
   for (const name of mod.exportOrder) {
     const found = findSymbol(k, name, true)
@@ -240,11 +250,16 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   }
   mod.state = 'coming'
 
+  const before = mod.params.map((p) => p.value)
   const perr = parseModuleArgs(mod.name, uargs, mod.params, k.printk, { taintUser: () => addTaint(k, 6, false) })
   if (perr) {
     mod.state = 'going'
     return unlink(perr)
   }
+  // The param ops wrote into the module's own variables: init reads them there.
+  mod.params.forEach((p, i) => {
+    if (p.value !== before[i]) writeParamToModule(k, mod, i)
+  })
   return doInitModule(k, mod, elf, info)
 }
 
@@ -336,6 +351,7 @@ function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: 
 
 /** do_init_module(): run init; failure unwinds, success makes the module live and frees init. */
 function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): number {
+  if (mod.code) return finishInit(k, mod, mod.code.init ? runModuleFunction(k, machineOf(k), mod, mod.code.init, 'insmod') : 0)
   const override = k.overrides.get(mod.name)
   mod.behaviour = override ?? derive(elf, info)
   // A behaviour the user wrote (an override, or a defineModule() model inside the .ko) is exact by definition.
@@ -360,7 +376,13 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
     runActions(k, mod, init.actions)
     ret = init.returns
   }
+  return finishInit(k, mod, ret)
+}
+
+/** The rest of do_init_module() once init has returned `ret`. */
+function finishInit(k: KernelState, mod: SimModule, ret: number): number {
   if (ret < 0) {
+    unmapModule(k, mod)
     mod.state = 'going'
     mod.refcnt--
     k.area.free(mod.address)
@@ -375,6 +397,7 @@ function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: Module
   }
   mod.state = 'live'
   mod.refcnt--
+  freeInit(k, mod)
   mod.initSize = 0
   if (mod.initAddress) k.area.free(mod.initAddress)
   mod.initAddress = 0n

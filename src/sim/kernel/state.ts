@@ -3,6 +3,7 @@ import type { ModuleBehaviour } from './types.js'
 import type { Printk } from './printk.js'
 import type { ParamInstance } from './params.js'
 import type { ModuleArea } from './alloc.js'
+import type { Machine, ModuleCode } from './machine.js'
 
 /** enum module_state, plus 'gone' once freed (kept for stale references). */
 export type ModState = 'unformed' | 'coming' | 'live' | 'going' | 'gone'
@@ -40,6 +41,8 @@ export interface SimModule {
   version?: string
   srcversion?: string
   usingGplOnly: boolean
+  /** The module's mapped code, when it runs on the simulated CPU (not a defineModule() model). */
+  code?: ModuleCode
 }
 
 /** The whole simulated kernel's mutable state. */
@@ -60,6 +63,10 @@ export interface KernelState {
   overrides: Map<string, ModuleBehaviour>
   /** Caveats for the user, drained by SimKernel.takeNotes(). */
   notes: string[]
+  /** The CPU and memory modules' own code runs on, made by the first one (machine.ts). */
+  machine?: Machine
+  /** Oopses so far (the "[#N]" of the next report). */
+  oopses?: number
 }
 
 export function findModule(k: KernelState, name: string, evenUnformed: boolean): SimModule | undefined {

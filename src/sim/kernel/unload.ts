@@ -1,6 +1,8 @@
 import type { KernelState } from './state.js'
 import { findModule, MODULE_REF_BASE } from './state.js'
 import { runActions } from './exec.js'
+import { machineOf, unmapModule } from './machine.js'
+import { runModuleFunction } from './oops.js'
 import { unrefAll } from './symbols.js'
 import { addTaint, TAINT_FORCED_RMMOD } from './taint.js'
 import { SYSCALL_COST_US } from './load.js'
@@ -37,9 +39,12 @@ export function deleteModule(k: KernelState, name: string, flags: number): numbe
   }
   mod.refcnt = Math.max(0, mod.refcnt - MODULE_REF_BASE)
   mod.state = 'going'
-  if (mod.hasExit && mod.behaviour.exit) runActions(k, mod, mod.behaviour.exit.actions)
+  if (mod.code) {
+    if (mod.code.exit) runModuleFunction(k, machineOf(k), mod, mod.code.exit, 'rmmod')
+  } else if (mod.hasExit && mod.behaviour.exit) runActions(k, mod, mod.behaviour.exit.actions)
   mod.state = 'unformed'
   unrefAll(mod)
+  unmapModule(k, mod)
   k.area.free(mod.address)
   k.modules = k.modules.filter((m) => m !== mod)
   mod.state = 'gone'

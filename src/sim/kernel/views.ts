@@ -1,5 +1,6 @@
 import { bootOf, noViewsNote, type BuiltinModule } from './boot.js'
 import { formatParam, storeParam } from './params.js'
+import { readParamFromModule, writeParamToModule } from './machine.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
 import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
 import { errno } from './types.js'
@@ -91,6 +92,8 @@ export function readFile(k: KernelState, path: string): string | undefined {
   }
   if (rest.length === 2 && rest[0] === 'parameters') {
     const param = visibleParams(mod).find((q) => q.name === rest[1])
+    // param_get_*() reads the module's own variable, which its code may have changed.
+    if (param) readParamFromModule(k, mod, param)
     return param ? formatParam(param) : undefined
   }
   return undefined
@@ -160,7 +163,9 @@ export function writeFile(k: KernelState, path: string, data: string): number {
     const param = visibleParams(mod).find((q) => q.name === rest[1])
     if (!param) return -ENOENT
     if (!(param.perm & 0o222)) return -EACCES
-    return storeParam(param, data, k.printk, { taintUser: () => addTaint(k, 6, false) })
+    const ret = storeParam(param, data, k.printk, { taintUser: () => addTaint(k, 6, false) })
+    if (ret >= 0) writeParamToModule(k, mod, mod.params.indexOf(param))
+    return ret
   }
   if (rest.length === 1 && rest[0] === 'uevent') return 0
   if (rest.length === 1 && readFile(k, p) !== undefined) return -EACCES
