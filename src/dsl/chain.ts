@@ -4,7 +4,7 @@ import { captureCallSite, type CallSite } from './callsite.js'
 import { RunContext } from './context.js'
 import type { ModuleModel } from './define.js'
 import { KmodspecError, StepFailure, type StepInfo } from './errors.js'
-import { ChainUsageError, checkLinePatterns, dmesgOptionsProblem, errorKindProblem, errorKindTodo, taintProblem } from './validate.js'
+import { ChainUsageError, checkLinePatterns, dmesgOptionsProblem, errorDetailsProblem, errorKindProblem, errorKindTodo, taintProblem } from './validate.js'
 import { expectDmesg, expectNoDmesg, type DmesgOptions } from './expect/dmesg.js'
 import { expectError, type ErrorDetails } from './expect/error.js'
 import { expectModinfo, type ModinfoValue } from './expect/modinfo.js'
@@ -128,6 +128,8 @@ export class KernelChain implements PromiseLike<KernelRun> {
   /** The previous action failed with this kind of error (decided from what kmod and the kernel printed). */
   expectError(kind: ErrorKind, details?: ErrorDetails): this {
     if (errorKindProblem(kind)) this.#usage('expectError', [kind, details], errorKindProblem(kind)!, errorKindTodo())
+    const detailProblem = errorDetailsProblem(details)
+    if (detailProblem) this.#usage('expectError', [kind, details], detailProblem, 'leave the other keys out, or check the text with expectOutput()')
     return this.#queue('expect', 'expectError', [kind, details], (ctx) => expectError(ctx, kind, details))
   }
 

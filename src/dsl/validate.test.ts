@@ -48,6 +48,9 @@ describe('chain arguments refused at the call, one line each', () => {
   test("expectError('no-such-kind')", () => {
     expect(refusal(() => chain().expectError(any('no-such-kind')))).toMatchInlineSnapshot(`"kernel(sim).expectError('no-such-kind'): unknown error kind 'no-such-kind'; use one of 'unknown-symbol', 'symbol-version', 'in-use', 'not-loaded', 'already-loaded', 'not-found', 'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'builtin', 'failed'"`)
   })
+  test("expectError('builtin', { module: 'unix' }): a detail it cannot check", () => {
+    expect(refusal(() => chain().expectError('builtin', any({ module: 'unix' })))).toMatchInlineSnapshot(`"kernel(sim).expectError('builtin', { module: 'unix' }): expectError cannot check 'module': its details are symbol, symbols, by, errno, param; leave the other keys out, or check the text with expectOutput()"`)
+  })
   test("expectTainted('')", () => {
     expect(refusal(() => chain().expectTainted(''))).toMatchInlineSnapshot(`"kernel(sim).expectTainted(''): an empty taint set checks nothing; give the letters to expect, e.g. expectTainted('OE'), or use expectNotTainted()"`)
   })

@@ -47,6 +47,18 @@ export function errorKindProblem(kind: unknown): string | undefined {
   return `unknown error kind ${formatValue(kind)}`
 }
 
+/** The details expectError can check; any other key would be a check that never runs. */
+const ERROR_DETAIL_KEYS = ['symbol', 'symbols', 'by', 'errno', 'param'] as const
+
+/** expectError's details: an object of the keys it checks. */
+export function errorDetailsProblem(details: unknown): string | undefined {
+  if (details === undefined) return undefined
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return `details must be an object, got ${formatValue(details)}`
+  const unknown = Object.keys(details).filter((k) => !(ERROR_DETAIL_KEYS as readonly string[]).includes(k))
+  if (unknown.length > 0) return `expectError cannot check ${unknown.map((k) => `'${k}'`).join(', ')}: its details are ${ERROR_DETAIL_KEYS.join(', ')}`
+  return undefined
+}
+
 /** The kinds, for the message that refuses another. */
 export function errorKindTodo(): string {
   return `use one of ${ERROR_KINDS.map((k) => `'${k}'`).join(', ')}`
