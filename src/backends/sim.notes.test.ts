@@ -17,7 +17,7 @@ beforeAll(async () => {
 })
 afterAll(() => sim.close())
 
-test('a module derived from straight-line code loads with no note', async () => {
+test('a module whose code calls only modelled kernel functions loads with no note', async () => {
   const r = await sim.exec(['insmod', 'fixtures/hello/hello_api.ko'])
   expect(r.exitCode).toBe(0)
   expect(r.notes).toBeUndefined()

@@ -1,6 +1,6 @@
 export { readElf, type ElfFile, type ElfRela } from './read.js'
 export { readModule, moduleFromElf, kmodExportedSymbols, modinfoValue, modinfoValues, modinfoDepends, modinfoParams, type ModuleParamInfo } from './module.js'
-export { deriveBehaviour, behaviourFromElf, BEHAVIOUR_SECTION } from './behaviour.js'
+export { embeddedBehaviour, BEHAVIOUR_SECTION } from './behaviour.js'
 export { buildSyntheticModule, type SyntheticModuleSpec } from './write.js'
 export { ElfError, type ElfSection, type ElfSymbol, type ModuleInfo } from './types.js'
 export { readModuleSignature, MODULE_SIG_MAGIC, type ModuleSignatureInfo } from './signature.js'

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { readElf } from './read.js'
 import { readModule } from './module.js'
-import { deriveBehaviour } from './behaviour.js'
+import { embeddedBehaviour } from './behaviour.js'
 import { ElfError } from './types.js'
 
 const ko = readFileSync(new URL('../../fixtures/hello/hello_api.ko', import.meta.url))
@@ -80,7 +80,7 @@ describe('readElf', () => {
     const readElfAll = (b: Uint8Array): void => {
       const info = readModule(b)
       void info.symbols
-      deriveBehaviour(b, info)
+      embeddedBehaviour(readElf(b))
     }
     let elfErrors = 0
     for (let i = 0; i < 300; i++) {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { caseRandom, mutate } from '../sim/fuzz/mutate.js'
-import { behaviourFromElf } from './behaviour.js'
+import { embeddedBehaviour } from './behaviour.js'
 import { KmodAbort, KmodElf, kmodDepmodLoad, kmodElfNew } from './kmod.js'
 import { moduleFromElf } from './module.js'
 import { readElf } from './read.js'
@@ -17,7 +17,7 @@ const bases = ['hello/hello_api.ko', 'hello/hello_feature.ko', 'errors/params.ko
 
 const finite = (o: Record<string, unknown>) => Object.values(o).every((v) => typeof v !== 'number' || Number.isFinite(v))
 
-test('1000 mutants through readElf, moduleFromElf, behaviourFromElf (both modes) and the libkmod model', () => {
+test('1000 mutants through readElf, moduleFromElf, embeddedBehaviour (both modes) and the libkmod model', () => {
   const escaped: string[] = []
   for (let i = 0; i < 1000; i++) {
     const rand = caseRandom(1401, i)
@@ -29,7 +29,7 @@ test('1000 mutants through readElf, moduleFromElf, behaviourFromElf (both modes)
         const info = moduleFromElf(elf, { kernel })
         void info.symbols
         for (const s of elf.sections) for (const r of elf.relocationsFor(s)) if (!finite(r as unknown as Record<string, unknown>)) escaped.push(`case ${i}: relocation with a non-finite field`)
-        behaviourFromElf(elf, info)
+        embeddedBehaviour(elf)
       } catch (e) {
         if (!(e instanceof ElfError)) escaped.push(`case ${i} (kernel ${kernel}; ${how.join('; ')}): ${(e as Error).stack ?? String(e)}`)
       }

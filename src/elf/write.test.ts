@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { withDir } from 'tmp-promise'
 import { describe, expect, it } from 'vitest'
-import { deriveBehaviour } from './behaviour.js'
+import { embeddedBehaviour } from './behaviour.js'
+import { readElf } from './read.js'
 import { readModule } from './module.js'
 import { buildSyntheticModule, type SyntheticModuleSpec } from './write.js'
 
@@ -40,7 +41,7 @@ const spec: SyntheticModuleSpec = {
 }
 
 describe('buildSyntheticModule', () => {
-  it('round-trips through readModule and deriveBehaviour', () => {
+  it('round-trips through readModule and embeddedBehaviour', () => {
     const ko = buildSyntheticModule(spec)
     const info = readModule(ko)
     expect(info.name).toBe('synth_mod')
@@ -58,7 +59,7 @@ describe('buildSyntheticModule', () => {
     expect(info.hasExit).toBe(true)
     expect(info.sections.find((s) => s.name === '.text')?.size).toBe(4096)
     expect(info.sections.find((s) => s.name === '.gnu.linkonce.this_module')?.size).toBe(0x380)
-    expect(deriveBehaviour(ko, info)).toEqual(spec.behaviour)
+    expect(embeddedBehaviour(readElf(ko))).toEqual(spec.behaviour)
   })
 
   it('writes no init/exit and no exports when the spec has none', () => {

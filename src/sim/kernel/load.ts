@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { readElf, SHT_NOBITS, type ElfFile } from '../../elf/read.js'
 import { moduleFromElf } from '../../elf/module.js'
-import { behaviourFromElf, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
+import { embeddedBehaviour, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
 import { computeLayout } from './layout.js'
@@ -16,7 +16,6 @@ import {
 import { runActions } from './exec.js'
 import { freeInit, machineOf, mapModule, unmapModule, writeParamToModule } from './machine.js'
 import { runModuleFunction } from './oops.js'
-import { fillSymbolGetArgs } from './symget.js'
 import type { ModuleBehaviour } from './types.js'
 import { errno } from './types.js'
 
@@ -352,24 +351,8 @@ function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: 
 /** do_init_module(): run init; failure unwinds, success makes the module live and frees init. */
 function doInitModule(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): number {
   if (mod.code) return finishInit(k, mod, mod.code.init ? runModuleFunction(k, machineOf(k), mod, mod.code.init, 'insmod') : 0)
-  const override = k.overrides.get(mod.name)
-  mod.behaviour = override ?? derive(elf, info)
-  // A behaviour the user wrote (an override, or a defineModule() model inside the .ko) is exact by definition.
-  const declared = override !== undefined || elf.sectionByName(BEHAVIOUR_SECTION) !== undefined
-  const unsure = declared ? [] : (mod.behaviour.unsure ?? [])
-  if (unsure.length > 0) {
-    k.notes.push(
-      `${mod.name}: simulated from the straight-line path of ${unsure.join(', ')}, which ${unsure.length > 1 ? 'branch' : 'branches'}; ` +
-        'what other paths print or return is not simulated: describe the module with defineModule() to be exact',
-    )
-  }
-  const formats = declared ? [] : formatsWithArguments(mod.behaviour)
-  if (formats.length > 0) {
-    k.notes.push(
-      `${mod.name}: printk arguments are not known to the simulator, so it logs ${formats.map((f) => JSON.stringify(f)).join(', ')} as written: ` +
-        'match those lines with a RegExp, or describe the module with defineModule()',
-    )
-  }
+  // A model the user wrote: an override by name, or the defineModule() model inside the .ko.
+  mod.behaviour = k.overrides.get(mod.name) ?? model(k, mod, elf, info)
   const init = mod.behaviour.init
   let ret = 0
   if (mod.hasInit && init) {
@@ -404,24 +387,13 @@ function finishInit(k: KernelState, mod: SimModule, ret: number): number {
   return 0
 }
 
-/** Print formats that take arguments (a conversion other than %%), without their KERN_ prefix and newline. */
-function formatsWithArguments(b: ModuleBehaviour): string[] {
-  const actions = [...(b.init?.actions ?? []), ...(b.exit?.actions ?? []), ...Object.values(b.functions).flat()]
-  const found = new Set<string>()
-  for (const a of actions) {
-    if ('print' in a && /%(?!%)/.test(a.print.replaceAll('%%', ''))) found.add(a.print.replace(/^\u0001./, '').replace(/\n$/, ''))
-  }
-  return [...found]
-}
-
-function derive(elf: ElfFile, info: ModuleInfo): ModuleBehaviour {
+/** The defineModule() model inside the file; a corrupted one loads as a module whose init does nothing, with a note. */
+function model(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): ModuleBehaviour {
   try {
-    const b = behaviourFromElf(elf, info)
-    fillSymbolGetArgs(elf, b)
-    return b
-  } catch {
-    // A model that cannot be read must not stop a load the real kernel would do.
-    return { functions: {}, ...(info.hasInit ? { init: { actions: [], returns: 0 } } : {}), unsure: ['init_module'] }
+    return embeddedBehaviour(elf) ?? { functions: {} }
+  } catch (e) {
+    k.notes.push(`${mod.name}: its defineModule() model cannot be read (${(e as Error).message}): it loaded with an init that does nothing; rebuild it with defineModule()`)
+    return { functions: {}, ...(info.hasInit ? { init: { actions: [], returns: 0 } } : {}) }
   }
 }
 

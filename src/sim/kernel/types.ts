@@ -1,10 +1,10 @@
 import type { KernelLogRecord } from '../../backends/types.js'
 
 /**
- * A module's behaviour: what its init and exit do and what each exported function does.
- * Derived from the `.ko` for straight-line code (src/elf/behaviour.ts), embedded in a
- * synthetic `.ko` made by `defineModule` (section `.kmodspec.behaviour`, JSON), or given
- * as an override by module name.
+ * A module described by hand: what its init and exit do and what each exported function does.
+ * Embedded in a synthetic `.ko` by `defineModule` (section `.kmodspec.behaviour`, JSON), or given
+ * as an override by module name. A real module's behaviour is its own machine code, run on the
+ * simulated CPU (src/sim/kernel/machine.ts).
  */
 export type BehaviourAction =
   /** printk with the format exactly as in the binary, KERN_ prefix included (e.g. "\u00016[x] hi\n"). */
@@ -25,12 +25,6 @@ export interface ModuleBehaviour {
   exit?: { actions: BehaviourAction[] }
   /** Exported (or local) functions by name. */
   functions: Record<string, BehaviourAction[]>
-  /**
-   * Functions (symbol names; `init_module`/`cleanup_module` for init/exit) whose derived model
-   * may be incomplete: conditional branches, indirect calls, code the decoder did not follow,
-   * or an init result that is not a constant.
-   */
-  unsure?: string[]
 }
 
 /** Linux errno numbers (asm-generic/errno-base.h, errno.h): the one table for the simulator and the DSL. */
