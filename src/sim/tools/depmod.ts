@@ -12,6 +12,7 @@ import { IndexWriter } from './index-bin.js'
 import { kmodHashOrder } from './kmod-hash.js'
 import { kmodFileOpen } from './decompress.js'
 import { excluded, loadDepmodConfig, oldIsHigherPriority, type DepmodConfig } from './depmod-config.js'
+import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
 
 interface Mod {
@@ -372,22 +373,6 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   }
   files.push(['modules.devname', devname, devname])
   return files
-}
-
-/** depmod's underscores(): '-' → '_' outside [...]; undefined (skipped) on an unmatched bracket. */
-function underscores(s: string): string | undefined {
-  let out = ''
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!
-    if (c === ']') return undefined
-    if (c === '[') {
-      const end = s.indexOf(']', i)
-      if (end < 0) return undefined
-      out += s.slice(i, end + 1)
-      i = end
-    } else out += c === '-' ? '_' : c
-  }
-  return out
 }
 
 function devnameLine(name: string, info: Array<{ key: string; value: string }>): string {
