@@ -54,3 +54,16 @@ export function normalizeRelease(text: string, releases: readonly string[]): str
   const sorted = [...new Set(releases)].filter(Boolean).sort((a, b) => b.length - a.length)
   return sorted.reduce((t, r) => t.split(r).join('<release>'), text)
 }
+
+/**
+ * The part of a kernel failure report that is the kernel's own words, for comparing two runs: up to
+ * and including the first `RIP:` line (what failed, where, with which taint), the PID masked. What
+ * follows is machine state (registers, stack contents, the call trace of the insmod process) that no
+ * two runs, and no simulator, share.
+ * @example reportHead('BUG: ...\nCPU: 0 PID: 81 Comm: insmod ...\nRIP: 0010:f+0x1/0x10 [m]\nRSP: ...') // without the RSP line, PID: N
+ */
+export function reportHead(report: string): string {
+  const lines = report.split('\n')
+  const rip = lines.findIndex((l) => l.startsWith('RIP: '))
+  return (rip >= 0 ? lines.slice(0, rip + 1) : lines).join('\n').replace(/\bPID: \d+/g, 'PID: N').replace(/\[(\w+):\d+\]/g, '[$1:N]')
+}

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { createBackend } from '../backends/index.js'
-import { normalizeRelease, normalizeText, type TranscriptStep } from '../backends/normalize.js'
+import { normalizeRelease, normalizeText, reportHead, type TranscriptStep } from '../backends/normalize.js'
 import { BackendError, type Backend } from '../backends/types.js'
 import { releaseProblem } from './releases.js'
 import { parseScript, ScriptError, type ScriptCommand } from './script.js'
@@ -112,7 +112,7 @@ function compareStep(a: StepRecord | undefined, b: StepRecord | undefined, norm:
 }
 
 function failureLines(error: StepFailure): string[] {
-  return [`${error.kind}: ${error.message}`, ...splitLines(error.report)]
+  return [`${error.kind}: ${error.message}`, ...splitLines(reportHead(error.report))]
 }
 
 function sameLines(a: string[], b: string[], norm: (t: string) => string): boolean {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { normalizeText } from '../backends/normalize.js'
+import { normalizeText, reportHead } from '../backends/normalize.js'
 import { isUnrelatedText, splitUnrelated } from './unrelated.js'
 
 // Lines the real 6.1.0-56-amd64 kernel logged in the VM after the agent came up on a fast host
@@ -47,5 +47,20 @@ describe('records the kernel logs on its own schedule', () => {
     expect(normalizeText(withLate)).toBe(normalizeText(without))
     // Only whole dmesg lines go: the same words elsewhere are kept.
     expect(normalizeText('clocksource: Switched to clocksource tsc\n')).toBe('clocksource: Switched to clocksource tsc\n')
+  })
+})
+
+describe('reportHead', () => {
+  // The start of the report the 6.1 VM printed for fixtures/crash/crash_oops.ko (fixtures/captures/crash-oops.json).
+  const vm = [
+    'BUG: kernel NULL pointer dereference, address: 0000000000000000',
+    'Oops: 0002 [#1] PREEMPT SMP NOPTI',
+    'CPU: 0 PID: 81 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1  Debian 6.1.192-2',
+    'RIP: 0010:crash_oops_init+0x1c/0x1000 [crash_oops]',
+    'RSP: 0018:ffffc900005a3b98 EFLAGS: 00000246',
+  ].join('\n')
+  test('keeps the kernel\'s words up to the RIP line, with the PID masked', () => {
+    expect(reportHead(vm)).toBe(vm.split('\n').slice(0, 4).join('\n').replace('PID: 81', 'PID: N'))
+    expect(reportHead('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:215]')).toBe('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:N]')
   })
 })
