@@ -120,3 +120,16 @@ test('in CI, the one-line progress of a cold kbuild shows even when every spec p
     { unsafeCleanup: true, prefix: 'kmodspec-run-test-' },
   )
 }, 120_000)
+
+test("a spec slower than vitest's 5 s default passes in a project with no vitest config (a first kbuild or VM boot takes that)", async () => {
+  await withDir(
+    async ({ path: dir }) => {
+      await mkdir(path.join(dir, 'specs'))
+      await writeFile(path.join(dir, 'specs', 'slow.spec.ts'), "import { test } from 'vitest'\ntest('takes 6 s', async () => { await new Promise((r) => setTimeout(r, 6000)) })\n")
+      const { code, out } = await run([], dir)
+      expect(out).toContain('  ✓ takes 6 s')
+      expect(code).toBe(0)
+    },
+    { unsafeCleanup: true },
+  )
+}, 60_000)

@@ -240,7 +240,10 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
       const recordDir = path.join(tmp.path, 'records')
       await mkdir(recordDir)
       // Type tests are for kmodspec's own suite: off here, with vitest's banner about them.
-      const args = [vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []), ...(values.update ? ['--update'] : []), ...passThrough]
+      const args = [
+        vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...defaultTimeouts(io.cwd),
+        ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []), ...(values.update ? ['--update'] : []), ...passThrough,
+      ]
       const childEnv = { KMODSPEC_BACKEND: backend, [RECORD_DIR_ENV]: recordDir, FORCE_COLOR: '0', ...(release ? { KMODSPEC_RELEASE: release } : {}) }
       const child = await execa(process.execPath, args, { cwd: io.cwd, stdout: 'pipe', stderr: 'pipe', reject: false, env: childEnv })
       const vitestReport = await readFile(reportFile, 'utf8').then((t) => JSON.parse(t) as VitestJsonReport, () => undefined)
@@ -270,4 +273,14 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
     }
   }
   return emit(report)
+}
+
+/**
+ * vitest's 5 s default is too short for a spec's first run on a release (kbuild builds its modules,
+ * a VM boots): without a vitest config of the project's own, specs get the timeouts `kmodspec init`
+ * writes into one. A project's own config (or --testTimeout after --) decides otherwise.
+ */
+function defaultTimeouts(cwd: string): string[] {
+  const own = ['vitest.config', 'vite.config'].some((base) => ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].some((ext) => existsSync(path.join(cwd, `${base}.${ext}`))))
+  return own ? [] : ['--testTimeout=120000', '--hookTimeout=300000']
 }
