@@ -119,7 +119,7 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
     case 'budget': {
       const lines = [`watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${comm}:1]`, modulesLinkedIn(k), cpuLine(k, comm), HARDWARE, ...regsAndTrace(m, r)]
       log(k, KERN_EMERG, lines)
-      k.notes.push(`${mod.name}: its code ran ${INSTRUCTION_BUDGET.toLocaleString('en')} instructions without returning: taken as a CPU stuck in the module, which the real kernel's watchdog reports after about 20 s (a module that legitimately runs longer needs the VM)`)
+      k.notes.push(`${mod.name}: its code ran ${INSTRUCTION_BUDGET.toLocaleString('en')} instructions without returning (a call of a kernel function counting as a few hundred): taken as a CPU stuck in the module, which the real kernel's watchdog reports after about 20 s (a module that legitimately runs longer needs the VM)`)
       throw new SimKernelFault('hang', lines.join('\n'))
     }
     case 'trap': {
