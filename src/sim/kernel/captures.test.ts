@@ -8,6 +8,9 @@ import { readCapture } from '../../backends/captures.js'
 import { loadEmbeddedProfile } from '../../profile/index.js'
 import { createSimKernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC } from './index.js'
 import type { SimKernel } from './types.js'
+import { reportHead } from '../../backends/normalize.js'
+import { findKernelFailure } from '../../observe/kernel-failure.js'
+import { SimKernelFault } from './exec.js'
 
 interface Step {
   cmd: string
@@ -15,6 +18,8 @@ interface Step {
   stdout: string
   stderr: string
   dmesg: string[]
+  /** The kernel failed during the command (oops, WARNING...): then there is no exit code. */
+  error?: { kind: string; report: string }
 }
 
 const root = process.cwd()
@@ -82,7 +87,21 @@ function replay(k: SimKernel, step: Step, where: string): void {
     const flags = force ? MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC : 0
     // insmod joins its parameter words with single spaces, quoting nothing (kmod 30).
     const path = join(root, file)
-    failed = !existsSync(path) || k.finitModule(readFileSync(path), params.join(' '), flags) !== 0
+    let fault: SimKernelFault | undefined
+    try {
+      failed = !existsSync(path) || k.finitModule(readFileSync(path), params.join(' '), flags) !== 0
+    } catch (e) {
+      if (!(e instanceof SimKernelFault)) throw e
+      fault = e
+    }
+    if (step.error) {
+      // The kernel failed: the same kind, and the report as far as it is the kernel's words (diff's reportHead).
+      const failure = fault ? { kind: fault.kind, report: fault.report } : findKernelFailure(k.log.since(from))
+      expect(failure?.kind, `${where}: kernel failure`).toBe(step.error.kind)
+      expect(reportHead(failure?.report ?? ''), `${where}: report`).toBe(reportHead(step.error.report))
+      return
+    }
+    expect(fault, `${where}: the simulated kernel failed: ${fault?.report}`).toBeUndefined()
   } else if (cmd === 'rmmod') {
     const force = args[0] === '-f'
     failed = false
