@@ -2,6 +2,7 @@
 // simulated kernel, the kernel's exports bound to TypeScript (sim/kapi), each module mapped where the
 // loader's layout puts it (the addresses /proc/modules shows) and relocated as apply_relocate_add does.
 import { applyRelocateAdd, Cpu, GuestFault, SparseMemory, type CallOptions, type CallResult, type KernelFunction } from '../cpu/index.js'
+import { setupPerCpu } from '../cpu/percpu.js'
 import { createKernelApi, KernelBug, type KernelApi, type SymbolInfo } from '../kapi/index.js'
 import { readCString, writeUint, readUint } from '../kapi/guest.js'
 import type { ElfFile } from '../../elf/read.js'
@@ -68,14 +69,14 @@ export class Machine {
   private nextText = KERNEL_TEXT
   private nextData = KERNEL_DATA
   private nextPercpu = 0x1000n
+  private readonly percpu: Map<string, bigint>
   private readonly syncs: Array<() => void> = []
 
   constructor(private readonly k: KernelState) {
-    this.cpu = new Cpu({ memory: this.memory, gsBase: PERCPU_BASE, stackBase: STACK_BASE, exitAddress: EXIT_ADDRESS })
-    this.memory.map(PERCPU_BASE, PERCPU_SIZE, 'rw')
-    // The stack protector's canary sits at %gs:40 (fixed_percpu_data): any fixed value serves.
-    writeUint(this.memory, PERCPU_BASE + 0x28n, 8, 0x5a17c0de5a17c0den)
+    this.cpu = new Cpu({ memory: this.memory, stackBase: STACK_BASE, exitAddress: EXIT_ADDRESS })
     this.memory.map(CURRENT_TASK, 0x4000, 'rw')
+    // %gs: the per-CPU variables module code reads inline; the stack protector's canary (any fixed value serves).
+    this.percpu = setupPerCpu(this.cpu, { base: PERCPU_BASE, size: PERCPU_SIZE, current: CURRENT_TASK, canary: 0x5a17c0de5a17c0den })
     this.api = createKernelApi({
       memory: this.memory,
       printk: k.printk,
@@ -97,12 +98,13 @@ export class Machine {
   kernelSymbol(name: string, calledAsFunction: boolean): bigint {
     const known = this.kernel.get(name)
     if (known !== undefined) return known
+    const fixed = this.percpu.get(name)
+    if (fixed !== undefined) return fixed
     if (PERCPU_SYMBOLS.has(name)) {
+      // Other per-CPU variables a module names read as zero, each in its own slot of the area.
       const off = this.nextPercpu
       this.nextPercpu += 0x40n
       this.kernel.set(name, off)
-      if (name === 'current_task') writeUint(this.memory, PERCPU_BASE + off, 8, CURRENT_TASK)
-      if (name === 'this_cpu_off') writeUint(this.memory, PERCPU_BASE + off, 8, PERCPU_BASE)
       return off
     }
     const at = this.nextText
