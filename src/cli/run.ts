@@ -241,7 +241,7 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
       await mkdir(recordDir)
       // Type tests are for kmodspec's own suite: off here, with vitest's banner about them.
       const args = [
-        vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...defaultTimeouts(io.cwd),
+        vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...defaultTimeouts(io.cwd, passThrough),
         ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []), ...(values.update ? ['--update'] : []), ...passThrough,
       ]
       const childEnv = { KMODSPEC_BACKEND: backend, [RECORD_DIR_ENV]: recordDir, FORCE_COLOR: '0', ...(release ? { KMODSPEC_RELEASE: release } : {}) }
@@ -280,7 +280,10 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
  * a VM boots): without a vitest config of the project's own, specs get the timeouts `kmodspec init`
  * writes into one. A project's own config (or --testTimeout after --) decides otherwise.
  */
-function defaultTimeouts(cwd: string): string[] {
+function defaultTimeouts(cwd: string, passThrough: readonly string[]): string[] {
   const own = ['vitest.config', 'vite.config'].some((base) => ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].some((ext) => existsSync(path.join(cwd, `${base}.${ext}`))))
-  return own ? [] : ['--testTimeout=120000', '--hookTimeout=300000']
+  if (own) return []
+  // vitest refuses an option given twice: a timeout the user passes after -- wins.
+  const given = (flag: string) => passThrough.some((a) => a === flag || a.startsWith(`${flag}=`))
+  return [...(given('--testTimeout') ? [] : ['--testTimeout=120000']), ...(given('--hookTimeout') ? [] : ['--hookTimeout=300000'])]
 }
