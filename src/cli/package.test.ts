@@ -2,7 +2,7 @@
 import { copyFile, readFile, writeFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
-import { dir as tmpDir, withDir, type DirectoryResult } from 'tmp-promise'
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 
 const root = path.resolve(import.meta.dirname, '..', '..')

@@ -94,7 +94,6 @@ export interface Fmt {
   note(text: string): void
 }
 
-const HEX_UPPER = '0123456789ABCDEF'
 
 /** number(): an integer with sign, "0x"/"0" prefix, precision and field width, as the kernel pads. */
 export function number(out: Out, value: bigint, spec: Spec): void {
