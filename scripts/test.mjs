@@ -11,7 +11,7 @@ import { file as tmpFile } from 'tmp-promise'
 const filters = process.argv.slice(2)
 const only = process.env.KMODSPEC_BACKEND
 
-/** The Debian packages the real-kernel tests need: scripts/vm-setup.mjs holds the list and installs what is missing. */
+/** The Debian packages the real-kernel tests need: `kmodspec setup --if-missing` (src/cli/setup.ts, run from the sources by scripts/vm-setup.mjs) installs what is missing. */
 async function provision() {
   const r = await execa('node', ['scripts/vm-setup.mjs', '--if-missing'], { stdio: 'inherit', reject: false })
   // Not provisioned here (not root, not Debian): the qemu pass below fails loudly, naming what is missing.
