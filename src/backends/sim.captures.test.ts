@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { parseScript } from '../cli/script.js'
 import { readCapture } from './captures.js'
-import { normalizeStep, type TranscriptStep } from './normalize.js'
+import { normalizeStep, reportHead, type TranscriptStep } from './normalize.js'
+import { BackendError } from './types.js'
 import { createSimBackend } from './sim.js'
 
 const root = process.cwd()
@@ -26,6 +27,15 @@ describe('the simulator prints what the real kernel printed', () => {
       const sim = await createSimBackend()
       try {
         for (const [i, command] of commands.entries()) {
+          const want = expected[i] as TranscriptStep & { error?: { kind: string; report: string } }
+          if (want.error) {
+            // The kernel failed under this command: the same kind, and the report as far as it is the kernel's words.
+            const error = await sim.exec(command.argv, { cwd: root }).then(() => undefined, (e: unknown) => e)
+            expect(error, `${name}.sh line ${command.line}: ${command.text} should fail as the kernel did`).toBeInstanceOf(BackendError)
+            expect((error as BackendError).kind).toBe(want.error.kind)
+            expect(reportHead((error as BackendError).report)).toBe(reportHead(want.error.report))
+            break
+          }
           const r = await sim.exec(command.argv, { cwd: root })
           const actual: TranscriptStep = { cmd: command.text, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg: r.dmesg.map((d) => d.text) }
           expect(normalizeStep(actual), `${name}.sh line ${command.line}: ${command.text}`).toEqual(normalizeStep(expected[i]!))
