@@ -38,9 +38,13 @@ export interface FuzzCaseResult {
   kernelFaults: number
 }
 
-/** Per-command time bound: generous fixed part plus 1 ms per KiB of module (the work is linear in the file). */
+/**
+ * Per-command time bound: what only a real hang exceeds. The simulator bounds its own work (module
+ * code stops at the CPU's instruction budget, about a second here), so the bound is far above any
+ * host's speed: a verdict must not depend on how fast or busy the machine is.
+ */
 export function commandBoundMs(fileSize: number): number {
-  return 2000 + fileSize / 1024
+  return 30_000 + fileSize / 100
 }
 
 const GOOD = 'fuzz_good'
