@@ -45,9 +45,14 @@ export function underscores(s: string): string | undefined {
   return out
 }
 
-/** Config files by name (the first directory to hold a name wins), with modules.softdep among them. */
-function configFiles(ctx: ToolContext, moddir: string, paths: string[], errors: string[]): string[] {
-  const byName = new Map<string, string>([['modules.softdep', `${moddir}/modules.softdep`]])
+/**
+ * libkmod's conf_files_list (and depmod's cfg_files_list): the files of `paths` whose names end in one
+ * of `suffixes`, by name (the first directory to hold a name wins), sorted bytewise. `seed` names
+ * files that take part before any directory (libkmod's modules.softdep); a directory inside a
+ * directory is skipped and reported to `nested`.
+ */
+export function configFiles(ctx: ToolContext, paths: string[], suffixes: string[], nested: (path: string) => void, seed: Array<[string, string]> = []): string[] {
+  const byName = new Map<string, string>(seed)
   for (const p of paths) {
     const dir = abspath(ctx, p)
     const st = ctx.vfs.stat(dir)
@@ -58,9 +63,9 @@ function configFiles(ctx: ToolContext, moddir: string, paths: string[], errors: 
       continue
     }
     for (const name of ctx.vfs.readdir(dir)) {
-      if (name.startsWith('.') || name.length < 6 || !(name.endsWith('.conf') || name.endsWith('.alias'))) continue
+      if (name.startsWith('.') || name.length < 6 || !suffixes.some((x) => name.endsWith(x))) continue
       if (ctx.vfs.stat(`${dir}/${name}`)?.type === 'dir') {
-        errors.push(libkmodErr(772, 'conf_files_filter_out', `Directories inside directories are not supported: ${dir}/${name}`))
+        nested(`${dir}/${name}`)
         continue
       }
       if (!byName.has(name)) byName.set(name, `${dir}/${name}`)
@@ -76,7 +81,8 @@ function configFiles(ctx: ToolContext, moddir: string, paths: string[], errors: 
  */
 export function loadConfig(ctx: ToolContext, moddir: string, paths?: string[]): ModprobeConfig {
   const cfg: ModprobeConfig = { aliases: [], blacklist: [], options: [], install: [], remove: [], softdeps: [], errors: [] }
-  for (const file of configFiles(ctx, moddir, paths ?? MODPROBE_CONFIG_DIRS, cfg.errors)) {
+  const nested = (path: string) => cfg.errors.push(libkmodErr(772, 'conf_files_filter_out', `Directories inside directories are not supported: ${path}`))
+  for (const file of configFiles(ctx, paths ?? MODPROBE_CONFIG_DIRS, ['.conf', '.alias'], nested, [['modules.softdep', `${moddir}/modules.softdep`]])) {
     let text: string
     try {
       text = ctx.vfs.readText(file)

@@ -3,9 +3,9 @@
  * every `.conf` of /etc, /run, /usr/local/lib and /lib's depmod.d (or `-C` paths), in name order.
  * Lists are built by prepending, as kmod's linked lists are: the order matters for priority.
  */
-import { posix } from 'node:path'
-import { abspath, type ToolContext } from './context.js'
+import type { ToolContext } from './context.js'
 import { strerror } from './errors.js'
+import { configFiles } from './config.js'
 import { freadlineWrapped } from './readline.js'
 
 export type Search = { type: 'path'; path: string } | { type: 'builtin' } | { type: 'external' }
@@ -33,31 +33,6 @@ function kernelMatches(release: string, pattern: string): boolean {
   }
 }
 
-/** cfg_files_list + cfg_files_insert_sorted: config files by name, the first path of a name wins. */
-function configFiles(ctx: ToolContext, paths: string[], err: (m: string) => void): string[] {
-  const byName = new Map<string, string>()
-  for (const p of paths) {
-    const dir = abspath(ctx, p)
-    const st = ctx.vfs.stat(dir)
-    if (!st) continue
-    if (st.type === 'file') {
-      const name = posix.basename(dir)
-      if (!byName.has(name)) byName.set(name, dir)
-      continue
-    }
-    for (const name of ctx.vfs.readdir(dir)) {
-      if (name.startsWith('.') || name.length < 6 || !name.endsWith('.conf')) continue
-      if (ctx.vfs.stat(`${dir}/${name}`)?.type === 'dir') {
-        err(`Directories inside directories are not supported: ${dir}/${name}`)
-        continue
-      }
-      if (!byName.has(name)) byName.set(name, `${dir}/${name}`)
-    }
-  }
-  return [...byName.keys()].sort(cmpBytes).map((n) => byName.get(n)!)
-}
-
-const cmpBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 /**
  * Read depmod.d for `release`; `err` gets each ERR line's text (without "depmod: ERROR: ").
@@ -65,7 +40,7 @@ const cmpBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer
  */
 export function loadDepmodConfig(ctx: ToolContext, release: string, paths: string[] | undefined, err: (m: string) => void): DepmodConfig {
   const cfg: DepmodConfig = { searches: [], overrides: [], externals: [], excludes: [] }
-  for (const file of configFiles(ctx, paths ?? DEPMOD_CONFIG_DIRS, err)) {
+  for (const file of configFiles(ctx, paths ?? DEPMOD_CONFIG_DIRS, ['.conf'], (path) => err(`Directories inside directories are not supported: ${path}`))) {
     let text: string
     try {
       text = ctx.vfs.readText(file)
