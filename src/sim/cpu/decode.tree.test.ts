@@ -2,15 +2,15 @@
 // module's .text*, except the explicitly listed vector/FPU opcodes (SSE/AVX/x87 in crypto and
 // a few drivers' asm: out of scope for execution, decoded for length only). A sample of modules
 // is also checked against objdump's instruction boundaries.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { execa } from 'execa'
 import { expect, test } from 'vitest'
 import { readElf, STT_FUNC, type ElfFile } from '../../elf/read.js'
 import { Kind, decode } from './decode.js'
+import { treeModules, TREE_RELEASE } from './testkit.js'
 
-const RELEASE = '6.1.0-56-amd64'
-const TREE = `/lib/modules/${RELEASE}/kernel`
+
+const TREE = `/lib/modules/${TREE_RELEASE}/kernel`
 
 /** The vector/FPU opcode space the decoder may classify as VECTOR (SDM vol. 2, appendix A). */
 function listedVector(opcode: number): boolean {
@@ -25,21 +25,6 @@ function listedVector(opcode: number): boolean {
   return (b >= 0x10 && b <= 0x17) || (b >= 0x28 && b <= 0x2f) || (b >= 0x50 && b <= 0x7f) || (b >= 0xd0 && b <= 0xfe) || [0x0e, 0x0f, 0xc2, 0xc4, 0xc5, 0xc6].includes(b)
 }
 
-function modules(): string[] {
-  if (!existsSync(TREE)) {
-    throw new Error(`the reference module tree ${TREE} is missing: run \`apt-get install linux-image-${RELEASE}\` (as root), then rerun the tests`)
-  }
-  const out: string[] = []
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith('.ko')) out.push(p)
-    }
-  }
-  walk(TREE)
-  return out.sort()
-}
 
 /** Calls `visit` with every function symbol in a .text* section: name, section bytes, start, end. */
 function eachFunction(elf: ElfFile, visit: (name: number, section: string, data: Uint8Array, start: number, end: number) => void): void {
@@ -55,7 +40,7 @@ function eachFunction(elf: ElfFile, visit: (name: number, section: string, data:
 }
 
 test('every function of every module in the 6.1 tree decodes (vector/FPU opcodes only as listed)', () => {
-  const files = modules()
+  const files = treeModules()
   expect(files.length).toBeGreaterThan(3000)
   const unknown: string[] = []
   const unlisted: string[] = []
@@ -89,7 +74,7 @@ test('every function of every module in the 6.1 tree decodes (vector/FPU opcodes
 }, 60_000)
 
 test('instruction boundaries agree with objdump on a sample of modules', async () => {
-  const all = modules()
+  const all = treeModules()
   const sample = ['netconsole', 'padlock-aes', 'aesni-intel', 'chacha-x86_64', 'kvm-intel', 'e1000', 'kvm', 'ext4']
   const mismatches: string[] = []
   let checked = 0

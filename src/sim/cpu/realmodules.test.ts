@@ -3,30 +3,19 @@
 // The outcomes depend on the stubs (NULL from kmalloc, faults on zeroed pointers); what must never
 // happen is a JS exception, an instruction the decoder knows but the executor does not, or bytes
 // the decoder cannot decode.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
 import { R_X86_64_PLT32, SHT_RELA, readElf } from '../../elf/read.js'
 import { Cpu } from './cpu.js'
 import { HostStop, kernelThunk } from './host.js'
-import { loadObject } from './testkit.js'
+import { loadObject, treeModules, TREE_RELEASE } from './testkit.js'
 
-const TREE = '/lib/modules/6.1.0-56-amd64/kernel'
+const TREE = `/lib/modules/${TREE_RELEASE}/kernel`
 const KERNEL_DATA = 0xffffffff82000000n
 const KERNEL_TEXT = 0xffffffff81000000n
 
 function sample(): string[] {
-  if (!existsSync(TREE)) throw new Error(`${TREE} is missing: run \`apt-get install linux-image-6.1.0-56-amd64\` (as root), then rerun the tests`)
-  const out: string[] = []
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith('.ko')) out.push(p)
-    }
-  }
-  walk(TREE)
-  return out.sort().filter((_, i) => i % Number(process.env.CPU_SAMPLE_EVERY ?? 10) === 0)
+  return treeModules().filter((_, i) => i % Number(process.env.CPU_SAMPLE_EVERY ?? 10) === 0)
 }
 
 /** Undefined symbols only ever called or jumped to (PLT32) are functions; the rest are data. */

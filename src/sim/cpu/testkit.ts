@@ -1,5 +1,7 @@
 // Test support: lay out a relocatable .o/.ko in guest memory, relocate it with relocate.ts and
 // bind its undefined symbols. A minimal stand-in for the loader, used by the CPU's own tests.
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { readElf, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS } from '../../elf/read.js'
 import type { Cpu } from './cpu.js'
 import { PAGE_SIZE } from './memory.js'
@@ -85,4 +87,23 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
   if (textEnd > base) cpu.memory.protect(base, Number(textEnd - base), 'rx')
   if (roEnd > textEnd) cpu.memory.protect(textEnd, Number(roEnd - textEnd), 'r')
   return { symbols, sections }
+}
+
+/** The release whose installed module tree the tree-wide tests read. */
+export const TREE_RELEASE = '6.1.0-56-amd64'
+
+/** Every .ko of the installed reference tree, sorted; a missing tree fails with what to install (never skipped). */
+export function treeModules(): string[] {
+  const tree = `/lib/modules/${TREE_RELEASE}/kernel`
+  if (!existsSync(tree)) throw new Error(`the reference module tree ${tree} is missing: run \`apt-get install linux-image-${TREE_RELEASE}\` (as root), then rerun the tests`)
+  const out: string[] = []
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.name.endsWith('.ko')) out.push(p)
+    }
+  }
+  walk(tree)
+  return out.sort()
 }
