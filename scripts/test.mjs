@@ -2,8 +2,9 @@
 // `npm test`: the whole suite. Unit tests and the behaviour specs on the simulated kernel, then
 // the same specs on a real kernel in QEMU. With KMODSPEC_BACKEND set, the specs run on that
 // backend only. Arguments after `--` are passed to vitest as filters.
-// Ends with one plain line, 'N passed, N failed', summed over every pass.
+// Ends with the 10 slowest test files over every pass, then one plain line, 'N passed, N failed', summed.
 import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
 import { file as tmpFile } from 'tmp-promise'
@@ -18,7 +19,10 @@ async function provision() {
   if (r.exitCode !== 0) console.error('kmodspec: the real-kernel tests will fail until those packages are installed')
 }
 
-/** Run vitest once; returns its counts from the JSON report. */
+/** Each test file's wall time (ms) from vitest's JSON report, labelled with its pass's backend. */
+const fileTimes = []
+
+/** Run vitest once; returns its counts from the JSON report (and notes each file's time in fileTimes). */
 async function pass(label, backend, args) {
   const report = await tmpFile({ postfix: '.json' })
   try {
@@ -34,6 +38,7 @@ async function pass(label, backend, args) {
       counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
       // A file that failed to load has no tests but is a failure all the same.
       counts.failed += json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length
+      for (const r of json.testResults) if (r.endTime > r.startTime) fileTimes.push({ file: relative(process.cwd(), r.name), backend, ms: r.endTime - r.startTime })
     } catch {
       counts.failed += 1
     }
@@ -58,6 +63,10 @@ async function main() {
   for (const [label, backend, args] of passes) {
     const counts = await pass(label, backend, args)
     for (const key of Object.keys(total)) total[key] += counts[key]
+  }
+  if (fileTimes.length > 0) {
+    console.log('\nslowest test files:')
+    for (const { file, backend, ms } of fileTimes.sort((a, b) => b.ms - a.ms).slice(0, 10)) console.log(`${(ms / 1000).toFixed(1).padStart(7)} s  ${file} (${backend})`)
   }
   const skipped = total.skipped > 0 ? `, ${total.skipped} skipped` : ''
   console.log(`\n${total.passed} passed, ${total.failed} failed${skipped}`)
