@@ -48,13 +48,17 @@ export function readModuleSignature(bytes: Uint8Array): ModuleSignatureInfo | un
   for (let i = 0; i < magicLen; i++) if (bytes[size + i] !== MODULE_SIG_MAGIC.charCodeAt(i)) return undefined
   if (size < MODSIG_SIZE) return undefined
   size -= MODSIG_SIZE
-  const algo = bytes[size]
-  const hash = bytes[size + 1]
-  const idType = bytes[size + 2]
-  const signerLen = bytes[size + 3]
-  const keyIdLen = bytes[size + 4]
-  const sigLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(size + 8, false)
-  if (algo >= PKEY_ALGO.length || hash >= PKEY_HASH.length || idType >= PKEY_ID_TYPE.length) return undefined
+  // struct module_signature: 12 bytes at `size`, in range after the two length checks above.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const algo = view.getUint8(size)
+  const hash = view.getUint8(size + 1)
+  const idType = view.getUint8(size + 2)
+  const signerLen = view.getUint8(size + 3)
+  const keyIdLen = view.getUint8(size + 4)
+  const sigLen = view.getUint32(size + 8, false)
+  const idName = PKEY_ID_TYPE[idType]
+  const hashName = PKEY_HASH[hash]
+  if (algo >= PKEY_ALGO.length || hashName === undefined || idName === undefined) return undefined
   if (sigLen === 0 || size < sigLen + signerLen + keyIdLen) return undefined
   const sigStart = size - sigLen
   const moduleSize = sigStart - keyIdLen - signerLen
@@ -63,10 +67,10 @@ export function readModuleSignature(bytes: Uint8Array): ModuleSignatureInfo | un
     return p && { idType: 'PKCS#7', ...p, moduleSize }
   }
   return {
-    idType: PKEY_ID_TYPE[idType],
+    idType: idName,
     signer: Buffer.from(bytes.buffer, bytes.byteOffset + moduleSize, signerLen).toString('latin1'),
     keyId: bytes.subarray(moduleSize + signerLen, sigStart),
-    hashAlgo: PKEY_HASH[hash],
+    hashAlgo: hashName,
     signature: bytes.subarray(sigStart, size),
     moduleSize,
   }
@@ -81,15 +85,16 @@ interface Der {
 
 /** One DER TLV at `pos` within `end`; undefined if it does not fit. */
 function der(b: Uint8Array, pos: number, end: number): Der | undefined {
-  if (pos + 2 > end) return undefined
   const tag = b[pos]
   let len = b[pos + 1]
+  if (pos + 2 > end || tag === undefined || len === undefined) return undefined
   let p = pos + 2
   if (len & 0x80) {
     const n = len & 0x7f
     if (n === 0 || n > 4 || p + n > end) return undefined
     len = 0
-    for (let i = 0; i < n; i++) len = len * 256 + b[p++]
+    // p + n <= end was just checked (end never passes b.length).
+    for (let i = 0; i < n; i++) len = len * 256 + b[p++]!
   }
   if (p + len > end) return undefined
   return { tag, start: p, end: p + len }
@@ -109,9 +114,9 @@ function children(b: Uint8Array, parent: Der): Der[] | undefined {
 function oid(b: Uint8Array, d: Der): string {
   const parts: number[] = []
   let v = 0
-  for (let i = d.start; i < d.end; i++) {
-    v = v * 128 + (b[i] & 0x7f)
-    if (!(b[i] & 0x80)) {
+  for (const byte of b.subarray(d.start, d.end)) {
+    v = v * 128 + (byte & 0x7f)
+    if (!(byte & 0x80)) {
       if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80)
       else parts.push(v)
       v = 0
@@ -138,9 +143,9 @@ function parsePkcs7(b: Uint8Array): Omit<ModuleSignatureInfo, 'idType' | 'module
   const siKids = children(b, si)
   if (!siKids || siKids.length < 5) return undefined
   const [, ias, digestAlg] = siKids
-  const iasKids = ias.tag === 0x30 ? children(b, ias) : undefined
-  if (!iasKids || iasKids.length < 2 || iasKids[1].tag !== 0x02) return undefined
-  const [issuer, serial] = iasKids
+  const iasKids = ias?.tag === 0x30 ? children(b, ias) : undefined
+  const [issuer, serial] = iasKids ?? []
+  if (!issuer || serial?.tag !== 0x02 || !digestAlg) return undefined
   // encryptedDigest is the OCTET STRING after digestEncryptionAlgorithm (authenticatedAttributes [0] may precede it).
   const encDigest = siKids.slice(3).find((d) => d.tag === 0x04)
   if (!encDigest) return undefined
@@ -163,10 +168,10 @@ function issuerCommonName(b: Uint8Array, name: Der): string | undefined {
   let last: Der | undefined
   for (const rdn of children(b, name) ?? []) {
     for (const atv of children(b, rdn) ?? []) {
-      const kids = children(b, atv)
-      if (!kids || kids.length < 2 || kids[0].tag !== 0x06) continue
-      last = kids[1]
-      if (oid(b, kids[0]) === OID_COMMON_NAME) return Buffer.from(b.buffer, b.byteOffset + last.start, last.end - last.start).toString('utf8')
+      const [type, value] = children(b, atv) ?? []
+      if (type?.tag !== 0x06 || !value) continue
+      last = value
+      if (oid(b, type) === OID_COMMON_NAME) return Buffer.from(b.buffer, b.byteOffset + last.start, last.end - last.start).toString('utf8')
     }
   }
   return last && Buffer.from(b.buffer, b.byteOffset + last.start, last.end - last.start).toString('utf8')
