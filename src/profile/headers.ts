@@ -20,9 +20,10 @@ export function parseKernelConfig(text: string): KernelConfig {
   for (const line of text.split('\n')) {
     const m = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line)
     if (!m) continue
-    let v = m[2]
+    // Both groups always take part in a match.
+    let v = m[2]!
     if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(.)/g, '$1')
-    out.set(m[1], v)
+    out.set(m[1]!, v)
   }
   return out
 }
@@ -77,16 +78,14 @@ const EXPORT_KINDS: Record<string, boolean> = { EXPORT_SYMBOL: false, EXPORT_SYM
  */
 export function parseModuleSymvers(text: string, file = 'Module.symvers'): Map<string, KernelSymbol> {
   const out = new Map<string, KernelSymbol>()
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]
+  for (const [i, line] of text.split('\n').entries()) {
     if (line === '') continue
     const f = line.split('\t')
     const where = `${file}:${i + 1}`
     if (f.length < 4 || f.length > 5) {
       throw new ProfileError(`${where}: expected 4 or 5 tab-separated fields (crc, symbol, module, export type, namespace), found ${f.length}`)
     }
-    const [crcText, name, module, kind, namespace] = f
+    const [crcText = '', name = '', module = '', kind = '', namespace] = f
     if (!/^0x[0-9a-fA-F]{1,8}$/.test(crcText)) throw new ProfileError(`${where}: CRC ${JSON.stringify(crcText)} is not a 32-bit hex number like 0x4c9d28b0`)
     if (name === '' || module === '') throw new ProfileError(`${where}: empty symbol or module name`)
     const gpl = EXPORT_KINDS[kind]
@@ -112,7 +111,7 @@ async function readRelease(buildDir: string): Promise<string> {
   const uts = join(buildDir, 'include/generated/utsrelease.h')
   if (existsSync(uts)) {
     const m = /#define\s+UTS_RELEASE\s+"([^"]*)"/.exec(await readText(uts, 'release header'))
-    if (m) return m[1]
+    if (m) return m[1]!
   }
   return (await readText(join(buildDir, 'include/config/kernel.release'), 'release file')).trim()
 }
