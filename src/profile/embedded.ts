@@ -50,7 +50,11 @@ export function deserializeProfile(bytes: Uint8Array, source = 'profile'): Kerne
   }
   const symbols = new Map<string, KernelSymbol>()
   for (const [name, crc, mi, gpl, namespace] of stored.symbols) {
-    const s: KernelSymbol = { name, crc, gpl: gpl === 1, module: stored.modules[mi] }
+    const module = stored.modules[mi]
+    if (module === undefined) {
+      throw new ProfileError(`${source}: symbol ${name} names module #${mi}, past the ${stored.modules.length} stored module names; regenerate it with node scripts/make-profile.mjs`)
+    }
+    const s: KernelSymbol = { name, crc, gpl: gpl === 1, module }
     if (namespace) s.namespace = namespace
     symbols.set(name, s)
   }

@@ -1,6 +1,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { execa } from 'execa'
 import { withDir } from 'tmp-promise'
 import { describe, expect, it } from 'vitest'
@@ -48,14 +49,14 @@ describe('profileFromHeaders on the installed Debian headers', () => {
     const lines = readFileSync(join(build, 'Module.symvers'), 'utf8').trim().split('\n')
     expect(p.symbols.size).toBe(new Set(lines.map((l) => l.split('\t')[1])).size)
     expect(p.symbols.get('_printk')).toEqual({ name: '_printk', crc: 0x92997ed8, gpl: false, module: 'vmlinux' })
-    const first = lines[0].split('\t')
-    expect(p.symbols.get(first[1])?.crc).toBe(parseInt(first[0], 16))
-    const ns = lines.map((l) => l.split('\t')).find((f) => f[4])!
-    expect(p.symbols.get(ns[1])).toMatchObject({ namespace: ns[4], gpl: ns[3] === 'EXPORT_SYMBOL_GPL' })
+    const [crc, name] = lines[0]!.split('\t') as [string, string]
+    expect(p.symbols.get(name)?.crc).toBe(parseInt(crc, 16))
+    const [, nsName, , nsKind, namespace] = lines.map((l) => l.split('\t')).find((f) => f[4])! as [string, string, string, string, string]
+    expect(p.symbols.get(nsName)).toMatchObject({ namespace, gpl: nsKind === 'EXPORT_SYMBOL_GPL' })
     // The CRC hello_feature was built against for _printk is the kernel's.
     const { stdout } = await execa('modprobe', ['--dump-modversions', helloApi])
     const printk = stdout.split('\n').find((l) => l.endsWith('\t_printk'))!
-    expect(p.symbols.get('_printk')!.crc).toBe(parseInt(printk.split('\t')[0], 16))
+    expect(p.symbols.get('_printk')!.crc).toBe(parseInt(printk.split('\t')[0]!, 16))
   })
 })
 
@@ -65,7 +66,7 @@ describe('parsers', () => {
     expect(() => parseModuleSymvers(text, '/x/Module.symvers')).toThrow('/x/Module.symvers:2: expected 4 or 5 tab-separated fields')
     expect(() => parseModuleSymvers('0xZZ\ta\tvmlinux\tEXPORT_SYMBOL\t\n', 'M')).toThrow(/^M:1: CRC "0xZZ"/)
     expect(() => parseModuleSymvers('0x1\ta\tvmlinux\tEXPORT_SYMBOL_FUTURE\t\n', 'M')).toThrow(/M:1: unknown export type/)
-    expect(() => parseModuleSymvers(text.split('\n')[0], 'M')).not.toThrow()
+    expect(() => parseModuleSymvers(text.split('\n')[0]!, 'M')).not.toThrow()
   })
 
   it('composes vermagic from the config as vermagic.h does', () => {
@@ -121,5 +122,7 @@ describe('the embedded profile', () => {
     const back = deserializeProfile(serializeProfile(p))
     expect(back.symbols.size).toBe(p.symbols.size)
     expect(() => deserializeProfile(new Uint8Array([1, 2, 3]), 'junk.gz')).toThrow(/junk\.gz is not a gzip'd JSON kernel profile/)
+    const stored = { format: 1, release: 'r', vermagic: 'v', config: p.config, modules: ['vmlinux'], symbols: [['f', 1, 3, 0]] }
+    expect(() => deserializeProfile(gzipSync(JSON.stringify(stored)), 'odd.gz')).toThrow('odd.gz: symbol f names module #3, past the 1 stored module names')
   })
 })
