@@ -21,6 +21,12 @@ export function caseRandom(seed: number, caseNo: number): () => number {
   return prng(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(caseNo + 1, 0xc2b2ae35))
 }
 
+/** One element of a non-empty list, chosen by `rand` (one call, so seeds keep their cases). */
+function oneOf<T>(rand: () => number, xs: readonly T[]): T {
+  // rand() is a non-negative integer, so the index is below xs.length.
+  return xs[rand() % xs.length]!
+}
+
 export interface Mutant {
   bytes: Uint8Array
   /** What was done, for the failure report ("shdr[5].sh_size = 0xffffffffffffffff; truncate 812"). */
@@ -50,7 +56,7 @@ function shape(b: Uint8Array): Shape | undefined {
   for (let i = 0; i < shnum; i++) {
     const s = raw(i)
     let name = ''
-    for (let k = str.offset + s.nameOff; k < b.length && b[k] !== 0 && name.length < 64; k++) name += String.fromCharCode(b[k])
+    for (let k = str.offset + s.nameOff; k < b.length && b[k] !== 0 && name.length < 64; k++) name += String.fromCharCode(b[k]!)
     sections.push({ index: i, name, type: s.type, offset: s.offset, size: s.size, entsize: s.entsize })
   }
   return { shoff, shnum, sections }
@@ -63,7 +69,7 @@ function interesting(rand: () => number, bits: 8 | 16 | 32 | 64, fileSize: numbe
   const max = (1n << BigInt(bits)) - 1n
   const picks: bigint[] = [0n, 1n, 2n, 3n, 4n, 7n, 8n, 16n, 24n, 64n, max, max - 1n, 1n << BigInt(bits - 1), BigInt(fileSize), BigInt(fileSize + 1), BigInt(Math.max(0, fileSize - 1)), old + 1n, old > 0n ? old - 1n : 0n, old * 2n, BigInt(rand() % 4096), BigInt(rand())]
   if (bits === 64) picks.push(1n << 32n, 1n << 53n, (1n << 53n) + 1n, 0x7fffffffffffffffn, -9223372036854775808n & max)
-  return picks[rand() % picks.length] & max
+  return oneOf(rand, picks) & max
 }
 
 function readField(v: DataView, at: number, bits: 8 | 16 | 32 | 64): bigint {
@@ -113,35 +119,35 @@ export function mutate(base: Uint8Array, rand: () => number): Mutant {
       how.push(`${label} = ${hex(value)}`)
     }
     if (pick < 12 || !s) {
-      const [name, at, bits] = EHDR_FIELDS[rand() % EHDR_FIELDS.length]
+      const [name, at, bits] = oneOf(rand, EHDR_FIELDS)
       field(name, at, bits)
     } else if (pick < 45) {
       const i = rand() % s.shnum
-      const [name, off, bits] = SHDR_FIELDS[rand() % SHDR_FIELDS.length]
+      const [name, off, bits] = oneOf(rand, SHDR_FIELDS)
       field(`shdr[${i}].${name}`, s.shoff + i * 64 + off, bits)
     } else if (pick < 60) {
       const symtab = s.sections.find((x) => x.type === 2)
       if (!symtab || symtab.size < 48) continue
       const i = 1 + (rand() % (Math.floor(symtab.size / 24) - 1))
-      const [name, off, bits] = SYM_FIELDS[rand() % SYM_FIELDS.length]
+      const [name, off, bits] = oneOf(rand, SYM_FIELDS)
       field(`sym[${i}].${name}`, symtab.offset + i * 24 + off, bits)
     } else if (pick < 70) {
       const relas = s.sections.filter((x) => x.type === 4 && x.size >= 24)
       if (relas.length === 0) continue
-      const r = relas[rand() % relas.length]
+      const r = oneOf(rand, relas)
       const i = rand() % Math.floor(r.size / 24)
-      const [name, off, bits] = RELA_FIELDS[rand() % RELA_FIELDS.length]
+      const [name, off, bits] = oneOf(rand, RELA_FIELDS)
       field(`${r.name}[${i}].${name}`, r.offset + i * 24 + off, bits)
     } else if (pick < 88) {
       // Bytes inside a section the tools read as text or tables.
       const wanted = ['.modinfo', '.strtab', '.shstrtab', '__versions', '.gnu.linkonce.this_module', '.kmodspec.behaviour', '__ksymtab_strings', '__param', '.rodata.str1.1', '.text', '.init.text']
       const cands = s.sections.filter((x) => wanted.includes(x.name) && x.size > 0 && x.offset + x.size <= bytes.length)
       if (cands.length === 0) continue
-      const sec = cands[rand() % cands.length]
+      const sec = oneOf(rand, cands)
       const count = 1 + (rand() % 4)
       for (let c = 0; c < count; c++) {
         const at = sec.offset + (rand() % sec.size)
-        const val = rand() % 2 ? TEXT_BYTES[rand() % TEXT_BYTES.length] : rand() & 0xff
+        const val = rand() % 2 ? oneOf(rand, TEXT_BYTES) : rand() & 0xff
         bytes[at] = val
         how.push(`${sec.name}+${at - sec.offset} = 0x${val.toString(16)}`)
       }
