@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { backendConformance } from './conformance.js'
 import { createBackend } from './index.js'
 import { createHostBackend, kernelChange } from './host.js'
 import type { RemoteBackend } from './remote/backend.js'
@@ -24,15 +25,6 @@ afterAll(async () => {
 })
 
 describe('host backend (read-only on this machine)', () => {
-  it('is what createBackend gives for host, and reports this kernel\'s release', async () => {
-    const b = await createBackend({ backend: 'host' })
-    expect(b.name).toBe('host')
-    expect(b.release).toBe(os.release())
-    await b.close()
-    await b.close()
-    await expect(b.exec(['lsmod'])).rejects.toMatchObject({ kind: 'usage' })
-  })
-
   it('returns the tools\' own exit code, stdout and stderr, separately, with the path as given', async () => {
     for (const argv of [
       ['modinfo', '-F', 'vermagic', 'fixtures/hello/hello_api.ko'],
@@ -106,18 +98,15 @@ describe('host backend (read-only on this machine)', () => {
     }
   })
 
-  it('names a release that is not the running one, and unknown commands, as usage errors', async () => {
+  it('names a release that is not the running one, and a cwd that does not exist, as usage errors', async () => {
     await expect(createHostBackend({ release: '6.1.0-56-amd64-not' })).rejects.toThrow(/the host runs kernel .* not the release 6.1.0-56-amd64-not/)
-    await expect(exec(['sh', '-c', 'id'])).rejects.toThrow(/unknown command 'sh'/)
     await expect(exec(['ls'], '/nonexistent-kmodspec-dir')).rejects.toThrow("the directory /nonexistent-kmodspec-dir to run 'ls' in does not exist on this machine: create it or pass another cwd")
-    // reset() with nothing loaded by the run touches nothing.
-    await host.reset()
   })
 
-  it('stops a command at its timeout with a timeout error (cat /dev/kmsg waits for records forever)', async () => {
-    const error = await host.exec(['cat', '/dev/kmsg'], { timeoutMs: 300 }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(BackendError)
-    expect(error).toMatchObject({ kind: 'timeout', message: "'cat /dev/kmsg' on this machine did not finish within 300 ms (it was stopped)" })
-    expect((await exec(['cat', '/proc/sys/kernel/tainted'])).exitCode).toBe(0)
-  })
+})
+
+backendConformance('host', {
+  backend: () => host,
+  can: { load: false, pristine: false, crash: false },
+  refused: [{ sysroot: '/tmp' }, { cmdline: 'quiet' }, { target: 'root@vm' }, { kernel: '/boot/vmlinuz' }],
 })

@@ -1,5 +1,6 @@
 import process from 'node:process'
 import type { Backend, BackendName } from './types.js'
+import { refuseUnknownOptions } from './options.js'
 
 export type { Backend, BackendName, ExecOptions, ExecResult, KernelLogRecord } from './types.js'
 export { BackendError } from './types.js'
@@ -27,6 +28,7 @@ export function resolveBackendName(backend?: string): BackendName {
 
 export async function createBackend(options: BackendOptions = {}): Promise<Backend> {
   const name = resolveBackendName(options.backend)
+  refuseUnknownOptions(name, options)
   // `kmodspec run --release R` runs the specs with KMODSPEC_RELEASE=R: the release of every backend they open.
   if (options.release === undefined && process.env.KMODSPEC_RELEASE) options = { ...options, release: process.env.KMODSPEC_RELEASE }
   switch (name) {

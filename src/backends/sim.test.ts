@@ -1,70 +1,15 @@
-// The sim backend on the seeds' scenarios; expected texts are the seeds' real-kernel output.
+// The sim backend: the conformance suite (the same checks every backend runs), and what only the simulator has.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dir as tmpDir } from 'tmp-promise'
-import { afterEach, beforeEach, expect, test } from 'vitest'
+import { beforeAll, expect, test } from 'vitest'
+import { backendConformance, projectRoot as root } from './conformance.js'
 import { createSimBackend } from './sim.js'
 import type { Backend } from './types.js'
 
-const root = process.cwd()
 let k: Backend
-const run = async (...argv: string[]) => {
-  const r = await k.exec(argv, { cwd: root })
-  return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg: r.dmesg.map((d) => d.text) }
-}
-
-beforeEach(async () => {
+beforeAll(async () => {
   k = await createSimBackend()
-})
-afterEach(async () => k.close())
-
-test('insmod in dependency order, rmmod in reverse: the seed\'s kernel log', async () => {
-  expect(await run('insmod', 'fixtures/hello/hello_api.ko')).toMatchObject({ exitCode: 0, stderr: '' })
-  const feature = await run('insmod', 'fixtures/hello/hello_feature.ko')
-  expect(feature.dmesg).toContain('[hello_feature] Hello, World!')
-  expect(await run('rmmod', 'hello_api')).toMatchObject({ exitCode: 1, stderr: 'rmmod: ERROR: Module hello_api is in use by: hello_feature\n' })
-  expect((await run('rmmod', 'hello_feature')).dmesg).toEqual(['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'])
-  expect((await run('rmmod', 'hello_api')).dmesg).toEqual(['[hello_api] Bye bye, World!'])
-  expect(await run('rmmod', 'hello_api')).toMatchObject({ exitCode: 1, stderr: 'rmmod: ERROR: Module hello_api is not currently loaded\n' })
-})
-
-test('the feature module alone: unknown symbol', async () => {
-  const r = await run('insmod', 'fixtures/hello/hello_feature.ko')
-  expect(r).toMatchObject({ exitCode: 1, stdout: '', stderr: 'insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n' })
-  expect(r.dmesg).toContain('hello_feature: Unknown symbol api_test (err -2)')
-})
-
-test('modinfo --field depends', async () => {
-  expect(await run('modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko')).toMatchObject({ exitCode: 0, stdout: 'hello_api\n' })
-})
-
-test('modprobe before and after install + depmod, then modprobe -r', async () => {
-  expect(await run('modprobe', 'hello_feature')).toMatchObject({ exitCode: 1, stderr: `modprobe: FATAL: Module hello_feature not found in directory /lib/modules/${k.release}\n` })
-  expect((await run('cp', 'fixtures/hello/hello_api.ko', 'fixtures/hello/hello_feature.ko', `/lib/modules/${k.release}/`)).exitCode).toBe(0)
-  expect((await run('depmod', '-a')).exitCode).toBe(0)
-  // the first out-of-tree load also taints (the seed's machine was tainted already): keep the modules' own lines
-  const probe = await run('modprobe', 'hello_feature')
-  expect(probe.exitCode).toBe(0)
-  expect(probe.dmesg.filter((l) => l.startsWith('['))).toEqual(['[hello_api] Hello, World!', '[hello_feature] Hello, World!'])
-  expect(await run('modprobe', '-r', 'hello_feature')).toMatchObject({
-    exitCode: 0,
-    dmesg: ['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!', '[hello_api] Bye bye, World!'],
-  })
-})
-
-test('lsmod columns, dmesg -c, reset() and close()', async () => {
-  await run('insmod', 'fixtures/hello/hello_api.ko')
-  await run('insmod', 'fixtures/hello/hello_feature.ko')
-  const lsmod = (await run('lsmod')).stdout.split('\n')
-  expect(lsmod[0]).toBe('Module                  Size  Used by')
-  expect(lsmod).toContainEqual(expect.stringMatching(/^hello_api {10} {0,8}\d+  1 hello_feature$/))
-  expect((await run('dmesg', '-c')).stdout).toMatch(/^\[ *\d+\.\d{6}\] /m)
-  expect((await run('dmesg')).stdout).toBe('')
-  await k.reset()
-  expect((await run('lsmod')).stdout).toBe('Module                  Size  Used by\n')
-  expect((await run('ls', `/lib/modules/${k.release}`)).stdout).toBe('')
-  await k.close()
-  await expect(k.exec(['lsmod'])).rejects.toThrow(/closed/)
 })
 
 test('a host sysroot receives depmod\'s files; a missing one is refused with what to do', async () => {
@@ -81,4 +26,33 @@ test('a host sysroot receives depmod\'s files; a missing one is refused with wha
   }
   await expect(createSimBackend({ sysroot: '/nonexistent/sysroot' })).rejects.toThrow(/not a directory/)
   expect(existsSync('/nonexistent/sysroot')).toBe(false)
+})
+
+test('lsmod columns, and dmesg -c empties what dmesg shows', async () => {
+  await k.reset()
+  await k.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd: root })
+  await k.exec(['insmod', 'fixtures/hello/hello_feature.ko'], { cwd: root })
+  expect((await k.exec(['lsmod'])).stdout.split('\n')).toContainEqual(expect.stringMatching(/^hello_api {10} {0,8}\d+  1 hello_feature$/))
+  expect((await k.exec(['dmesg', '-c'])).stdout).toMatch(/^\[ *\d+\.\d{6}\] /m)
+  expect((await k.exec(['dmesg'])).stdout).toBe('')
+})
+
+test('timeoutMs is counted on the simulated kernel\'s clock: sleeps past it fail the step, a default bounds every step', async () => {
+  await k.reset()
+  // crash_hang sleeps in msleep(1000) forever: without timeoutMs the default 60 s of its clock stops it.
+  const e = await k.exec(['insmod', 'fixtures/crash/crash_hang.ko'], { cwd: root }).catch((x: unknown) => x)
+  expect(e).toMatchObject({ kind: 'timeout', message: "the command 'insmod fixtures/crash/crash_hang.ko' did not finish within 60000 ms (the kernel was stopped; reset() brings a fresh kernel)" })
+  // the soft-lockup report the budget ends with came long after the deadline: not what the VM's console shows
+  expect((e as { report: string }).report).not.toContain('soft lockup')
+  await k.reset()
+  await expect(k.exec(['lsmod'], { timeoutMs: 0 })).rejects.toMatchObject({ kind: 'usage', message: 'timeoutMs must be a positive number of milliseconds, got 0' })
+  await expect(createSimBackend({ timeout: -1 })).rejects.toMatchObject({ kind: 'usage' })
+  // a step that finishes within its time is untouched
+  expect((await k.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd: root, timeoutMs: 1 })).exitCode).toBe(0)
+})
+
+backendConformance('sim', {
+  backend: () => k,
+  can: { load: true, pristine: true, crash: true },
+  refused: [{ sudo: true }, { kernel: '/boot/vmlinuz' }, { target: 'root@vm' }, { colour: 'red' }],
 })

@@ -13,6 +13,7 @@ import { runTool } from '../sim/tools/index.js'
 import { SimKernelFault } from '../sim/kernel/exec.js'
 import { Vfs } from '../sim/vfs.js'
 import { findKernelFailure } from '../observe/kernel-failure.js'
+import { refuseUnknownOptions } from './options.js'
 import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
 
 export interface SimBackendOptions {
@@ -26,6 +27,13 @@ export interface SimBackendOptions {
   overrides?: Map<string, ModuleBehaviour>
   /** Kernel command line, shown in /proc/cmdline; `mod.param=value` words reach built-ins and modprobe. */
   cmdline?: string
+  /**
+   * Milliseconds of the simulated kernel's clock one command may take (its sleeps and delays move
+   * that clock): a command past it fails with kind 'timeout', as on the VM. Default: 60000.
+   */
+  timeout?: number
+  /** Same as `timeout` (the name `kmodspec sh --timeout` passes). */
+  timeoutMs?: number
 }
 
 /** Virtual time a command takes, so consecutive commands' log lines have distinct timestamps. */
@@ -38,7 +46,9 @@ const COMMAND_US = 1000
  * await k.exec(['insmod', 'fixtures/hello/hello_api.ko'])
  */
 export async function createSimBackend(options: SimBackendOptions & Record<string, unknown> = {}): Promise<Backend> {
-  const { release: wanted, sysroot, overrides, cmdline } = options
+  refuseUnknownOptions('sim', options)
+  const { release: wanted, sysroot, overrides, cmdline, timeoutMs: timeoutOption, timeout = timeoutOption ?? 60_000 } = options
+  if (!validTimeout(timeout)) throw new BackendError(`timeout must be a positive number of milliseconds, got ${String(timeout)}`, 'usage')
   if (cmdline !== undefined && typeof cmdline !== 'string') throw new BackendError(`cmdline must be a string of kernel arguments, got ${typeof cmdline}`, 'usage')
   if (sysroot !== undefined) {
     let ok = false
@@ -55,10 +65,19 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
   let kernel = newKernel()
   const vfs = new Vfs({ release: profile.release, kernel, sysroot })
   let closed = false
+  /** Why the kernel no longer runs (a panic, or a command stopped at its timeout), until reset(). */
+  let dead: string | undefined
 
   const exec = async (argv: readonly string[], execOptions: ExecOptions = {}): Promise<ExecResult> => {
     if (closed) throw new BackendError('the sim backend is closed: create a new one', 'usage')
+    if (dead) throw new BackendError(`the simulated kernel is not running (${dead} in an earlier step): call reset() for a fresh kernel`, 'died')
+    const limit = execOptions.timeoutMs ?? timeout
+    if (!validTimeout(limit)) throw new BackendError(`timeoutMs must be a positive number of milliseconds, got ${String(limit)}`, 'usage')
+    // The redirection's shape is refused before anything runs, as the VM's agent and the remote backends refuse it.
+    const at = argv.findIndex((w) => w === '>' || w === '>>')
+    if (at >= 0 && (at + 2 !== argv.length)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
     const from = kernel.log.nextSeq()
+    const started = kernel.log.now()
     let stdout = ''
     let stderr = ''
     const ctx = {
@@ -82,10 +101,19 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
       fault = e
       exitCode = 139
     }
+    // The command's own time on the kernel's clock: its sleeps and delays (the VM waits them out).
+    const deadline = started + limit * 1000
+    if (kernel.log.now() > deadline) {
+      dead = 'a command was stopped at its timeout'
+      // What the kernel logged before the deadline is what the VM's console shows when it is stopped.
+      const shown = kernel.log.since(from).filter((r) => r.timestampUs <= deadline).map((r) => r.text)
+      throw new BackendError(`the command '${argv.join(' ')}' did not finish within ${limit} ms (the kernel was stopped; reset() brings a fresh kernel)`, 'timeout', shown.join('\n'))
+    }
     kernel.tick(COMMAND_US)
     const notes = [...kernel.takeNotes(), ...toolNotes]
     const result: ExecResult = { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
     if (fault?.kind === 'oops') throw new BackendError(`the kernel reported an oops during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'oops', fault.report, { cause: result })
+    if (fault?.kind === 'panic') dead = 'it panicked'
     if (fault?.kind === 'panic') throw new BackendError(`the kernel panicked during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'panic', fault.report, { cause: result })
     if (fault) throw new BackendError(`'${argv.join(' ')}' did not finish: the module's code ran without end (reset() brings a fresh kernel)`, 'timeout', fault.report, { cause: result })
     // A WARNING the module's code hit, read from the log by the same parser as on the VM.
@@ -102,11 +130,17 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     release: profile.release,
     exec,
     async reset() {
+      if (closed) throw new BackendError('the sim backend is closed: create a new one', 'usage')
       kernel = newKernel()
       vfs.reset(kernel)
+      dead = undefined
     },
     async close() {
       closed = true
     },
   }
+}
+
+function validTimeout(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0
 }

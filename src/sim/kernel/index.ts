@@ -57,6 +57,7 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
     log: {
       since: (from) => log.since(from),
       nextSeq: () => log.nextSeq(),
+      now: () => log.now(),
       clear: () => log.clear(),
       visible: () => log.visible(),
     },

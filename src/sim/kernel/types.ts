@@ -64,6 +64,8 @@ export interface SimKernel {
     since(from: number): KernelLogRecord[]
     /** The seq the next record will get. */
     nextSeq(): number
+    /** The virtual monotonic clock, in microseconds since boot (what the next record's timestamp starts from). */
+    now(): number
     /** dmesg -C: clear what `dmesg` shows (not /dev/kmsg sequence numbers). */
     clear(): void
     /** What `dmesg` would show now, oldest first. */
