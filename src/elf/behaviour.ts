@@ -1,7 +1,6 @@
 import { Buffer } from 'node:buffer'
-import type { BehaviourAction, ModuleBehaviour } from '../sim/kernel/types.js'
 import type { ElfFile } from './read.js'
-import { ElfError, type ElfSection } from './types.js'
+import { type BehaviourAction, ElfError, type ElfSection, type ModuleBehaviour } from './types.js'
 
 /** Section of a synthetic module (defineModule) that carries its behaviour as JSON. */
 export const BEHAVIOUR_SECTION = '.kmodspec.behaviour'

@@ -54,3 +54,30 @@ export class ElfError extends Error {
     this.name = 'ElfError'
   }
 }
+
+/**
+ * A module described by hand: what its init and exit do and what each exported function does.
+ * Embedded in a synthetic `.ko` by `defineModule` (section `.kmodspec.behaviour`, JSON), or given
+ * as an override by module name. A real module's behaviour is its own machine code, run on the
+ * simulated CPU (src/sim/kernel/machine.ts).
+ */
+export type BehaviourAction =
+  /** printk with the format exactly as in the binary, KERN_ prefix included (e.g. "\u00016[x] hi\n"). */
+  | { print: string }
+  /** Call a function by symbol name (an export of another module or of this one). */
+  | {
+      call: string
+      /**
+       * The call's first argument when it is a known string, e.g. the symbol name that
+       * `symbol_get(x)` passes to `__symbol_get`. Optional: absent when unknown.
+       */
+      arg?: string
+    }
+
+export interface ModuleBehaviour {
+  /** Absent when the module has no init function. */
+  init?: { actions: BehaviourAction[]; /** 0 or a negative errno. */ returns: number }
+  exit?: { actions: BehaviourAction[] }
+  /** Exported (or local) functions by name. */
+  functions: Record<string, BehaviourAction[]>
+}

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import type { ModuleBehaviour } from '../sim/kernel/types.js'
+import type { ModuleBehaviour } from './types.js'
 import { BEHAVIOUR_SECTION } from './behaviour.js'
 import {
   MODULE_NAME_LEN,

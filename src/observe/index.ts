@@ -5,5 +5,5 @@ export { parseRefcnt, parseHolders, parseInitstate, parseModuleTaint } from './s
 export { TAINT_FLAGS, taintLetters, parseTainted, hasTaint } from './taint.js'
 export { stripTimestamp, parseDmesg, unknownSymbols, versionMismatches, vermagicMismatch, invalidParams, ignoredParams } from './kernel-log.js'
 export { classifyFailure, kindSatisfies, ERROR_KINDS, type ErrorKind, type ObservedError } from './kmod-errors.js'
-export { errnoFromText, errnoNumber, errnoName } from './errno.js'
+export { errnoFromText, errnoNumber, errnoName } from '../contract/errno.js'
 export { parseModinfo, parseModinfoField } from './modinfo.js'

@@ -1,4 +1,4 @@
-import type { KernelLogRecord } from '../backends/types.js'
+import type { KernelLogRecord } from '../contract/backend.js'
 
 // What a command's kernel log says went wrong: the kernel's own reports, read the same way for
 // every backend (the VM's records and the simulator's alike).

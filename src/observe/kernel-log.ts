@@ -1,4 +1,4 @@
-import type { KernelLogRecord } from '../backends/types.js'
+import type { KernelLogRecord } from '../contract/backend.js'
 
 // Readers of kernel log lines. Each pattern is the text the kernel prints (kernel/module/*.c,
 // kernel/params.c in v6.1); tests pin them to lines captured from a real kernel.

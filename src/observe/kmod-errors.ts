@@ -1,5 +1,5 @@
-import type { ExecResult } from '../backends/types.js'
-import { errnoFromText } from './errno.js'
+import type { ExecResult } from '../contract/backend.js'
+import { errno as errnos, errnoFromText } from '../contract/errno.js'
 import { invalidParams, unknownSymbols, vermagicMismatch, versionMismatches } from './kernel-log.js'
 
 /** What went wrong with a command, in words that mean the same on every kernel. */
@@ -94,7 +94,7 @@ function classifyInsert(module: string, reason: string, dmesg: ExecResult['dmesg
   if (reason === 'Module has wrong symbol version') return { kind: 'symbol-version', module, symbols: [] }
   if (reason === 'Invalid module format') return { kind: vermagicMismatch(dmesg) ? 'vermagic' : 'invalid-format', module }
   // EINVAL with no kernel line at all can only have come from the module's own init.
-  if (reason === 'Invalid parameters') return dmesg.length === 0 ? { kind: 'init-failed', module, errno: -22 } : { kind: 'invalid-params', module, params: [] }
+  if (reason === 'Invalid parameters') return dmesg.length === 0 ? { kind: 'init-failed', module, errno: -errnos.EINVAL } : { kind: 'invalid-params', module, params: [] }
   if (reason === 'Operation not permitted') return { kind: 'not-permitted', module }
   const errno = errnoFromText(reason)
   return { kind: 'init-failed', module, ...(errno === undefined ? {} : { errno: -errno }) }

@@ -1,4 +1,4 @@
-import type { KernelLogRecord } from '../backends/types.js'
+import type { KernelLogRecord } from '../contract/backend.js'
 
 /**
  * Kernel log records that the kernel writes on its own schedule (timers, workqueues, watchdogs),

@@ -1,4 +1,4 @@
-import type { KernelLogRecord } from '../../backends/types.js'
+import type { KernelLogRecord } from '../../contract/backend.js'
 
 /** CONFIG_MESSAGE_LOGLEVEL_DEFAULT on Debian's kernel: level of a printk without KERN_ prefix. */
 export const DEFAULT_MESSAGE_LOGLEVEL = 4

@@ -4,7 +4,7 @@
  * Lists are built by prepending, as kmod's linked lists are: the order matters for priority.
  */
 import type { ToolContext } from './context.js'
-import { strerror } from './errors.js'
+import { errno, strerror } from './errors.js'
 import { configFiles } from './config.js'
 import { freadlineWrapped } from './readline.js'
 
@@ -45,7 +45,7 @@ export function loadDepmodConfig(ctx: ToolContext, release: string, paths: strin
     try {
       text = ctx.vfs.readText(file)
     } catch (e) {
-      err(`file parse ${file}: ${strerror(2)}`)
+      err(`file parse ${file}: ${strerror(errno.ENOENT)}`)
       continue
     }
     parseDepmodConfig(cfg, text, file, release, err)

@@ -1,5 +1,5 @@
 /** dmesg as the VM's busybox prints it: `[    1.234567] text` lines; -c prints then clears, -C clears. */
-import type { KernelLogRecord } from '../../backends/types.js'
+import type { KernelLogRecord } from '../../contract/backend.js'
 import type { Tool } from './context.js'
 
 /** The `[seconds.micros] ` prefix printk puts before each line. */

@@ -2,7 +2,7 @@
 import { posix } from 'node:path'
 import { VfsError } from '../vfs.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { isOpenError, strerror } from './errors.js'
+import { errno, isOpenError, strerror } from './errors.js'
 
 const errnoOf = (e: unknown): number => {
   if (e instanceof VfsError) return e.errno
@@ -15,7 +15,7 @@ export const cat: Tool = (ctx, argv) => {
     const abs = abspath(ctx, file)
     const st = ctx.vfs.stat(abs)
     if (!st) {
-      ctx.err(`cat: can't open '${file}': ${strerror(2)}\n`)
+      ctx.err(`cat: can't open '${file}': ${strerror(errno.ENOENT)}\n`)
       rc = 1
     } else if (st.type === 'dir') {
       ctx.err(`cat: read error: ${strerror(21)}\n`)
@@ -41,7 +41,7 @@ export const ls: Tool = (ctx, argv) => {
   for (const t of targets) {
     const st = ctx.vfs.stat(abspath(ctx, t))
     if (!st) {
-      ctx.err(`ls: ${t}: ${strerror(2)}\n`)
+      ctx.err(`ls: ${t}: ${strerror(errno.ENOENT)}\n`)
       rc = 1
     } else if (st.type === 'dir') dirs.push(t)
     else files.push(t)
@@ -89,7 +89,7 @@ export const cp: Tool = (ctx, argv) => {
     const srcAbs = abspath(ctx, src)
     const st = ctx.vfs.stat(srcAbs)
     if (!st) {
-      ctx.err(`cp: can't stat '${src}': ${strerror(2)}\n`)
+      ctx.err(`cp: can't stat '${src}': ${strerror(errno.ENOENT)}\n`)
       rc = 1
       continue
     }
@@ -124,7 +124,7 @@ export const rm: Tool = (ctx, argv) => {
     try {
       ctx.vfs.unlink(abs)
     } catch (e) {
-      if (force && errnoOf(e) === 2) continue
+      if (force && errnoOf(e) === errno.ENOENT) continue
       ctx.err(`rm: can't remove '${f}': ${strerror(errnoOf(e))}\n`)
       rc = 1
     }

@@ -1,5 +1,5 @@
 /** The commands of the script language, by name, as the simulated machine runs them. */
-import { BackendError } from '../../backends/types.js'
+import { BackendError } from '../../contract/errors.js'
 import type { Tool, ToolContext } from './context.js'
 import { toolTable } from './table.js'
 

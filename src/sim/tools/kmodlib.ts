@@ -6,7 +6,7 @@ import { posix } from 'node:path'
 import { readModule } from '../../elf/module.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { ElfError } from '../../elf/types.js'
-import { elfErrno, strerror } from './errors.js'
+import { elfErrno, errno, strerror } from './errors.js'
 import { abspath, type ToolContext } from './context.js'
 import { readIndex } from './index-bin.js'
 import { kmodFileOpen } from './decompress.js'
@@ -190,7 +190,7 @@ export class ModuleDb {
     for (const p of line.slice(colon + 1).split(/[ \t]+/).filter(Boolean)) {
       const dep = abs(p)
       if (!this.ctx.vfs.stat(dep)) {
-        this.log('libkmod-module.c', 191, 'kmod_module_parse_depline', `ctx=${CTX_POINTER} path=${dep} error=${strerror(2)}`)
+        this.log('libkmod-module.c', 191, 'kmod_module_parse_depline', `ctx=${CTX_POINTER} path=${dep} error=${strerror(errno.ENOENT)}`)
         return { name, path, deps: [], depsFailed: true }
       }
       deps.push(dep)

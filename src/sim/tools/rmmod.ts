@@ -1,7 +1,7 @@
 /** kmod 30's rmmod: check use as kmod does, then delete_module. */
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { libkmodRemoveError, strerror } from './errors.js'
+import { errno, libkmodRemoveError, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
 import { holders, initState, libkmodToolLog, ModuleDb, moduleDir, modnameNormalize, pathToModname, refcnt } from './kmodlib.js'
 
@@ -10,27 +10,27 @@ export function checkInUse(ctx: ToolContext, prog: string, name: string, db?: Mo
   const state = initState(ctx, name, db)
   if (state === 'builtin') {
     ctx.err(`${prog}: ERROR: Module ${name} is builtin.\n`)
-    return -2
+    return -errno.ENOENT
   }
   if (state === undefined) {
     ctx.err(`${prog}: ERROR: Module ${name} is not currently loaded\n`)
-    return -2
+    return -errno.ENOENT
   }
   // kmod_module_get_holders: a /sys/module directory without holders/ is an error libkmod logs
   const listed = ctx.kernel.listDir(`/sys/module/${name}/holders`)
-  if (listed === undefined) db?.log('libkmod-module.c', 1998, 'kmod_module_get_holders', `could not open '/sys/module/${name}/holders': ${strerror(2)}`)
+  if (listed === undefined) db?.log('libkmod-module.c', 1998, 'kmod_module_get_holders', `could not open '/sys/module/${name}/holders': ${strerror(errno.ENOENT)}`)
   const hs = listed === undefined ? [] : holders(ctx, name)
   if (hs.length) {
     ctx.err(`${prog}: ERROR: Module ${name} is in use by:${hs.map((h) => ` ${h}`).join('')}\n`)
-    return -16
+    return -errno.EBUSY
   }
   const count = refcnt(ctx, name)
   if (count > 0) {
     ctx.err(`${prog}: ERROR: Module ${name} is in use\n`)
-    return -16
+    return -errno.EBUSY
   }
   // a /sys/module directory without refcnt (a built-in module the index does not name)
-  if (count === -2) ctx.err(`${prog}: ERROR: Module unloading is not supported\n`)
+  if (count === -errno.ENOENT) ctx.err(`${prog}: ERROR: Module unloading is not supported\n`)
   return count < 0 ? count : 0
 }
 
