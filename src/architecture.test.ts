@@ -15,7 +15,7 @@ const allowed: Record<string, string[]> = {
   // The simulated CPU and the kernel functions it calls sit below the loader that runs them.
   'sim/cpu': ['contract', 'elf'],
   'sim/kapi': ['contract', 'sim/cpu/types'],
-  'sim/kernel': ['contract', 'sim/cpu', 'sim/kapi', 'elf', 'profile', 'backends/types'],
+  'sim/kernel': ['contract', 'sim/cpu', 'sim/kapi', 'elf', 'profile'],
   sim: ['contract', 'sim/kernel', 'elf', 'profile'],
   observe: ['contract'],
   backends: ['contract', 'sim', 'sim/kernel', 'elf', 'profile', 'build', 'observe'],

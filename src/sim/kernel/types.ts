@@ -1,39 +1,10 @@
-import type { KernelLogRecord } from '../../backends/types.js'
+import type { KernelLogRecord } from '../../contract/backend.js'
 
-/**
- * A module described by hand: what its init and exit do and what each exported function does.
- * Embedded in a synthetic `.ko` by `defineModule` (section `.kmodspec.behaviour`, JSON), or given
- * as an override by module name. A real module's behaviour is its own machine code, run on the
- * simulated CPU (src/sim/kernel/machine.ts).
- */
-export type BehaviourAction =
-  /** printk with the format exactly as in the binary, KERN_ prefix included (e.g. "\u00016[x] hi\n"). */
-  | { print: string }
-  /** Call a function by symbol name (an export of another module or of this one). */
-  | {
-      call: string
-      /**
-       * The call's first argument when it is a known string, e.g. the symbol name that
-       * `symbol_get(x)` passes to `__symbol_get`. Optional: absent when unknown.
-       */
-      arg?: string
-    }
+// defineModule()'s model of a module is an ELF-level fact (elf/ embeds and reads it); re-exported for the loader.
+export type { BehaviourAction, ModuleBehaviour } from '../../elf/types.js'
 
-export interface ModuleBehaviour {
-  /** Absent when the module has no init function. */
-  init?: { actions: BehaviourAction[]; /** 0 or a negative errno. */ returns: number }
-  exit?: { actions: BehaviourAction[] }
-  /** Exported (or local) functions by name. */
-  functions: Record<string, BehaviourAction[]>
-}
-
-/** Linux errno numbers (asm-generic/errno-base.h, errno.h): the one table for the simulator and the DSL. */
-export const errno = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENXIO: 6, ENOEXEC: 8, EAGAIN: 11, EWOULDBLOCK: 11, ENOMEM: 12,
-  EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
-  ENOSPC: 28, ERANGE: 34, ENOSYS: 38, ENOTEMPTY: 39, ENOPKG: 65, EBADMSG: 74, EOPNOTSUPP: 95,
-  ETIMEDOUT: 110, ENOKEY: 126, EKEYREJECTED: 129,
-} as const
+/** errno numbers by name: the contract's one table, re-exported for the simulator. */
+export { errno } from '../../contract/errno.js'
 
 /** flags of finit_module(2). */
 export const MODULE_INIT_IGNORE_MODVERSIONS = 1
