@@ -1,9 +1,11 @@
 import process from 'node:process'
 import type { Backend, BackendName } from './types.js'
+import type { ModuleTree } from './tree.js'
 import { refuseUnknownOptions } from './options.js'
 
 export type { Backend, BackendName, ExecOptions, ExecResult, KernelLogRecord } from './types.js'
 export { BackendError } from './types.js'
+export { resolveTree, installedTreeProblem, type ModuleTree } from './tree.js'
 
 const names: BackendName[] = ['sim', 'qemu', 'host', 'ssh']
 
@@ -14,6 +16,8 @@ export interface BackendOptions {
   release?: string
   /** Kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline on sim, appended to the VM's boot arguments on qemu. */
   cmdline?: string
+  /** 'installed': /lib/modules/<release> is the kernel's installed tree (see backends/tree.ts); default KMODSPEC_TREE, else 'empty'. */
+  tree?: ModuleTree
   [option: string]: unknown
 }
 

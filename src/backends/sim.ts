@@ -12,6 +12,7 @@ import type { ModuleBehaviour, SimKernel } from '../sim/kernel/types.js'
 import { runTool } from '../sim/tools/index.js'
 import { SimKernelFault } from '../sim/kernel/exec.js'
 import { Vfs } from '../sim/vfs.js'
+import { installedTreeProblem, resolveTree, type ModuleTree } from './tree.js'
 import { findKernelFailure } from '../observe/kernel-failure.js'
 import { refuseUnknownOptions } from './options.js'
 import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
@@ -27,6 +28,8 @@ export interface SimBackendOptions {
   overrides?: Map<string, ModuleBehaviour>
   /** Kernel command line, shown in /proc/cmdline; `mod.param=value` words reach built-ins and modprobe. */
   cmdline?: string
+  /** 'installed': /lib/modules/<release> is the host's installed tree, read lazily (writes stay in memory). Default KMODSPEC_TREE, else 'empty'. */
+  tree?: ModuleTree
   /**
    * Milliseconds of the simulated kernel's clock one command may take (its sleeps and delays move
    * that clock): a command past it fails with kind 'timeout', as on the VM. Default: 60000.
@@ -59,11 +62,20 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     }
     if (!ok) throw new BackendError(`sysroot '${sysroot}' is not a directory: give an existing directory (it holds lib/modules/<release> and etc/modprobe.d)`, 'usage')
   }
+  let tree: ModuleTree
+  try {
+    tree = resolveTree(options.tree)
+  } catch (error) {
+    throw new BackendError((error as Error).message, 'usage')
+  }
+  if (tree === 'installed' && sysroot !== undefined) throw new BackendError("sysroot and tree 'installed' both give /lib/modules: use one of them", 'usage')
   let profile: KernelProfile = options.profile ?? (await loadEmbeddedProfile())
   if (!options.profile && wanted !== undefined && wanted !== profile.release) profile = await profileForRelease(wanted)
   const newKernel = (): SimKernel => createSimKernel({ profile, overrides, cmdline })
   let kernel = newKernel()
-  const vfs = new Vfs({ release: profile.release, kernel, sysroot })
+  const treeProblem = tree === 'installed' ? installedTreeProblem(profile.release) : undefined
+  if (treeProblem) throw new BackendError(treeProblem, 'setup')
+  const vfs = new Vfs({ release: profile.release, kernel, sysroot, tree })
   let closed = false
   /** Why the kernel no longer runs (a panic, or a command stopped at its timeout), until reset(). */
   let dead: string | undefined

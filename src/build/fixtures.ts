@@ -60,6 +60,7 @@ export async function buildFixtures(options: FixtureBuildOptions = {}): Promise<
       await build('crash')
       await build('exec')
       await build('printk')
+      await build('tree')
 
       // gpl_user: core_gpl_greet marked EXPORT_SYMBOL, so modpost links a proprietary module to it.
       const core = await readFile(symvers('core'), 'utf8')

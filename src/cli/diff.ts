@@ -2,13 +2,13 @@
 import { readFile } from 'node:fs/promises'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { createBackend } from '../backends/index.js'
+import { createBackend, resolveTree, type ModuleTree } from '../backends/index.js'
 import { normalizeRelease, normalizeText, reportHead, type TranscriptStep } from '../backends/normalize.js'
 import { BackendError, type Backend } from '../backends/types.js'
 import { releaseProblem } from './releases.js'
 import { parseScript, ScriptError, type ScriptCommand } from './script.js'
 
-const help = `usage: kmodspec diff [--release R] [--json] SCRIPT...
+const help = `usage: kmodspec diff [--release R] [--tree installed] [--json] SCRIPT...
 
 Runs each script (the language of 'kmodspec sh') on the simulator and on a real kernel in the
 QEMU VM, each script on a pristine kernel, and compares them command by command: exit code,
@@ -18,6 +18,8 @@ addresses are ignored (and the release string, when the two kernels' releases di
 options:
   --release R     kernel release for both (else KMODSPEC_RELEASE): its headers (simulator) and
                   /boot/vmlinuz-R (VM)
+  --tree T        installed: both see the kernel's own /lib/modules/<release> (else KMODSPEC_TREE;
+                  default empty)
   --json          one JSON object a script: {"script","same","commands","releases","differences"}
   -h, --help      this text
 
@@ -252,6 +254,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         release: { type: 'string' },
+        tree: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -270,6 +273,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
 
+  let tree: ModuleTree
+  try {
+    tree = resolveTree(values.tree)
+  } catch (error) {
+    process.stderr.write(`kmodspec diff: ${(error as Error).message}\n`)
+    return 2
+  }
   const release = values.release ?? process.env.KMODSPEC_RELEASE
   const problem = release === undefined ? undefined : releaseProblem(release, { image: true, headers: true })
   if (problem) {
@@ -301,8 +311,8 @@ export async function main(argv: string[]): Promise<number> {
     let sim: Backend
     let vm: Backend
     try {
-      backends.push((sim = await createBackend({ backend: 'sim', release: values.release })))
-      backends.push((vm = await createBackend({ backend: 'qemu', release: values.release })))
+      backends.push((sim = await createBackend({ backend: 'sim', release: values.release, tree })))
+      backends.push((vm = await createBackend({ backend: 'qemu', release: values.release, tree })))
     } catch (error) {
       process.stderr.write(`kmodspec diff: cannot start the ${backends.length === 0 ? 'simulator' : 'VM'}: ${(error as Error).message}\n`)
       return 2

@@ -7,7 +7,7 @@ import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
-import { resolveBackendName } from '../backends/index.js'
+import { resolveBackendName, resolveTree, type ModuleTree } from '../backends/index.js'
 import { RECORD_DIR_ENV, type ChainRecord } from '../dsl/record.js'
 import { EMBEDDED_RELEASE } from '../profile/index.js'
 import { parseReleaseList, releaseProblem } from './releases.js'
@@ -17,7 +17,7 @@ import { formatKtap } from './reporters/ktap.js'
 import { formatJson } from './reporters/json.js'
 import { formatReport, type VitestJsonReport } from './run-report.js'
 
-const help = `usage: kmodspec run [--backend B] [--release R[,R2...]] [--reporter NAME]... [--output-file [NAME=]F]...
+const help = `usage: kmodspec run [--backend B] [--release R[,R2...]] [--tree installed] [--reporter NAME]... [--output-file [NAME=]F]...
                     [--shard I/N] [--verbose] [--update] [FILES...] [-- VITEST OPTIONS]
        kmodspec run --merge-reports [--reporter NAME]... [--output-file [NAME=]F]... REPORT.json|DIR...
 
@@ -30,6 +30,8 @@ options:
   --backend B          sim (default; else KMODSPEC_BACKEND), qemu, host or ssh: sets KMODSPEC_BACKEND
   --release R          kernel releases to run on, comma-separated or repeated (else KMODSPEC_RELEASE;
                        else the backend's own): sets KMODSPEC_RELEASE for the specs, one run per release
+  --tree T             installed: every kernel() sees the kernel's own /lib/modules/<release> unless
+                       the spec says otherwise (sets KMODSPEC_TREE); default empty
   --reporter NAME      default (the terminal report), junit, ktap or json; repeat to combine
   --output-file F      where the one file reporter writes (NAME=F when there are several, e.g.
                        --output-file junit=junit.xml); without it, a lone file reporter prints
@@ -46,7 +48,7 @@ FILES filter the spec files by path, as vitest does. Any other vitest option can
 
 /** The options run accepts (its help names each one). */
 export const runOptions = {
-  backend: { type: 'string' }, release: { type: 'string', multiple: true }, reporter: { type: 'string', multiple: true }, 'output-file': { type: 'string', multiple: true },
+  backend: { type: 'string' }, tree: { type: 'string' }, release: { type: 'string', multiple: true }, reporter: { type: 'string', multiple: true }, 'output-file': { type: 'string', multiple: true },
   shard: { type: 'string' }, 'merge-reports': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, update: { type: 'boolean', short: 'u' }, help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -218,6 +220,12 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message)
   }
+  let tree: ModuleTree | undefined
+  try {
+    tree = values.tree === undefined ? undefined : resolveTree(values.tree)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
   const shard = values.shard === undefined ? undefined : parseShard(values.shard)
   const releases = parseReleaseList(values.release ?? (env.KMODSPEC_RELEASE ? [env.KMODSPEC_RELEASE] : []))
   const from = values.release ? '--release' : 'KMODSPEC_RELEASE'
@@ -244,7 +252,7 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
         vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...defaultTimeouts(io.cwd, passThrough),
         ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []), ...(values.update ? ['--update'] : []), ...passThrough,
       ]
-      const childEnv = { KMODSPEC_BACKEND: backend, [RECORD_DIR_ENV]: recordDir, FORCE_COLOR: '0', ...(release ? { KMODSPEC_RELEASE: release } : {}) }
+      const childEnv = { KMODSPEC_BACKEND: backend, [RECORD_DIR_ENV]: recordDir, FORCE_COLOR: '0', ...(release ? { KMODSPEC_RELEASE: release } : {}), ...(tree ? { KMODSPEC_TREE: tree } : {}) }
       const child = await execa(process.execPath, args, { cwd: io.cwd, stdout: 'pipe', stderr: 'pipe', reject: false, env: childEnv })
       const vitestReport = await readFile(reportFile, 'utf8').then((t) => JSON.parse(t) as VitestJsonReport, () => undefined)
       // The JSON reporter's own notice is noise here; anything else vitest said may matter.

@@ -2,14 +2,14 @@
 import { readFile } from 'node:fs/promises'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { createBackend, resolveBackendName } from '../backends/index.js'
+import { createBackend, resolveBackendName, resolveTree, type ModuleTree } from '../backends/index.js'
 import type { Backend, BackendName, ExecResult, KernelLogRecord } from '../backends/types.js'
 import { BackendError } from '../backends/types.js'
 import { EMBEDDED_RELEASE } from '../profile/index.js'
 import { releaseProblem } from './releases.js'
 import { parseScript, scriptCommands, ScriptError, type ScriptCommand } from './script.js'
 
-const help = `usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--cmdline ARGS] [--timeout MS] [--json] [-e] [SCRIPT]
+const help = `usage: kmodspec sh [--backend sim|qemu|host|ssh] [--release R] [--sysroot DIR] [--tree installed] [--cmdline ARGS] [--timeout MS] [--json] [-e] [SCRIPT]
 
 Runs a script of commands (one a line, # comments; from SCRIPT or standard input) against a kernel.
 
@@ -20,6 +20,9 @@ options:
                   host and ssh check that the target runs R
   --sysroot DIR   sim only: read and write /lib/modules and /etc/modprobe.d in DIR (default: empty,
                   in memory)
+  --tree T        installed: /lib/modules/<release> is the kernel's own installed tree (sim: the
+                  host's, read lazily; qemu: the host's, each module uploaded when a command needs
+                  it; ssh and host: the target's own); empty (default, else KMODSPEC_TREE)
   --cmdline ARGS  kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline (sim), boot arguments
                   (qemu, a saved VM state of their own); not for host or ssh
   --timeout MS    per-command timeout in milliseconds (default 60000; sim: on the simulated kernel's
@@ -37,6 +40,7 @@ export const shOptions = {
       backend: { type: 'string' },
       release: { type: 'string' },
       sysroot: { type: 'string' },
+      tree: { type: 'string' },
       cmdline: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -115,6 +119,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kmodspec sh: --cmdline needs a kernel kmodspec boots (sim or qemu); ${backendName} runs with the command line it booted with: drop it\n`)
     return 2
   }
+  let tree: ModuleTree
+  try {
+    tree = resolveTree(values.tree)
+  } catch (error) {
+    process.stderr.write(`kmodspec sh: ${(error as Error).message}\n`)
+    return 2
+  }
   const release = values.release ?? process.env.KMODSPEC_RELEASE
   if (release !== undefined && release.includes(',')) {
     process.stderr.write(`kmodspec sh: one release at a time (got ${release}): kmodspec run runs specs on several\n`)
@@ -154,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
       backend: backendName,
       release,
       sysroot: values.sysroot,
+      tree,
       ...(values.cmdline !== undefined ? { cmdline: values.cmdline } : {}),
       timeoutMs,
     })

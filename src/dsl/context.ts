@@ -33,7 +33,7 @@ export class RunContext {
 
   static async open(options: NormalizedOptions): Promise<RunContext> {
     if (typeof options.backend === 'object') return new RunContext(options.backend, options, false)
-    const backend = await createBackend({ backend: options.backend, ...(options.release ? { release: options.release } : {}), ...(options.cmdline ? { cmdline: options.cmdline } : {}) })
+    const backend = await createBackend({ backend: options.backend, ...(options.release ? { release: options.release } : {}), ...(options.cmdline ? { cmdline: options.cmdline } : {}), ...(options.tree ? { tree: options.tree } : {}) })
     return new RunContext(backend, options, true)
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import process from 'node:process'
-import { resolveBackendName, type Backend, type BackendName } from '../backends/index.js'
+import { resolveBackendName, type Backend, type BackendName, type ModuleTree } from '../backends/index.js'
 import { isModuleModel, type ModuleModel } from './define.js'
 import { KmodspecError } from './errors.js'
 
@@ -32,6 +32,13 @@ export interface KernelOptions {
    * @example kernel({ modules: 'fixtures/errors', cmdline: 'params.count=5' })
    */
   cmdline?: string
+  /**
+   * Which /lib/modules/<release> the run sees: 'installed' is the kernel's own tree (its modules, the
+   * modules.* indexes, modules.builtin*) with your modules next to it once you install() them and
+   * depmod(); 'empty' (the default, else KMODSPEC_TREE) is an empty directory.
+   * @example kernel({ modules: 'my_module', tree: 'installed' }).install('my_module').depmod().modprobe('my_module')
+   */
+  tree?: ModuleTree
 }
 
 export interface NormalizedOptions {
@@ -42,9 +49,10 @@ export interface NormalizedOptions {
   timeout: number
   cwd: string
   cmdline: string | undefined
+  tree: ModuleTree | undefined
 }
 
-const KNOWN = ['backend', 'modules', 'release', 'timeout', 'cwd', 'cmdline']
+const KNOWN = ['backend', 'modules', 'release', 'timeout', 'cwd', 'cmdline', 'tree']
 
 function fail(what: string, todo: string): never {
   throw new KmodspecError({ title: `kernel(): ${what}`, expected: todo, actual: what, backend: '?' })
@@ -55,7 +63,7 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   if (typeof options !== 'object' || options === null) fail(`options must be an object, got ${typeof options}`, "kernel({ modules: 'fixtures/hello' })")
   const unknown = Object.keys(options).filter((k) => !KNOWN.includes(k))
   if (unknown.length > 0) fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`, `only ${KNOWN.join(', ')}`)
-  const { backend, modules = [], release, timeout = 60_000, cwd = process.cwd(), cmdline } = options
+  const { backend, modules = [], release, timeout = 60_000, cwd = process.cwd(), cmdline, tree } = options
 
   let backendName: string
   if (typeof backend === 'object' && backend !== null) {
@@ -77,6 +85,7 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   if (typeof timeout !== 'number' || !(timeout > 0)) fail(`timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}`, 'timeout: 60000')
   if (typeof cwd !== 'string') fail(`cwd must be a path, got ${typeof cwd}`, 'cwd: a directory path')
   if (cmdline !== undefined && (typeof cmdline !== 'string' || /[\0\n]/.test(cmdline))) fail(`cmdline must be one line of kernel arguments, got ${JSON.stringify(cmdline)}`, "cmdline: 'foo.bar=1 quiet'")
+  if (tree !== undefined && tree !== 'installed' && tree !== 'empty') fail(`tree must be 'installed' or 'empty', got ${JSON.stringify(tree)}`, "tree: 'installed' for the kernel's own /lib/modules/<release>, or leave it out")
   return {
     backend: (typeof backend === 'object' ? backend : backendName) as BackendName | Backend,
     backendName,
@@ -85,5 +94,6 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
     timeout,
     cwd: path.resolve(cwd),
     cmdline,
+    tree,
   }
 }

@@ -4,7 +4,9 @@
  * - `/lib/modules`, `/etc/modprobe.d` and `/etc/depmod.d` (the sysroot): in memory, or a host directory when
  *   a sysroot is given (then read from and written to it, so depmod output can be compared);
  * - everything else: read from the host, with writes kept in an in-memory overlay, so the
- *   host is never written outside an explicit sysroot.
+ *   host is never written outside an explicit sysroot;
+ * - with `tree: 'installed'`, `/lib/modules/<release>` is the host's own tree read lazily (a file is
+ *   read when a tool opens it) under the same in-memory overlay, so depmod's output stays in memory.
  * Errors carry a positive errno, as the syscalls a real tool makes would return.
  */
 import * as fs from 'node:fs'
@@ -45,6 +47,8 @@ export interface VfsOptions {
   kernel: SimKernel
   /** Host directory holding `lib/modules/<release>` and `etc/modprobe.d`; default: in memory. */
   sysroot?: string
+  /** 'installed': `/lib/modules/<release>` shows the host's installed tree (read lazily, writes kept in memory). */
+  tree?: 'empty' | 'installed'
 }
 
 function under(path: string, root: string): boolean {
@@ -73,7 +77,9 @@ export class Vfs {
     this.mem.clear()
     this.clock = Math.floor(Date.now() / 1000) * 1000
     if (this.options.sysroot === undefined) {
-      for (const dir of ['/lib/modules', `/lib/modules/${this.options.release}`, '/etc/modprobe.d', '/etc/depmod.d']) {
+      // With the installed tree, the release's directory itself comes from the host (see route()).
+      const own = this.options.tree === 'installed' ? [] : [`/lib/modules/${this.options.release}`]
+      for (const dir of ['/lib/modules', ...own, '/etc/modprobe.d', '/etc/depmod.d']) {
         this.mem.set(dir, { type: 'dir', mtimeMs: this.now() })
       }
     }
@@ -89,8 +95,13 @@ export class Vfs {
     return posix.normalize(posix.isAbsolute(path) ? path : posix.join(cwd, path)).replace(/(.)\/$/, '$1')
   }
 
-  private route(abs: string): { kind: 'kernel' } | { kind: 'host'; host: string } | { kind: 'mem' } | { kind: 'overlay' } {
+  private route(abs: string): { kind: 'kernel' } | { kind: 'host'; host: string } | { kind: 'mem' } | { kind: 'overlay' } | { kind: 'absent' } {
     if (under(abs, '/proc') || under(abs, '/sys')) return { kind: 'kernel' }
+    if (this.options.tree === 'installed' && under(abs, `/lib/modules/${this.options.release}`)) {
+      // build and source point at the headers, which the VM does not have either: not part of the module tree.
+      const rel = abs.slice(`/lib/modules/${this.options.release}/`.length)
+      return /^(build|source)(\/|$)/.test(rel) ? { kind: 'absent' } : { kind: 'overlay' }
+    }
     if (SYSROOT_PLACES.some((p) => under(abs, p))) {
       if (this.options.sysroot !== undefined) return { kind: 'host', host: posix.join(this.options.sysroot, abs) }
       return { kind: 'mem' }
@@ -105,6 +116,7 @@ export class Vfs {
       if (text !== undefined) return { type: 'file', size: Buffer.byteLength(text), mtimeMs: 0 }
       return this.kernel.listDir(abs) !== undefined || abs === '/proc' || abs === '/sys' ? { type: 'dir', size: 0, mtimeMs: 0 } : undefined
     }
+    if (r.kind === 'absent') return undefined
     if (r.kind === 'mem') return this.memStat(this.mem.get(abs))
     if (r.kind === 'host') return hostStat(r.host)
     const node = this.overlay.get(abs)
@@ -126,6 +138,14 @@ export class Vfs {
       if (node) return false
     }
     return false
+  }
+
+  /** The host file `abs` reads from, when it is one (not the kernel's, not in memory): a tool may then read parts of it in place. */
+  hostPath(abs: string): string | undefined {
+    const r = this.route(abs)
+    if (r.kind === 'host') return r.host
+    if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return abs
+    return undefined
   }
 
   readFile(abs: string): Uint8Array {
@@ -151,6 +171,7 @@ export class Vfs {
   writeFile(abs: string, data: Uint8Array | string, append = false): void {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     const r = this.route(abs)
+    if (r.kind === 'absent') throw new VfsError(EACCES, abs)
     if (r.kind === 'kernel') {
       const err = this.kernel.writeFile(abs, Buffer.from(bytes).toString('utf8'))
       if (err < 0) throw new VfsError(-err, abs)
@@ -184,7 +205,7 @@ export class Vfs {
       this.mkdir(parent, true)
     } else if (pst.type !== 'dir') throw new VfsError(ENOTDIR, abs)
     const r = this.route(abs)
-    if (r.kind === 'kernel') throw new VfsError(EACCES, abs)
+    if (r.kind === 'kernel' || r.kind === 'absent') throw new VfsError(EACCES, abs)
     if (r.kind === 'host') fs.mkdirSync(r.host)
     else (r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'dir', mtimeMs: this.now() })
   }
@@ -195,7 +216,7 @@ export class Vfs {
     if (!st) throw new VfsError(ENOENT, abs)
     if (st.type === 'dir') throw new VfsError(EISDIR, abs)
     const r = this.route(abs)
-    if (r.kind === 'kernel') throw new VfsError(EACCES, abs)
+    if (r.kind === 'kernel' || r.kind === 'absent') throw new VfsError(EACCES, abs)
     if (r.kind === 'host') fs.unlinkSync(r.host)
     else if (r.kind === 'mem') this.mem.delete(abs)
     else this.overlay.set(abs, { type: 'deleted' })
@@ -226,6 +247,8 @@ export class Vfs {
       if (node.type === 'deleted') names.delete(name)
       else names.add(name)
     }
+    if (r.kind === 'overlay') for (const name of names) if (this.route(posix.join(abs, name)).kind === 'absent') names.delete(name)
+    if (abs === '/lib/modules' && this.options.tree === 'installed') names.add(this.options.release)
     return mountPoints(abs, [...names])
   }
 }

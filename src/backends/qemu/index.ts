@@ -13,6 +13,8 @@ import { findKernelFailure } from '../../observe/kernel-failure.js'
 import { parseKmsgRecord } from './kmsg.js'
 import { firstRunStep } from './progress.js'
 import { Vm, type VmConfig, machineArgs } from './vm.js'
+import { TreeMirror } from './tree-mirror.js'
+import { installedTreeProblem, resolveTree } from '../tree.js'
 
 /** Options of the qemu backend (all optional). */
 export interface QemuBackendOptions extends BackendOptions {
@@ -139,6 +141,8 @@ class QemuBackendImpl implements QemuBackend {
     private readonly stateFile: string | undefined,
     private readonly opts: { timeout: number; bootTimeout: number; authorizedKey?: string },
     vm: Vm,
+    /** tree: 'installed': the host's tree, uploaded as commands need it. */
+    private readonly tree?: TreeMirror,
   ) {
     this.release = release
     this.vm = vm
@@ -175,7 +179,11 @@ class QemuBackendImpl implements QemuBackend {
       this.dirs.add(cwd)
     }
     for (const word of [...command.slice(1), ...(file ? [file] : [])]) await this.mirror(vm, path.resolve(cwd, word))
+    // The installed tree's files this command reads go up first; a depmod of the tree runs on the host (tree-mirror.ts).
+    const done = await this.tree?.before(vm, file ? [...command, file] : command, cwd)
+    if (done) return done
     const r = await vm.exec({ path: program, argv: command, cwd, redirect, file }, timeoutMs)
+    await this.tree?.after(command, cwd, r.status)
     const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
     const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
@@ -217,6 +225,7 @@ class QemuBackendImpl implements QemuBackend {
     this.vm = undefined
     this.uploaded.clear()
     this.dirs.clear()
+    this.tree?.reset()
     this.vm = await startVm(this.config, this.stateFile, this.opts.bootTimeout, this.release)
     await authorize(this.vm, this.opts)
   }
@@ -225,6 +234,7 @@ class QemuBackendImpl implements QemuBackend {
     this.closed = true
     await this.vm?.kill()
     this.vm = undefined
+    await this.tree?.close()
   }
 }
 
@@ -299,6 +309,12 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     qemuArgs = [],
     network,
   } = options
+  let tree
+  try {
+    tree = resolveTree(options.tree)
+  } catch (error) {
+    throw new BackendError((error as Error).message, 'usage')
+  }
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new BackendError(`accel '${accel}' is not one of auto, kvm, tcg`, 'usage')
   if (!/^\d+[MG]?$/.test(memory)) throw new BackendError(`memory '${memory}' is not a QEMU size such as 256M`, 'usage')
   if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string')) throw new BackendError('qemuArgs takes an array of strings, e.g. [\'-icount\', \'shift=0,sleep=off\']', 'usage')
@@ -312,6 +328,8 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   }
   const version = await qemuVersion(qemu)
   const kernel = await chooseKernel({ kernel: kernelOption, release: releaseOption, headers })
+  const treeProblem = tree === 'installed' ? installedTreeProblem(kernel.release) : undefined
+  if (treeProblem) throw new BackendError(treeProblem, 'setup')
   const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release, { ssh: network !== undefined })])
   const base = {
     qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append],
@@ -355,5 +373,5 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     await vm.kill()
     throw error
   }
-  return new QemuBackendImpl(config, kernel.release, stateFor(config), opts, vm)
+  return new QemuBackendImpl(config, kernel.release, stateFor(config), opts, vm, tree === 'installed' ? new TreeMirror(kernel.release) : undefined)
 }
