@@ -32,7 +32,7 @@ test('the generator is deterministic: a seed and a case number give the same fil
 test('a tool that throws is reported with the seed, the case and the command that reproduces it', async () => {
   const profile = await loadEmbeddedProfile()
   const bases = fixtureBases('fixtures', profile)
-  const lsmod = tools.lsmod
+  const lsmod = tools.lsmod!
   tools.lsmod = () => {
     throw new TypeError('planted')
   }

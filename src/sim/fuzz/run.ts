@@ -53,9 +53,13 @@ const GOOD = 'fuzz_good'
  * Run case `caseNo` of `seed`: mutate one base (chosen by the case's random source) and exercise the tools.
  * @example runFuzzCase(profile, bases, 1, 0).failures // []
  */
-export function runFuzzCase(profile: KernelProfile, bases: readonly FuzzBase[], seed: number, caseNo: number, good: FuzzBase = bases[0]): FuzzCaseResult {
+export function runFuzzCase(profile: KernelProfile, bases: readonly FuzzBase[], seed: number, caseNo: number, good?: FuzzBase): FuzzCaseResult {
+  const [first] = bases
+  if (!first) throw new RangeError('runFuzzCase needs at least one base module (fixtureBases() gives them)')
+  good ??= first
   const rand = caseRandom(seed, caseNo)
-  const base = bases[rand() % bases.length]
+  // rand() is a non-negative integer and bases is not empty.
+  const base = bases[rand() % bases.length]!
   const { bytes, how } = mutate(base.bytes, rand)
   const kernel = createSimKernel({ profile })
   const vfs = new Vfs({ release: profile.release, kernel })
@@ -95,7 +99,7 @@ export function runFuzzCase(profile: KernelProfile, bases: readonly FuzzBase[], 
   run(['modinfo', '-F', 'alias', file])
   run(['insmod', file])
   run(['lsmod'])
-  const loaded = (run(['cat', '/proc/modules']) ?? '').split('\n').filter(Boolean).map((l) => l.split(' ')[0])
+  const loaded = (run(['cat', '/proc/modules']) ?? '').split('\n').filter(Boolean).map((l) => l.split(' ')[0]!)
   if (kernel.readFile('/proc/modules') === undefined) fail('crash', ['cat', '/proc/modules'], '/proc/modules is unreadable')
   for (const name of loaded) run(['rmmod', name])
   run(['depmod'])

@@ -85,6 +85,17 @@ export class Machine {
       caller: () => 0,
       resolveSymbol: (addr) => this.symbolAt(addr),
       warn: (at) => warnInKernelCode(k, at),
+      // The registries (crypto, block, net...) take module references and call back into module code.
+      host: {
+        moduleGet: (owner) => this.moduleGet(owner),
+        modulePut: (owner) => this.modulePut(owner),
+        callGuest: (fn, args) => {
+          const r = this.cpu.call(fn, args, { budget: INSTRUCTION_BUDGET })
+          return r.kind === 'returned' ? r.value : undefined
+        },
+        moduleName: (owner) => this.moduleAt(owner)?.name,
+      },
+      percpuBase: PERCPU_BASE,
     })
     for (const [name, fn] of Object.entries(this.loaderFunctions())) this.bind(name, fn)
     for (const d of this.api.data) {
@@ -169,6 +180,23 @@ export class Machine {
     return this.k.modules.find((m) => m.code?.thisModule === ptr)
   }
 
+  /** try_module_get(): a NULL owner (built-in) always succeeds; a module going away or already unused-and-dead does not. */
+  moduleGet(owner: bigint): boolean {
+    const m = owner === 0n ? undefined : this.moduleAt(owner)
+    if (!m) return true
+    if (m.state !== 'going' && m.refcnt > 0) {
+      m.refcnt++
+      return true
+    }
+    return false
+  }
+
+  /** module_put(). */
+  modulePut(owner: bigint): void {
+    const m = owner === 0n ? undefined : this.moduleAt(owner)
+    if (m && m.refcnt > 0) m.refcnt--
+  }
+
   /** The loader's own exports: module references, kept on the simulator's struct module. */
   private loaderFunctions(): Record<string, KernelFunction> {
     const k = this.k
@@ -179,23 +207,12 @@ export class Machine {
       return found.owner ? found.owner.code?.symbols.get(name) : this.kernelSymbol(name, false)
     }
     return {
-      try_module_get: (c) => {
-        const m = owned(c.arg(0))
-        if (!m) return 1
-        if (m.state !== 'going' && m.refcnt > 0) {
-          m.refcnt++
-          return 1
-        }
-        return 0
-      },
+      try_module_get: (c) => (this.moduleGet(c.arg(0)) ? 1 : 0),
       __module_get: (c) => {
         const m = owned(c.arg(0))
         if (m) m.refcnt++
       },
-      module_put: (c) => {
-        const m = owned(c.arg(0))
-        if (m && m.refcnt > 0) m.refcnt--
-      },
+      module_put: (c) => this.modulePut(c.arg(0)),
       __symbol_get: (c) => {
         const name = new TextDecoder().decode(readCString(c.memory, c.arg(0)))
         const found = findSymbol(k, name, true)
@@ -395,6 +412,14 @@ export function writeParamToModule(k: KernelState, mod: SimModule, index: number
       const buf = readUint(mem, at + 8n, 8)
       const text = new TextEncoder().encode(p.value)
       mem.write(buf, new Uint8Array([...text, 0]))
+    } else if (p.type === 'custom' && typeof p.value === 'string') {
+      // The module's own kernel_param_ops: its set(val, kp) runs on the CPU, as parse_args() calls it.
+      const kp = mod.code!.params! + BigInt(index * 40)
+      const set = readUint(mem, readUint(mem, kp + 16n, 8) + 8n, 8)
+      const text = new TextEncoder().encode(p.value)
+      const copy = k.machine.api.context.heap.kmalloc(text.length + 1, 'parse_args')
+      mem.write(copy, new Uint8Array([...text, 0]))
+      if (set !== 0n) k.machine.cpu.call(set, [copy, kp], { budget: INSTRUCTION_BUDGET })
     }
   } catch (e) {
     if (!(e instanceof GuestFault)) throw e
