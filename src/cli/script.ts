@@ -3,23 +3,10 @@
  * POSIX shell splits them (quotes, backslashes). No variables, pipes or lists: a script is a
  * list of argv arrays, so every backend receives exactly what the user wrote.
  */
+import { scriptCommand, scriptLanguage } from '../contract/script.js'
 
-/** The commands a script may use, with the argument forms each takes (for `--help` and errors). */
-export const scriptCommands: Record<string, string> = {
-  insmod: 'insmod [-f] FILE [PARAM=VALUE...]',
-  rmmod: 'rmmod [-f] NAME...',
-  lsmod: 'lsmod',
-  modinfo: 'modinfo [-F FIELD|--field FIELD|-p] NAME|FILE',
-  modprobe: 'modprobe [-r] [-v] [-n] [-q] [-a] [-D|--show-depends] NAME... [PARAM=VALUE...]',
-  depmod: 'depmod [-a] [-A] [-n] [-b DIR] [RELEASE]',
-  dmesg: 'dmesg [-c|-C]',
-  cat: 'cat FILE...',
-  ls: 'ls DIR',
-  mkdir: 'mkdir -p DIR',
-  cp: 'cp FILE... DIR',
-  rm: 'rm FILE',
-  echo: 'echo TEXT... > FILE  (or >> FILE)',
-}
+/** The commands a script may use, with the argument forms each takes (for `--help` and errors): contract/script.ts's table. */
+export const scriptCommands: Readonly<Record<string, string>> = Object.fromEntries(scriptLanguage.map((c) => [c.name, c.usage]))
 
 export interface ScriptCommand {
   /** 1-based line number in the script. */
@@ -117,16 +104,17 @@ export function splitWords(source: string, line = 1): string[] {
 export function checkCommand(argv: string[], line: number): void {
   const [name] = argv
   if (name === undefined) return
-  if (!(name in scriptCommands)) {
+  const spec = scriptCommand(name)
+  if (!spec) {
     const plain = name.replace(/[\uFEFF\u200B\u00A0]/g, '')
-    if (plain !== name && plain in scriptCommands) {
+    if (plain !== name && scriptCommand(plain)) {
       throw new ScriptError(`'${plain}' is preceded or followed by an invisible character (${[...name].filter((c) => !plain.includes(c)).map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ')}, e.g. a byte-order mark): delete it`, line)
     }
     throw new ScriptError(`unknown command '${name}': use one of ${Object.keys(scriptCommands).join(', ')}`, line)
   }
   const redirects = argv.filter((w) => w === '>' || w === '>>')
   if (redirects.length > 0) {
-    if (name !== 'echo') throw new ScriptError(`'${name}' cannot write to a file: only echo TEXT > FILE redirects`, line)
+    if (!spec.redirects) throw new ScriptError(`'${name}' cannot write to a file: only echo TEXT > FILE redirects`, line)
     const at = argv.findIndex((w) => w === '>' || w === '>>')
     if (redirects.length > 1 || at !== argv.length - 2) {
       throw new ScriptError(`echo takes one redirection followed by one file: ${scriptCommands.echo}`, line)

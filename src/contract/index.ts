@@ -2,3 +2,4 @@
 export * from './backend.js'
 export * from './errno.js'
 export * from './errors.js'
+export * from './script.js'

@@ -1,4 +1,5 @@
-import type { KernelLogRecord } from '../contract/backend.js'
+import type { ExecResult, KernelLogRecord } from '../contract/backend.js'
+import { BackendError } from '../contract/errors.js'
 
 // What a command's kernel log says went wrong: the kernel's own reports, read the same way for
 // every backend (the VM's records and the simulator's alike).
@@ -24,4 +25,20 @@ export function findKernelFailure(records: readonly KernelLogRecord[]): KernelFa
     return { kind, report: records.slice(cut).map((r) => r.text).join('\n') }
   }
   return undefined
+}
+
+/**
+ * The BackendError a step whose kernel log shows a failure raises (every real backend words it the
+ * same way), or undefined when the log shows none. The partial result is its cause, for transcripts.
+ *
+ * @example
+ * const e = kernelFailureError(records, result, { remedy: 'reset() brings a fresh kernel' })
+ * if (e) throw e // "the kernel reported an oops during 'insmod x.ko' (reset() brings a fresh kernel)"
+ */
+export function kernelFailureError(records: readonly KernelLogRecord[], result: ExecResult, how: { on?: string; remedy: string }): BackendError | undefined {
+  const failure = findKernelFailure(records)
+  if (!failure) return undefined
+  const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
+  const kernel = how.on ? `the kernel on ${how.on}` : 'the kernel'
+  return new BackendError(`${kernel} reported ${what} during '${result.argv.join(' ')}' (${how.remedy})`, failure.kind, failure.report, { cause: result })
 }

@@ -2,15 +2,16 @@ import { access, readFile, realpath, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
+import { scriptLanguage } from '../../contract/script.js'
 import { BackendError } from '../types.js'
 import { buildAgent } from './agent.js'
 import { cacheDir, sha256, writeCacheFile } from './cache.js'
 import { type CpioEntry, writeCpio } from './cpio.js'
 
 /** kmod's tools: argv[0] picks the tool (and its message prefix), so each is a symlink to kmod. */
-export const kmodTools = ['insmod', 'rmmod', 'lsmod', 'modinfo', 'modprobe', 'depmod'] as const
-/** The script language's file commands, run as busybox applets. */
-export const busyboxApplets = ['sh', 'cat', 'ls', 'mkdir', 'cp', 'rm', 'echo'] as const
+export const kmodTools: readonly string[] = scriptLanguage.filter((c) => c.provider === 'kmod').map((c) => c.name)
+/** The script language's file commands, run as busybox applets, and sh (the ssh variant's /init). */
+export const busyboxApplets: readonly string[] = ['sh', ...scriptLanguage.filter((c) => c.provider === 'busybox').map((c) => c.name)]
 /** What a login over ssh needs besides the script language (the ssh backend asks `uname -r`). */
 const sshApplets = ['uname'] as const
 

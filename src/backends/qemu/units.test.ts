@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { writeCpio } from './cpio.js'
 import { uncompressedKernel } from './kernel.js'
 import { findKernelFailure } from '../../observe/kernel-failure.js'
-import { decodeKmsgText, parseKmsgRecord } from './kmsg.js'
+import { decodeKmsgText, parseKmsgRecord } from '../../observe/kmsg.js'
 import { decodeReply, encodePing, FrameReader } from './protocol.js'
 
 describe('parseKmsgRecord', () => {

@@ -3,7 +3,7 @@ import { execa } from 'execa'
 import { describe, expect, it } from 'vitest'
 import { BackendError } from '../types.js'
 import { echoErrorText, parseCommand, RemoteBackend } from './backend.js'
-import { parseKmsgStream } from './kmsg.js'
+import { parseKmsgStream } from '../../observe/kmsg.js'
 import type { RunOptions, Runner } from './runner.js'
 
 /** A pretend target: a kernel log and /proc/modules that insmod/rmmod change. */

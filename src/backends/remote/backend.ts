@@ -1,37 +1,15 @@
 import path from 'node:path'
 import process from 'node:process'
-import { busyboxApplets, kmodTools } from '../qemu/initramfs.js'
-import { findKernelFailure } from '../../observe/kernel-failure.js'
+import { parseCommand, type ParsedCommand, scriptCommand } from '../../contract/script.js'
+import { kernelFailureError } from '../../observe/kernel-failure.js'
 import { splitUnrelated } from '../../observe/unrelated.js'
 import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
-import { kmsgReadEndedCleanly, kmsgReader, parseKmsgStream } from './kmsg.js'
+import { parseKmsgStream } from '../../observe/kmsg.js'
+import { kmsgReadEndedCleanly, kmsgReader } from './kmsg.js'
 import type { RunResult, Runner } from './runner.js'
 
-/** The script language's commands: the same names the qemu backend accepts. */
-export const scriptCommands: readonly string[] = [...kmodTools, 'dmesg', ...busyboxApplets.filter((a) => a !== 'sh')]
-
-/** Commands that load or unload modules: the run keeps a list of what they loaded, for reset(). */
-const loadCommands = new Set(['insmod', 'rmmod', 'modprobe'])
-
-/** A parsed argv: the command and, for `echo ... > FILE`, the redirection. */
-export interface ParsedCommand {
-  command: string[]
-  redirect: '' | '>' | '>>'
-  file: string
-}
-
-/** Splits `echo TEXT > FILE` the way the qemu backend does; other commands pass through. */
-export function parseCommand(argv: readonly string[], backend: string): ParsedCommand {
-  if (argv.length === 0) throw new BackendError('empty command', 'usage')
-  const at = argv.findIndex((w) => w === '>' || w === '>>')
-  const command = at >= 0 ? argv.slice(0, at) : [...argv]
-  const file = at >= 0 ? argv[at + 1] ?? '' : ''
-  if (at >= 0 && (!file || argv.length > at + 2)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
-  if (!scriptCommands.includes(command[0])) {
-    throw new BackendError(`unknown command '${command[0] ?? ''}': the ${backend} backend runs ${scriptCommands.join(', ')}`, 'usage')
-  }
-  return { command, redirect: at >= 0 ? (argv[at] as '>' | '>>') : '', file }
-}
+// The script language's parser, shared with every backend (contract/script.ts); host.ts and the tests import it from here.
+export { parseCommand, type ParsedCommand }
 
 /** Turns dd's messages about the redirection target into the ones the qemu backend gives (busybox's echo). */
 export function echoErrorText(ddStderr: string, file: string): string {
@@ -86,7 +64,7 @@ export class RemoteBackend implements Backend {
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs
     this.config.guard?.(parsed, cwd)
     await this.config.prepare?.(parsed, cwd)
-    const tracks = loadCommands.has(parsed.command[0])
+    const tracks = scriptCommand(parsed.command[0])?.changesKernel === true
     const modulesBefore = tracks ? await this.loadedModules() : undefined
     const before = await this.readLog()
     const lastSeq = before.length > 0 ? before[before.length - 1].seq : -1
@@ -95,11 +73,8 @@ export class RemoteBackend implements Backend {
     const { caused: dmesg, unrelated } = splitUnrelated(records)
     if (modulesBefore) this.track(modulesBefore, await this.loadedModules())
     const result: ExecResult = { argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
-    const failure = findKernelFailure(records)
-    if (failure) {
-      const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
-      throw new BackendError(`the kernel on ${this.where} reported ${what} during '${argv.join(' ')}' (the ${this.name} backend cannot bring a fresh kernel: reboot the target)`, failure.kind, failure.report, { cause: result })
-    }
+    const failure = kernelFailureError(records, result, { on: this.where, remedy: `the ${this.name} backend cannot bring a fresh kernel: reboot the target` })
+    if (failure) throw failure
     return result
   }
 

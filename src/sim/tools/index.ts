@@ -1,5 +1,5 @@
 /** The commands of the script language, by name, as the simulated machine runs them. */
-import { BackendError } from '../../contract/errors.js'
+import { unknownCommandError } from '../../contract/script.js'
 import type { Tool, ToolContext } from './context.js'
 import { toolTable } from './table.js'
 
@@ -11,6 +11,6 @@ export const tools: Record<string, Tool> = toolTable()
 export function runTool(ctx: ToolContext, argv: string[]): number {
   const name = argv[0] ?? ''
   const tool = Object.hasOwn(tools, name) ? tools[name] : undefined
-  if (!tool) throw new BackendError(`unknown command '${name}': the sim backend runs ${Object.keys(tools).join(', ')}`, 'usage')
+  if (!tool) throw unknownCommandError(name, 'sim')
   return tool(ctx, argv)
 }
