@@ -36,7 +36,7 @@ let packed: { dir: DirectoryResult; tarball: string; vitest: string; files: stri
 beforeAll(async () => {
   const dir = await tmpDir({ unsafeCleanup: true, prefix: 'kmodspec-package-test-' })
   const r = await execa('npm', ['pack', '--json', '--pack-destination', dir.path], { cwd: root })
-  const [{ filename, files }] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>
+  const [{ filename, files }] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as [{ filename: string; files: Array<{ path: string }> }]
   const vitest = JSON.parse(await readFile(path.join(root, 'node_modules', 'vitest', 'package.json'), 'utf8')).version as string
   packed = { dir, tarball: path.join(dir.path, filename), vitest, files: files.map((f) => f.path) }
 }, 300_000)
