@@ -96,7 +96,7 @@ class Reader {
     }
   }
   u8(o: number): number {
-    return this.bytes[o]
+    return this.view.getUint8(o)
   }
   u16(o: number): number {
     return this.view.getUint16(o, true)
@@ -203,7 +203,8 @@ export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFil
     if (s.type !== SHT_NOBITS && s.type !== SHT_NULL) r.check(s.offset, s.size, `section ${i}`)
     sections[i] = s
   }
-  const shstr = sections[shstrndx]
+  // 0 < shstrndx < shnum was checked above.
+  const shstr = sections[shstrndx]!
   if (shstr.type !== SHT_STRTAB && !asKernel) {
     throw new ElfError(`malformed ELF file: section name table (section ${shstrndx}) is not a string table`, 'malformed')
   }
@@ -213,11 +214,12 @@ export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFil
     while (e < end && bytes[e] !== 0) e++
     return buf.toString('utf8', start, e)
   }
-  for (let i = 0; i < shnum; i++) {
-    if (nameOffs[i] >= shstr.size && !(i === 0 && nameOffs[i] === 0) && !asKernel) {
+  for (const [i, sec] of sections.entries()) {
+    const nameOff = nameOffs[i]!
+    if (nameOff >= shstr.size && !(i === 0 && nameOff === 0) && !asKernel) {
       throw new ElfError(`malformed ELF file: name of section ${i} lies outside the section name table`, 'malformed')
     }
-    sections[i].name = nameOffs[i] < shstr.size ? cstr(shstr.offset + nameOffs[i], shstr.offset + shstr.size) : ''
+    sec.name = nameOff < shstr.size ? cstr(shstr.offset + nameOff, shstr.offset + shstr.size) : ''
   }
 
   let symtab: ElfSection | undefined
@@ -238,7 +240,7 @@ export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFil
     if (s.entsize !== SYM_SIZE || s.size % SYM_SIZE !== 0) {
       throw new ElfError(`malformed ELF file: symbol table entry size ${s.entsize} / size ${s.size} do not fit Elf64_Sym (${SYM_SIZE} bytes)`, 'malformed')
     }
-    if (s.link === 0 || s.link >= shnum || sections[s.link].type !== SHT_STRTAB) {
+    if (s.link === 0 || sections[s.link]?.type !== SHT_STRTAB) {
       throw new ElfError(`malformed ELF file: symbol table links to section ${s.link}, which is not a string table`, 'malformed')
     }
     symtab = s
