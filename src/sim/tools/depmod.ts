@@ -3,10 +3,9 @@
  * against the others' exports, and write modules.dep, .alias, .softdep, .symbols, .devname
  * and the binary indexes, in kmod's order and format.
  */
-import { KmodAbort, KmodElf, kmodDepmodLoad, kmodElfNew } from '../../elf/kmod.js'
-import type { ModuleInfo } from '../../elf/types.js'
+import { KmodAbort, KmodElf, kmodElfNew } from '../../elf/kmod.js'
 import { abspath, type Tool, type ToolContext } from './context.js'
-import { strerror } from './errors.js'
+import { errno, strerror } from './errors.js'
 import { parseToolOptions } from './getopt.js'
 import { IndexWriter } from './index-bin.js'
 import { kmodHashOrder } from './kmod-hash.js'
@@ -14,13 +13,16 @@ import { kmodFileOpen } from './decompress.js'
 import { excluded, loadDepmodConfig, oldIsHigherPriority, type DepmodConfig } from './depmod-config.js'
 import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
+import { loadFacts, type DepmodFacts } from './depmod-facts.js'
+import { FactsCache } from './depmod-cache.js'
+import type { VfsStat } from '../vfs.js'
 
 interface Mod {
   name: string
   path: string
   /** Path under the release's directory; undefined for a module of an `external` directory outside it. */
   relpath?: string
-  info?: ModuleInfo
+  facts?: DepmodFacts
   sortIdx: number
   depSortIdx: number
   idx: number
@@ -36,15 +38,18 @@ const LONGS = [
   ['dry-run', 'n'], ['symbol-prefix', 'P', 1], ['warn', 'w'], ['map', 'm'], ['version', 'V'], ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
-/** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order. */
-function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'> = { excludes: [] }): string[] {
+/** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order; `stats` gets each one's stat. */
+function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'> = { excludes: [] }, stats?: Map<string, VfsStat>): string[] {
   const found: string[] = []
   for (const name of ctx.vfs.readdir(dir)) {
     if (excluded(cfg as DepmodConfig, name)) continue
     const path = `${dir}/${name}`
     const st = ctx.vfs.stat(path)
-    if (st?.type === 'dir') found.push(...scan(ctx, path, cfg))
-    else if (st?.type === 'file' && hasModuleExt(name)) found.push(path)
+    if (st?.type === 'dir') found.push(...scan(ctx, path, cfg, stats))
+    else if (st?.type === 'file' && hasModuleExt(name)) {
+      found.push(path)
+      stats?.set(path, st)
+    }
   }
   return found
 }
@@ -114,7 +119,7 @@ export const depmod: Tool = (ctx, argv) => {
   const symbols = new Map<string, { owner?: Mod; crc: number }>()
   const kernelSyms = symvers !== undefined ? loadSymvers(ctx, symvers) : systemMap !== undefined ? loadSystemMap(ctx, systemMap, prefix) : undefined
   if (kernelSyms === 'missing') {
-    ctx.err(`depmod: FATAL: could not load ${symvers ?? systemMap}: ${strerror(2)}\n`)
+    ctx.err(`depmod: FATAL: could not load ${symvers ?? systemMap}: ${strerror(errno.ENOENT)}\n`)
     return 1
   }
   if (kernelSyms) for (const [name, crc] of kernelSyms) symbols.set(name, { crc })
@@ -123,8 +128,8 @@ export const depmod: Tool = (ctx, argv) => {
     printUnknown = false
   }
   if (ctx.vfs.stat(dir)?.type !== 'dir') {
-    ctx.err(`depmod: ERROR: could not open directory ${dir}: ${strerror(2)}\n`)
-    ctx.err(`depmod: FATAL: could not search modules: ${strerror(2)}\n`)
+    ctx.err(`depmod: ERROR: could not open directory ${dir}: ${strerror(errno.ENOENT)}\n`)
+    ctx.err(`depmod: FATAL: could not search modules: ${strerror(errno.ENOENT)}\n`)
     return 1
   }
   // module files named on the command line: only they are indexed, and depmod.d is not read
@@ -145,68 +150,70 @@ export const depmod: Tool = (ctx, argv) => {
       return 1
     }
     if (!ctx.vfs.stat(path)) {
-      ctx.err(`depmod: FATAL: could not create module ${path}: ${strerror(2)}\n`)
+      ctx.err(`depmod: FATAL: could not create module ${path}: ${strerror(errno.ENOENT)}\n`)
       return 1
     }
     add(path)
   }
-  if (all) for (const path of scan(ctx, dir, cfg)) add(path)
+  const stats = new Map<string, VfsStat>()
+  if (all) for (const path of scan(ctx, dir, cfg, stats)) add(path)
   // an external directory that is missing is skipped silently
   for (const ext of cfg.externals) {
     const st = ctx.vfs.stat(ext)
     if (st?.type !== 'dir') {
-      ctx.err(`depmod: ERROR: could not open directory ${ext}: ${strerror(st ? 20 : 2)}\n`)
+      ctx.err(`depmod: ERROR: could not open directory ${ext}: ${strerror(st ? errno.ENOTDIR : errno.ENOENT)}\n`)
       continue
     }
-    for (const path of scan(ctx, ext, cfg)) add(path)
+    for (const path of scan(ctx, ext, cfg, stats)) add(path)
   }
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
+  // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
+  // only a tree on the host is cached (one in memory is read from memory anyway)
+  const treeHost = ctx.vfs.hostPath(dir)
+  const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
   for (const m of mods) {
-    const file = kmodFileOpen(ctx, m.path)
-    // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
-    const got = file.bytes ? kmodDepmodLoad(file.bytes) : { err: typeof file.err === 'number' ? file.err : -5 }
+    const got = loadFacts(ctx, m.path, cache, stats.get(m.path))
     if (got instanceof KmodAbort) {
       ctx.err(got.message('depmod'))
       return 134
     }
-    if (got.err < 0 && got.err !== -2) ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(got.err)}\n`)
-    m.info = got.info
+    const err = typeof got === 'number' ? got : got.err
+    if (err < 0 && err !== -errno.ENOENT) ctx.err(`depmod: ERROR: failed to load symbols from ${m.path}: ${strerror(err)}\n`)
+    if (typeof got !== 'number') m.facts = got
   }
+  cache?.save()
   // the symbol table: the kernel's (-E Module.symvers, -F System.map) first, then every module's
   // exports in array order; a later entry replaces an earlier one, as kmod's hash_add does
   const crcs = symvers !== undefined ? (m: Mod) => moduleCrcs(ctx, m) : () => undefined
   for (const m of mods) {
     const exportCrcs = crcs(m)?.exports
-    for (const e of m.info?.exports ?? []) symbols.set(strip(e.name), { owner: m, crc: exportCrcs?.get(e.name) ?? 0 })
+    for (const e of m.facts?.exports ?? []) symbols.set(strip(e), { owner: m, crc: exportCrcs?.get(e) ?? 0 })
   }
   const owners = new Map<string, Mod>()
   for (const [name, s] of symbols) if (s.owner) owners.set(name, s.owner)
   for (const m of mods) {
-    if (!m.info) continue
     // kmod_module_get_dependency_symbols: a symbol table it cannot read gives no dependencies, silently
-    let undefs: ModuleInfo['symbols']
-    try {
-      undefs = m.info.symbols
-    } catch {
-      continue
-    }
+    if (!m.facts) continue
+    const { needs, weak: weakAt } = m.facts
+    const weakSet = weakAt.length ? new Set(weakAt) : undefined
     const depCrcs = crcs(m)?.deps
-    for (const s of undefs) {
-      if (s.shndx !== 0 || !s.name || (s.bind !== 1 && s.bind !== 2)) continue
-      const weak = s.bind === 2
-      const sym = symbols.get(strip(s.name.startsWith('.') ? s.name.slice(1) : s.name))
+    for (let i = 0; i < needs.length; i++) {
+      const name = needs[i]!
+      if (!name) continue
+      const weak = weakSet?.has(i) ?? false
+      const sym = symbols.get(strip(name.startsWith('.') ? name.slice(1) : name))
       if (!sym) {
-        if (printUnknown && !weak) warn(`${m.path} needs unknown symbol ${s.name}`)
+        if (printUnknown && !weak) warn(`${m.path} needs unknown symbol ${name}`)
         continue
       }
-      if (symvers !== undefined && sym.crc !== (depCrcs?.get(s.name) ?? 0) && !weak && printUnknown) warn(`${m.path} disagrees about version of symbol ${s.name}`)
+      if (symvers !== undefined && sym.crc !== (depCrcs?.get(name) ?? 0) && !weak && printUnknown) warn(`${m.path} disagrees about version of symbol ${name}`)
       const owner = sym.owner
       if (!owner || m.deps.includes(owner)) continue
       m.deps.push(owner)
       owner.users++
-      if (verbose > 0) ctx.out(`${m.path} needs "${s.name}": ${owner.path}\n`)
+      if (verbose > 0) ctx.out(`${m.path} needs "${name}": ${owner.path}\n`)
     }
   }
   if (!topoSort(mods, (m) => ctx.err(`depmod: ERROR: ${m}\n`))) return 1
@@ -225,7 +232,7 @@ function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map
   try {
     text = ctx.vfs.readText(`${dir}/modules.order`)
   } catch {
-    warn(`could not open modules.order at ${dir}: ${strerror(2)}`)
+    warn(`could not open modules.order at ${dir}: ${strerror(errno.ENOENT)}`)
     return mods
   }
   // modules.order names the uncompressed file: relpath cut after "<name>.ko"
@@ -310,16 +317,16 @@ function reportCycles(left: Mod[], error: (m: string) => void): void {
 }
 
 function allDeps(m: Mod): Mod[] {
-  const out: Mod[] = []
+  const seen = new Set<Mod>()
   const fill = (x: Mod) => {
     for (const d of x.deps) {
-      if (out.includes(d)) continue
-      out.push(d)
+      if (seen.has(d)) continue
+      seen.add(d)
       fill(d)
     }
   }
   fill(m)
-  return out.sort((a, b) => a.depSortIdx - b.depSortIdx)
+  return [...seen].sort((a, b) => a.depSortIdx - b.depSortIdx)
 }
 
 type File = [name: string, data: Uint8Array | string, text?: string]
@@ -339,15 +346,14 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   let softdep = '# Soft dependencies extracted from modules themselves.\n'
   let devname = ''
   for (const m of mods) {
-    const info = m.info?.modinfo ?? []
-    for (const { key, value } of info) {
-      if (key === 'alias') {
-        alias += `alias ${value} ${m.name}\n`
-        const key2 = underscores(value)
-        if (key2 !== undefined) aliasBin.insert(key2, m.name, m.idx)
-      } else if (key === 'softdep') softdep += `softdep ${m.name} ${value}\n`
+    const aliases = m.facts?.aliases ?? []
+    for (const value of aliases) {
+      alias += `alias ${value} ${m.name}\n`
+      const key2 = underscores(value)
+      if (key2 !== undefined) aliasBin.insert(key2, m.name, m.idx)
     }
-    devname += devnameLine(m.name, info)
+    for (const value of m.facts?.softdeps ?? []) softdep += `softdep ${m.name} ${value}\n`
+    devname += devnameLine(m.name, aliases)
   }
   // kmod writes the devname header only above a first entry
   if (devname) devname = '# Device nodes to trigger on-demand module loading.\n' + devname
@@ -375,13 +381,12 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   return files
 }
 
-function devnameLine(name: string, info: Array<{ key: string; value: string }>): string {
+function devnameLine(name: string, aliases: string[]): string {
   let devname: string | undefined
   let type = ''
   let major = 0
   let minor = 0
-  for (const { key, value } of info) {
-    if (key !== 'alias') continue
+  for (const value of aliases) {
     let m: RegExpMatchArray | null
     if (value.startsWith('devname:')) devname = value.slice(8)
     else if ((m = value.match(/^char-major-(\d+)-(\d+)/))) [type, major, minor] = ['c', Number(m[1]), Number(m[2])]
@@ -397,7 +402,7 @@ function builtinIndex(ctx: ToolContext, dir: string, warn: (m: string) => void):
   try {
     text = ctx.vfs.readText(`${dir}/modules.builtin`)
   } catch {
-    warn(`could not open modules.builtin at ${dir}: ${strerror(2)}`)
+    warn(`could not open modules.builtin at ${dir}: ${strerror(errno.ENOENT)}`)
     return new Uint8Array()
   }
   for (const line of text.split('\n')) if (/^[A-Za-z]/.test(line)) idx.insert(pathToModname(line), '', 0)
@@ -410,7 +415,7 @@ function builtinAliasIndex(ctx: ToolContext, dir: string, warn: (m: string) => v
   try {
     text = ctx.vfs.readText(`${dir}/modules.builtin.modinfo`)
   } catch {
-    warn(`could not open modules.builtin.modinfo at ${dir}: ${strerror(2)}`)
+    warn(`could not open modules.builtin.modinfo at ${dir}: ${strerror(errno.ENOENT)}`)
     return new Uint8Array()
   }
   for (const entry of text.split('\0')) {
@@ -438,7 +443,7 @@ function loadSymvers(ctx: ToolContext, file: string): Map<string, number> | 'mis
     const crc = /^\s*(0[xX])?[0-9a-fA-F]+$/.test(ver) ? Number.parseInt(ver, 16) : Number.NaN
     // %m prints errno, still ENOENT from libkmod's failed probe of an index file (as kmod 30 on Debian prints)
     if (Number.isNaN(crc)) {
-      ctx.err(`depmod: ERROR: ${file}:${i + 1} Invalid symbol version ${ver}: ${strerror(2)}\n`)
+      ctx.err(`depmod: ERROR: ${file}:${i + 1} Invalid symbol version ${ver}: ${strerror(errno.ENOENT)}\n`)
       return
     }
     out.set(sym, crc >>> 0)

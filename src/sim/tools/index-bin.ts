@@ -19,10 +19,11 @@ interface Value {
 interface Node {
   prefix: string
   values: Value[]
-  children: Map<number, Node>
+  /** Created with a first child: most nodes are leaves. */
+  children?: Map<number, Node>
 }
 
-const newNode = (prefix: string): Node => ({ prefix, values: [], children: new Map() })
+const newNode = (prefix: string): Node => ({ prefix, values: [], children: undefined })
 
 /** An in-memory index, filled with insert() and turned into bytes with write(). */
 export class IndexWriter {
@@ -48,11 +49,11 @@ export class IndexWriter {
       i += j
       if (i >= key.length) return addValue(node.values, value, priority)
       const ch = key.charCodeAt(i)
-      const next = node.children.get(ch)
+      const next = node.children?.get(ch)
       if (!next) {
         const child = newNode(key.slice(i + 1))
         child.values.push({ priority, value })
-        node.children.set(ch, child)
+        ;(node.children ??= new Map()).set(ch, child)
         return false
       }
       node = next
@@ -60,51 +61,65 @@ export class IndexWriter {
     }
   }
 
+  /** The index file's bytes: nodes written post-order into one growing buffer (children before their parent). */
   write(): Uint8Array {
-    const chunks: Buffer[] = []
+    let buf = Buffer.allocUnsafe(1 << 16)
     let size = 12
-    const put = (b: Buffer) => {
-      chunks.push(b)
-      size += b.length
+    const room = (n: number) => {
+      if (size + n <= buf.length) return
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, size + n))
+      buf.copy(bigger, 0, 0, size)
+      buf = bigger
     }
     const u32 = (n: number) => {
-      const b = Buffer.alloc(4)
-      b.writeUInt32BE(n >>> 0)
-      return b
+      room(4)
+      buf.writeUInt32BE(n >>> 0, size)
+      size += 4
+    }
+    const cstr = (text: string) => {
+      room(text.length + 1)
+      size += buf.write(text, size, 'latin1')
+      buf[size++] = 0
     }
     const writeNode = (node: Node): number => {
-      const keys = [...node.children.keys()]
-      let offs: number[] = []
       let first = 0
       let last = -1
-      if (keys.length) {
-        first = Math.min(...keys)
-        last = Math.max(...keys)
-        for (let c = first; c <= last; c++) {
-          const child = node.children.get(c)
-          offs.push(child ? writeNode(child) : 0)
-        }
+      if (node.children) for (const c of node.children.keys()) {
+        if (last < 0 || c < first) first = c
+        if (c > last) last = c
+      }
+      const offs: number[] = []
+      for (let c = first; c <= last; c++) {
+        const child = node.children!.get(c)
+        offs.push(child ? writeNode(child) : 0)
       }
       let offset = size
       if (node.prefix) {
-        put(Buffer.from(node.prefix + '\0', 'latin1'))
+        cstr(node.prefix)
         offset |= NODE_PREFIX
       }
-      if (keys.length) {
-        put(Buffer.from([first, last]))
-        put(Buffer.concat(offs.map(u32)))
+      if (last >= 0) {
+        room(2)
+        buf[size++] = first
+        buf[size++] = last
+        for (const o of offs) u32(o)
         offset |= NODE_CHILDS
       }
       if (node.values.length) {
-        put(u32(node.values.length))
-        for (const v of node.values) put(Buffer.concat([u32(v.priority), Buffer.from(v.value + '\0', 'latin1')]))
+        u32(node.values.length)
+        for (const v of node.values) {
+          u32(v.priority)
+          cstr(v.value)
+        }
         offset |= NODE_VALUES
       }
-      offs = []
       return offset >>> 0
     }
     const rootOffset = writeNode(this.root)
-    return Buffer.concat([u32(INDEX_MAGIC), u32(INDEX_VERSION), u32(rootOffset), ...chunks])
+    buf.writeUInt32BE(INDEX_MAGIC, 0)
+    buf.writeUInt32BE(INDEX_VERSION, 4)
+    buf.writeUInt32BE(rootOffset, 8)
+    return buf.subarray(0, size)
   }
 }
 

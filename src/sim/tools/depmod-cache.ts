@@ -1,0 +1,148 @@
+/**
+ * A persistent cache of depmod's per-module facts, so that a second depmod over the same tree reads no
+ * module: one file per module tree (its real host path) under `$XDG_CACHE_HOME/kmodspec/depmod/` (default
+ * ~/.cache/kmodspec). An entry is keyed by the module's path and kept only while the file's size and mtime
+ * (to the nanosecond) are the same. A missing, unreadable or corrupt cache is an empty one, rewritten at
+ * the end of the run; a cache that cannot be written is skipped. Only the most recent trees are kept.
+ */
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { DepmodFacts } from './depmod-facts.js'
+
+/** Bumped whenever DepmodFacts or how it is read changes: an older file is then ignored. */
+const FORMAT = 'kmodspec depmod facts 2'
+/** Trees whose cache is kept; the least recently written go first. */
+const MAX_TREES = 6
+/** Fields are C strings (never a NUL), so a NUL separates them. */
+const SEP = '\0'
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** What an entry is checked against: the file's size and modification time (ms, nanoseconds as fractions). */
+export interface Stamp {
+  size: number
+  mtimeMs: number
+}
+
+interface Entry {
+  size: number
+  mtimeMs: number
+  facts: DepmodFacts
+}
+
+/** The cache directory: $XDG_CACHE_HOME/kmodspec/depmod, else ~/.cache/kmodspec/depmod. */
+export function factsCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
+  return path.join(base, 'kmodspec', 'depmod')
+}
+
+/** One entry as its fields: path, size, mtime, err, then each list as its length and its items. */
+function encode(key: string, e: Entry): string[] {
+  const f = e.facts
+  return [key, String(e.size), String(e.mtimeMs), String(f.err), String(f.aliases.length), ...f.aliases, String(f.softdeps.length), ...f.softdeps,
+    String(f.exports.length), ...f.exports, String(f.needs.length), ...f.needs, String(f.weak.length), ...f.weak.map(String)]
+}
+
+/** Every entry of a cache body, or undefined when any field is not what encode() writes (a corrupt file). */
+function decode(fields: string[]): Map<string, Entry> | undefined {
+  const out = new Map<string, Entry>()
+  let i = 0
+  const num = () => {
+    const n = Number(fields[i++])
+    return fields[i - 1] === '' || !Number.isFinite(n) ? undefined : n
+  }
+  const list = () => {
+    const n = num()
+    if (n === undefined || !Number.isInteger(n) || n < 0 || i + n > fields.length) return undefined
+    i += n
+    return fields.slice(i - n, i)
+  }
+  while (i < fields.length) {
+    const key = fields[i++]!
+    const size = num()
+    const mtimeMs = num()
+    const err = num()
+    const aliases = list()
+    const softdeps = list()
+    const exports = list()
+    const needs = list()
+    const weakText = list()
+    if (size === undefined || mtimeMs === undefined || err === undefined || !aliases || !softdeps || !exports || !needs || !weakText) return undefined
+    const weak = weakText.map(Number)
+    if (!weak.every((n) => Number.isInteger(n) && n >= 0 && n < needs.length)) return undefined
+    out.set(key, { size, mtimeMs, facts: { err, aliases, softdeps, exports, needs, weak } })
+  }
+  return out
+}
+
+/** The facts cache of one tree for one depmod run: look up by path and stamp, remember new facts, save once. */
+export class FactsCache {
+  private entries = new Map<string, Entry>()
+  private used = new Set<string>()
+  private changed = false
+  private readonly file: string
+
+  /** `tree`: the module tree's host directory (its real path names the cache file). */
+  constructor(private readonly tree: string, private readonly dir = factsCacheDir()) {
+    let real = tree
+    try {
+      real = fs.realpathSync.native(tree)
+    } catch {
+      // a tree that cannot be resolved is named as given
+    }
+    this.tree = real
+    this.file = path.join(dir, `${createHash('sha256').update(real).digest('hex').slice(0, 16)}.cache`)
+    try {
+      const text = fs.readFileSync(this.file, 'utf8')
+      const nl = text.indexOf('\n')
+      const head = JSON.parse(text.slice(0, nl)) as { format?: unknown; tree?: unknown }
+      if (head.format === FORMAT && head.tree === real) {
+        const body = text.slice(nl + 1)
+        this.entries = (body ? decode(body.split(SEP)) : new Map()) ?? new Map()
+      }
+    } catch {
+      // no cache yet, or one that cannot be read: start empty, it is rewritten at the end of the run
+    }
+  }
+
+  /** The cached facts of the module at `key` if its size and mtime are still those cached. */
+  get(key: string, st: Stamp): DepmodFacts | undefined {
+    const e = this.entries.get(key)
+    if (!e || e.size !== st.size || e.mtimeMs !== st.mtimeMs) return undefined
+    this.used.add(key)
+    return e.facts
+  }
+
+  set(key: string, st: Stamp, facts: DepmodFacts): void {
+    // a string that is not well-formed UTF-16 (raw bytes kept as lone surrogates) would not survive UTF-8: not cached
+    const e = { size: st.size, mtimeMs: st.mtimeMs, facts }
+    if (LONE_SURROGATE.test(encode(key, e).join(SEP))) return
+    this.entries.set(key, e)
+    this.used.add(key)
+    this.changed = true
+  }
+
+  /** Write the entries used in this run when something changed (atomically), and drop the oldest trees' caches; failures are ignored. */
+  save(): void {
+    if (!this.changed && this.used.size === this.entries.size) return
+    const fields: string[] = []
+    for (const key of this.used) fields.push(...encode(key, this.entries.get(key)!))
+    const tmp = `${this.file}.${process.pid}.tmp`
+    try {
+      fs.mkdirSync(this.dir, { recursive: true })
+      fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, tree: this.tree }) + '\n' + fields.join(SEP))
+      fs.renameSync(tmp, this.file)
+      this.changed = false
+      const caches = fs.readdirSync(this.dir).filter((n) => n.endsWith('.cache')).map((n) => ({ n, t: fs.statSync(path.join(this.dir, n)).mtimeMs }))
+      for (const { n } of caches.sort((a, b) => b.t - a.t).slice(MAX_TREES)) fs.unlinkSync(path.join(this.dir, n))
+    } catch {
+      // a read-only or full cache directory: depmod's output does not depend on the cache
+      try {
+        fs.unlinkSync(tmp)
+      } catch {
+        // nothing was written
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// depmod's positioned-read reader and its facts cache: the reader must give what libkmod's whole-file
+// reading (elf/kmod.ts, judged against kmod 30 elsewhere) gives, on every installed module and on corrupted
+// ones; the cache must serve an unchanged file, re-read a changed one and survive a corrupt cache file.
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dir as tmpDir } from 'tmp-promise'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { KmodAbort } from '../../elf/kmod.js'
+import { caseRandom, mutate } from '../fuzz/mutate.js'
+import type { SimKernel } from '../kernel/types.js'
+import { Vfs } from '../vfs.js'
+import type { ToolContext } from './context.js'
+import { depmod } from './depmod.js'
+import { factsCacheDir } from './depmod-cache.js'
+import { factsFromBytes, readFactsFast } from './depmod-facts.js'
+
+const R = '6.1.0-56-amd64'
+const TREE = `/lib/modules/${R}/kernel`
+const noKernel = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
+
+function modules(dir: string): string[] {
+  const out: string[] = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...modules(p))
+    else if (e.name.endsWith('.ko')) out.push(p)
+  }
+  return out
+}
+
+function fast(path: string) {
+  const fd = openSync(path, 'r')
+  try {
+    return readFactsFast(fd, statSync(path).size)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+describe('positioned reads give what libkmod reads from the whole file', () => {
+  test('every module of the installed 6.1 tree', () => {
+    expect(existsSync(TREE), `${TREE} is missing: install linux-image-${R} (npm run vm:setup)`).toBe(true)
+    const all = modules(TREE)
+    expect(all.length).toBeGreaterThan(4000)
+    let slow = 0
+    for (const p of all) {
+      const got = fast(p)
+      if (!got) slow++
+      else expect(got, p).toEqual(factsFromBytes(readFileSync(p)))
+    }
+    // a well-formed module never needs the whole-file path
+    expect(slow).toBe(0)
+  }, 120_000)
+
+  test('corrupted modules: the fast reader agrees, or hands the file to the whole-file reader', async () => {
+    const t = await tmpDir({ unsafeCleanup: true })
+    try {
+      const seeds = ['fixtures/hello/hello_api.ko', 'fixtures/modprobe/modprobe_demo.ko', 'fixtures/errors/params.ko'].map((f) => readFileSync(f))
+      let agreed = 0
+      let handed = 0
+      for (let i = 0; i < 600; i++) {
+        const { bytes: bad, how } = mutate(seeds[i % seeds.length]!, caseRandom(1212, i))
+        const p = join(t.path, `m${i}.ko`)
+        writeFileSync(p, bad)
+        const got = fast(p)
+        const whole = factsFromBytes(bad)
+        if (!got) handed++
+        else {
+          expect(whole, `case ${i}: ${how.join('; ')}`).not.toBeInstanceOf(KmodAbort)
+          expect(got, `case ${i}: ${how.join('; ')}`).toEqual(whole)
+          agreed++
+        }
+      }
+      // both paths must have been taken, or the test shows nothing
+      expect(agreed).toBeGreaterThan(50)
+      expect(handed).toBeGreaterThan(50)
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
+
+describe('the facts cache', () => {
+  let cacheHome: Awaited<ReturnType<typeof tmpDir>>
+  let tree: Awaited<ReturnType<typeof tmpDir>>
+  const saved = process.env.XDG_CACHE_HOME
+  beforeEach(async () => {
+    cacheHome = await tmpDir({ unsafeCleanup: true })
+    tree = await tmpDir({ unsafeCleanup: true })
+    process.env.XDG_CACHE_HOME = cacheHome.path
+    const d = join(tree.path, 'lib/modules', R, 'extra')
+    mkdirSync(d, { recursive: true })
+    for (const f of ['hello/hello_api.ko', 'hello/hello_feature.ko', 'modprobe/modprobe_demo.ko']) cpSync(join('fixtures', f), join(d, f.split('/')[1]!))
+    for (const f of readdirSync(d)) utimesSync(join(d, f), 1_700_000_000, 1_700_000_000)
+  })
+  afterEach(async () => {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME
+    else process.env.XDG_CACHE_HOME = saved
+    await cacheHome.cleanup()
+    await tree.cleanup()
+  })
+
+  const run = () => {
+    let err = ''
+    const vfs = new Vfs({ release: R, kernel: noKernel, sysroot: tree.path })
+    const ctx = { kernel: noKernel, vfs, release: R, cwd: '/', out: () => {}, err: (t: string) => void (err += t) } as unknown as ToolContext
+    const rc = depmod(ctx, ['depmod', '-a'])
+    const dep = readFileSync(join(tree.path, 'lib/modules', R, 'modules.dep'), 'utf8')
+    return { rc, err, dep }
+  }
+  const api = () => join(tree.path, 'lib/modules', R, 'extra/hello_api.ko')
+  const cacheFiles = () => (existsSync(factsCacheDir()) ? readdirSync(factsCacheDir()).filter((n) => n.endsWith('.cache')) : [])
+
+  test('an unchanged file is served from the cache (its bytes are not read again); a new mtime makes depmod read it', () => {
+    const first = run()
+    expect(first.dep).toContain('extra/hello_feature.ko: extra/hello_api.ko')
+    expect(cacheFiles()).toHaveLength(1)
+    // same size, same mtime, different bytes: only a cache hit still sees the exports
+    writeFileSync(api(), Buffer.alloc(statSync(api()).size))
+    utimesSync(api(), 1_700_000_000, 1_700_000_000)
+    expect(run()).toEqual(first)
+    utimesSync(api(), 1_700_000_100, 1_700_000_100)
+    const third = run()
+    expect(first.err).not.toContain('failed to load symbols')
+    expect(third.err).toContain('depmod: ERROR: failed to load symbols from /lib/modules/6.1.0-56-amd64/extra/hello_api.ko: Exec format error\n')
+    expect(third.dep).toContain('extra/hello_feature.ko:\n')
+  })
+
+  test('a corrupt or truncated cache file is ignored and rewritten', () => {
+    const first = run()
+    const file = join(factsCacheDir(), cacheFiles()[0]!)
+    const good = readFileSync(file)
+    for (const bad of [Buffer.from('garbage'), good.subarray(0, good.length >> 1), Buffer.concat([good.subarray(0, good.indexOf(10) + 1), Buffer.from('x\0y\0-3\0')])]) {
+      writeFileSync(file, bad)
+      expect(run()).toEqual(first)
+      expect(readFileSync(file)).toEqual(good)
+    }
+  })
+})
