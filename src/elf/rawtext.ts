@@ -5,11 +5,11 @@
  * module's strings can be compared byte for byte with the real one.
  */
 
-/** Length of the valid UTF-8 sequence at `i` (1-4), or 0 when the byte there starts none. */
+/** Length of the valid UTF-8 sequence at `i` (1-4), or 0 when the byte there starts none; i < end <= b.length. */
 function seqLen(b: Uint8Array, i: number, end: number): number {
-  const c = b[i]
+  const c = b[i]!
   if (c < 0x80) return 1
-  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && b[i + k] >= lo && b[i + k] <= hi
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < end && b[i + k]! >= lo && b[i + k]! <= hi
   if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0
   if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0
   // 0xed 0xa0..0xbf would encode a surrogate: invalid in UTF-8.
@@ -22,13 +22,13 @@ function seqLen(b: Uint8Array, i: number, end: number): number {
 }
 
 /**
- * Decode `bytes[start, end)` losslessly (see the file comment).
+ * Decode `bytes[start, end)` losslessly (see the file comment); `end` is at most `bytes.length`.
  * @example decodeRaw(Uint8Array.of(0x61, 0xff)) // 'a\udcff'
  */
 export function decodeRaw(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let ascii = true
   for (let i = start; i < end; i++) {
-    if (bytes[i] >= 0x80) {
+    if (bytes[i]! >= 0x80) {
       ascii = false
       break
     }
@@ -39,7 +39,7 @@ export function decodeRaw(bytes: Uint8Array, start = 0, end = bytes.length): str
   while (i < end) {
     const n = seqLen(bytes, i, end)
     if (n === 0) {
-      out += String.fromCharCode(0xdc00 + bytes[i])
+      out += String.fromCharCode(0xdc00 + bytes[i]!)
       i++
     } else {
       out += Buffer.from(bytes.buffer, bytes.byteOffset + i, n).toString('utf8')
