@@ -70,8 +70,8 @@ export class KmodElf {
       const lo = this.uint(offset + (this.msb ? 4 : 0), 4)
       return hi >= 0x200000 ? HUGE + 1 : hi * 0x100000000 + lo
     }
-    if (this.msb) for (let i = 0; i < size; i++) v = v * 256 + b[offset + i]
-    else for (let i = size - 1; i >= 0; i--) v = v * 256 + b[offset + i]
+    if (this.msb) for (let i = 0; i < size; i++) v = v * 256 + b[offset + i]!
+    else for (let i = size - 1; i >= 0; i--) v = v * 256 + b[offset + i]!
     return v
   }
 
