@@ -84,6 +84,12 @@ try {
   await sim.close()
 }
 
+// depmod over the installed tree against kmod 30's, whole processes (scripts/bench-depmod.mjs); `--no-depmod` skips it.
+if (!process.argv.includes('--no-depmod')) {
+  const { depmodFigures } = await import('./bench-depmod.mjs')
+  figures.push(...(await depmodFigures()))
+}
+
 if (!process.argv.includes('--sim-only')) {
   // Cold: a full boot, no saved state.
   const coldStart = performance.now()

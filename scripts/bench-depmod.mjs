@@ -1,0 +1,79 @@
+// The depmod figures of `npm run bench`: `kmodspec sh --sysroot DIR` running `depmod -a` over Debian's whole
+// 6.1 tree against kmod 30's `depmod -b DIR`, as whole processes in the same run (wall time by the clock
+// around each process, peak RSS from /usr/bin/time's %M), first with an empty facts cache, then repeated.
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { execa } from 'execa'
+import { dir as tmpDir } from 'tmp-promise'
+
+const R = '6.1.0-56-amd64'
+const HOST = `/lib/modules/${R}`
+const OUTPUTS = ['modules.alias', 'modules.alias.bin', 'modules.builtin.alias.bin', 'modules.builtin.bin', 'modules.dep', 'modules.dep.bin', 'modules.devname', 'modules.softdep', 'modules.symbols', 'modules.symbols.bin']
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** Run argv under /usr/bin/time; wall ms (clock around the process) and peak RSS in MiB. */
+async function measure(argv, env = {}) {
+  const start = performance.now()
+  const r = await execa('/usr/bin/time', ['-f', 'peak-rss-kb %M', ...argv], { env, reject: false })
+  const ms = performance.now() - start
+  if (r.exitCode !== 0) throw new Error(`bench: ${argv.join(' ')} exited ${r.exitCode}: ${r.stderr}`)
+  const kb = Number(/peak-rss-kb (\d+)/.exec(r.stderr)?.[1])
+  return { ms, mib: kb / 1024 }
+}
+
+/**
+ * Figures [where, what, value] for depmod over the installed tree; `runs` samples of each (median).
+ * @example figures.push(...(await depmodFigures(3)))
+ */
+export async function depmodFigures(runs = 3) {
+  const root = await tmpDir({ unsafeCleanup: true })
+  const cache = await tmpDir({ unsafeCleanup: true })
+  try {
+    const dir = join(root.path, 'lib/modules', R)
+    mkdirSync(dir, { recursive: true })
+    symlinkSync(join(HOST, 'kernel'), join(dir, 'kernel'))
+    for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) cpSync(join(HOST, f), join(dir, f))
+    const script = join(root.path, 'depmod.sh')
+    writeFileSync(script, 'depmod -a\n')
+    const clear = () => { for (const f of OUTPUTS) rmSync(join(dir, f), { force: true }) }
+    const snapshot = () => OUTPUTS.map((f) => readFileSync(join(dir, f)))
+
+    const kmod = []
+    const first = []
+    const again = []
+    let kmodOut
+    let identical = true
+    const sim = (cacheHome) => measure(['node', 'dist/cli/main.js', 'sh', '--sysroot', root.path, script], { XDG_CACHE_HOME: cacheHome })
+    for (let i = 0; i < runs; i++) {
+      clear()
+      kmod.push(await measure(['/sbin/depmod', '-b', root.path, R]))
+      kmodOut = snapshot()
+      // first run: an empty facts cache of its own
+      const fresh = join(cache.path, `first-${i}`)
+      clear()
+      first.push(await sim(fresh))
+      identical &&= snapshot().every((b, k) => b.equals(kmodOut[k]))
+      // repeated run: the facts cache the first runs filled
+      clear()
+      again.push(await sim(fresh))
+      identical &&= snapshot().every((b, k) => b.equals(kmodOut[k]))
+    }
+    const k = { ms: median(kmod.map((x) => x.ms)), mib: median(kmod.map((x) => x.mib)) }
+    const row = (label, xs) => {
+      const ms = median(xs.map((x) => x.ms))
+      const mib = median(xs.map((x) => x.mib))
+      return ['depmod', `${label}, median of ${runs} (goal <= 1.0x time, <= 2x RSS)`, `${ms.toFixed(0)} ms ${(ms / k.ms).toFixed(2)}x, ${mib.toFixed(0)} MiB ${(mib / k.mib).toFixed(2)}x`]
+    }
+    return [
+      ['depmod', `kmod 30 depmod -b DIR over ${HOST} (4,023 modules), median of ${runs}`, `${k.ms.toFixed(0)} ms, ${k.mib.toFixed(0)} MiB`],
+      row('kmodspec sh --sysroot DIR, depmod -a, first run (empty facts cache)', first),
+      row('the same, repeated (facts cache filled)', again),
+      ['depmod', 'all 10 output files byte-identical to kmod\'s, every run', identical ? 'yes' : 'NO'],
+    ]
+  } finally {
+    await root.cleanup()
+    await cache.cleanup()
+  }
+}
