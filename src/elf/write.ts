@@ -277,12 +277,14 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
   v.setUint16(60, shnum, true)
   v.setUint16(62, shnum - 1, true)
   sections.forEach((s, i) => {
-    out.set(s.data, offsets[i])
+    // offsets and nameOffs hold one entry per section.
+    const at = offsets[i]!
+    out.set(s.data, at)
     const o = shoff + (i + 1) * 64
-    v.setUint32(o, nameOffs[i], true)
+    v.setUint32(o, nameOffs[i]!, true)
     v.setUint32(o + 4, s.type, true)
     v.setBigUint64(o + 8, s.flags, true)
-    v.setBigUint64(o + 24, BigInt(offsets[i]), true)
+    v.setBigUint64(o + 24, BigInt(at), true)
     v.setBigUint64(o + 32, BigInt(s.data.length), true)
     v.setUint32(o + 40, s.link ?? 0, true)
     v.setUint32(o + 44, s.info ?? 0, true)
@@ -346,12 +348,14 @@ export function writeElfObject(o: { elfClass: 32 | 64; msb: boolean; machine: nu
   v.setUint16(is32 ? 48 : 60, shnum, le)
   v.setUint16(is32 ? 50 : 62, shnum - 1, le)
   all.forEach((s, i) => {
-    out.set(s.data, offsets[i])
+    // offsets and names hold one entry per section.
+    const at = offsets[i]!
+    out.set(s.data, at)
     const h = shoff + (i + 1) * shsize
-    v.setUint32(h, names[i], le)
+    v.setUint32(h, names[i]!, le)
     v.setUint32(h + 4, s.type, le)
     word(h + 8, s.flags ?? 0)
-    word(h + (is32 ? 16 : 24), offsets[i])
+    word(h + (is32 ? 16 : 24), at)
     word(h + (is32 ? 20 : 32), s.data.length)
     v.setUint32(h + (is32 ? 24 : 40), s.link ?? 0, le)
     v.setUint32(h + (is32 ? 28 : 44), s.info ?? 0, le)

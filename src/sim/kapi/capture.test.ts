@@ -58,8 +58,15 @@ const NET_NAMED = 0xffff888003200000n
 
 function simulate() {
   const kallsyms = moduleKallsyms()
+  // vmlinux functions the module takes the address of: a name each, no size (machine.ts's kernelFunctionAt).
+  const kernelFns: string[] = []
+  const KTEXT = 0xffffffff81000000n
+  const kernelAt = (a: bigint): SymbolInfo | undefined => {
+    const i = Number((a - KTEXT) / 16n)
+    return a >= KTEXT && i < kernelFns.length ? { name: kernelFns[i]!, offset: (a - KTEXT) % 16n } : undefined
+  }
   const ctx = testContext({
-    resolveSymbol: kallsyms.resolve,
+    resolveSymbol: (a) => kallsyms.resolve(a) ?? kernelAt(a),
     resolveDevice: (d) => (d === PDEV ? { driver: 'platform', name: 'kfmt_dev' } : d === BARE ? { driver: '', name: 'kfmt_bare' } : undefined),
     resolveNetdev: (d) => (d === NET_UNNAMED ? { name: 'kfmt%d', regState: 0 } : d === NET_NAMED ? { name: 'kfmtnet', regState: 0 } : undefined),
   })
@@ -76,6 +83,7 @@ function simulate() {
       case 'err': return u64(a.v as number)
       case 'buf': return scratch.put(new Uint8Array(a.v as number[]))
       case 'sym': return kallsyms.addr(a.v as string) + BigInt(a.off!)
+      case 'ksym': return KTEXT + 16n * BigInt(kernelFns.push(a.v as string) - 1) + BigInt(a.off!)
       default: return u64(BigInt(a.v as string))
     }
   }

@@ -92,4 +92,28 @@ describe('%p extensions', () => {
     expect(notes.join()).toMatch(/%pR is not modelled/)
     expect(fmt('%pZz!', [0])).toBe('0000000000000000!')
   })
+
+  test('%pU %pa %p4cc %pNF %*pb %*pbl read the bytes they point to (the values printk_formats.ko printed on the VM)', () => {
+    const mem = new PageMemory()
+    const uuid = mem.put(BUF, new Uint8Array([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]))
+    expect(fmt('%pU|%pUB|%pUl|%pUL', [uuid, uuid, uuid, uuid], {}, mem)).toBe(
+      '12345678-9abc-def0-0123-456789abcdef|12345678-9ABC-DEF0-0123-456789ABCDEF|78563412-bc9a-f0de-0123-456789abcdef|78563412-BC9A-F0DE-0123-456789ABCDEF',
+    )
+    const phys = mem.put(BUF + 0x40n, new Uint8Array([0x00, 0x10, 0x20, 0x30, 0x40, 0, 0, 0]))
+    // special_hex_number(): the caller's width is not used.
+    expect(fmt('%pa|%pad|%30pa|%pa', [phys, phys, phys, 0], {}, mem)).toBe('0x0000004030201000|0x0000004030201000|0x0000004030201000|(null)')
+    const cc = mem.put(BUF + 0x80n, new Uint8Array([0x41, 0x42, 0x0a, 0xc3]))
+    expect(fmt('%p4cc|%p4ch', [cc, cc], {}, mem)).toBe('AB.C big-endian (0xc30a4241)|(%p4?)')
+    const feat = mem.put(BUF + 0xc0n, new Uint8Array([0xef, 0xbe, 0xad, 0xde, 0x01, 0, 0, 0x80]))
+    expect(fmt('%pNF|%pNX', [feat, feat], {}, mem)).toBe('0x80000001deadbeef|(%pN?)')
+    const bits = mem.put(BUF + 0x100n, new Uint8Array([0x39, 0, 0, 0xf0, 0x81, 0, 0, 0]))
+    expect(fmt('%*pb|%*pbl|%*pb|%*pbl|%*pbl', [40, bits, 40, bits, 0, bits, 0, bits, 4, 0], {}, mem)).toBe('81,f0000039|0,3-5,28-32,39|||(null)')
+  })
+
+  test('%pS of a kernel function without its size prints "?" there and says so; %ps is exact', () => {
+    const notes: string[] = []
+    const resolveSymbol = (a: bigint) => (a === 0xffffffff81000070n ? { name: 'kfree', offset: 0n } : undefined)
+    expect(fmt('%ps|%pS', [0xffffffff81000070n, 0xffffffff81000070n], { resolveSymbol, notes })).toBe('kfree|kfree+0x0/0x?')
+    expect(notes.join('\n')).toMatch(/%pS of kfree: .*not its size/)
+  })
 })

@@ -1,6 +1,7 @@
 // pointer() of lib/vsprintf.c (Linux 6.1): the %p extensions.
 import { isErrValue, readCString, readUint, s64, u64, utf8 } from './guest.js'
 import { errname } from './errname.js'
+import { addressVal, bitmapList, bitmapString, fourccString, netdevBits, uuidString } from './pointer-bits.js'
 import {
   SIGN, SMALL, ZEROPAD, checkPointer, errorString, format, guestString, number, stringBytes, type Fmt, type Out, type Spec,
 } from './vsprintf.js'
@@ -48,7 +49,8 @@ function symbolString(f: Fmt, out: Out, ptr: bigint, spec: Spec, ext: Uint8Array
     text = `0x${ptr.toString(16)}`
   } else {
     text = sym.name
-    if (kind !== 's') text += `+0x${(backtrace ? sym.offset + 1n : sym.offset).toString(16)}/0x${sym.size.toString(16)}`
+    if (kind !== 's') text += `+0x${(backtrace ? sym.offset + 1n : sym.offset).toString(16)}/0x${sym.size === undefined ? '?' : sym.size.toString(16)}`
+    if (kind !== 's' && sym.size === undefined) f.note(`vsprintf: %p${kind} of ${sym.name}: the simulator knows the name of a kernel function, not its size, and prints '?' where the VM prints it`)
     if (sym.module) text += ` [${sym.module}]`
   }
   stringBytes(out, utf8(text), spec)
@@ -203,6 +205,16 @@ export function pointer(f: Fmt, out: Out, ext: Uint8Array, ptr: bigint, spec: Sp
     case 'e':
       if (!isErrValue(ptr)) return defaultPointer(f, out, ptr, spec)
       return errPtr(out, ptr, spec)
+    case 'U':
+      return uuidString(f, out, ptr, spec, ext)
+    case 'a':
+      return addressVal(f, out, ptr, spec)
+    case '4':
+      return fourccString(f, out, ptr, spec, ext)
+    case 'N':
+      return netdevBits(f, out, ptr, spec, ext)
+    case 'b':
+      return ch(ext, 1) === 'l' ? bitmapList(f, out, ptr, spec) : bitmapString(f, out, ptr, spec)
     case 'u':
     case 'k':
       if (ch(ext, 1) === 's') return guestString(f, out, ptr, spec)
@@ -213,12 +225,7 @@ export function pointer(f: Fmt, out: Out, ext: Uint8Array, ptr: bigint, spec: Sp
       return errorString(out, '(%pA?)', spec)
     case 'R':
     case 'r':
-    case 'b':
     case 'E':
-    case 'U':
-    case 'N':
-    case '4':
-    case 'a':
     case 'd':
     case 't':
     case 'C':

@@ -9,8 +9,8 @@ export interface SymbolInfo {
   name: string
   /** Address minus the symbol's start. */
   offset: bigint
-  /** Distance to the next symbol (kallsyms' size, not st_size). */
-  size: bigint
+  /** Distance to the next symbol (kallsyms' size, not st_size); undefined for a vmlinux function (not in the profile). */
+  size?: bigint
   /** The module that holds it; undefined for vmlinux. */
   module?: string
 }

@@ -173,6 +173,13 @@ export class Machine {
       if (!best) return undefined
       return { name: best.name, offset: addr - best.addr, size: next - best.addr, module: m.name }
     }
+    return this.kernelFunctionAt(addr)
+  }
+
+  /** A vmlinux function a module took the address of: its name; its kallsyms size is not in the profile. */
+  private kernelFunctionAt(addr: bigint): SymbolInfo | undefined {
+    if (addr < KERNEL_TEXT || addr >= this.nextText) return undefined
+    for (const [name, at] of this.kernel) if (addr >= at && addr < at + 16n) return { name, offset: addr - at }
     return undefined
   }
 

@@ -30,7 +30,7 @@ function bugAt(m: Machine, table: { addr: bigint; count: number } | undefined, a
 function symbol(m: Machine, addr: bigint): string {
   const s = m.symbolAt(addr)
   if (!s) return `0x${hex16(addr)}`
-  return `${s.name}+0x${s.offset.toString(16)}/0x${s.size.toString(16)}${s.module ? ` [${s.module}]` : ''}`
+  return `${s.name}+0x${s.offset.toString(16)}/0x${s.size?.toString(16) ?? '?'}${s.module ? ` [${s.module}]` : ''}`
 }
 
 /** show_regs() and the call trace, in the order the kernel prints them after the CPU line. */
