@@ -10,9 +10,9 @@ test('a run can be checked with matchers', async () => {
   expect(run).toHaveRefcount('core_lkm', 1)
   expect(run).toHaveHolders('core_lkm', ['client_lkm'])
   expect(run).toHaveLoadOrder(['core_lkm', 'client_lkm'])
-  expect(run).toHaveFailedWith('in-use', "rmmod('core_lkm')")
-  expect(run).toHaveLogged(['[client_lkm] loaded: calling core_lkm', '[core_lkm] core_greet() called'])
-  expect(run).toHaveTaint('O')
+  expect(run).toHaveError('in-use', { by: ['client_lkm'] })
+  expect(run).toHaveDmesg(['[client_lkm] loaded: calling core_lkm', '[core_lkm] core_greet() called'])
+  expect(run).toHaveTainted('O')
 })
 
 test('each test starts on a pristine kernel', async () => {

@@ -1,16 +1,20 @@
 import { describe, expectTypeOf, test, expect } from 'vitest'
-import type { KernelRun } from '../dsl/index.js'
+import type { KernelRun, LoadedOptions } from '../dsl/index.js'
 import { useKernel } from './index.js'
 
 describe('kmodspec/vitest types', () => {
   test('matchers are typed on expect()', () => {
     const run = {} as KernelRun
-    expectTypeOf(expect(run).toHaveLoaded).parameters.toEqualTypeOf<[name: string]>()
+    expectTypeOf(expect(run).toHaveLoaded).parameters.toEqualTypeOf<[name: string, options?: LoadedOptions]>()
     expectTypeOf(expect(run).toHaveRefcount).parameters.toEqualTypeOf<[name: string, refcount: number]>()
     expectTypeOf(expect(run).toHaveHolders).parameters.toEqualTypeOf<[name: string, holders: string[]]>()
     expectTypeOf(expect(run).toHaveLogged).parameter(0).toEqualTypeOf<string | RegExp | Array<string | RegExp>>()
     // @ts-expect-error: not an error kind
     expect(run).toHaveFailedWith('segfault')
+    // @ts-expect-error: not an error kind
+    expect(run).not.toHaveError('segfault')
+    // @ts-expect-error: expectError's details only
+    expect(run).toHaveError('in-use', { holders: ['x'] })
     // @ts-expect-error: refcount is a number
     expect(run).toHaveRefcount('x', '1')
   })

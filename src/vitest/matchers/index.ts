@@ -1,8 +1,7 @@
-// One file per matcher; this barrel is what expect.extend() receives.
-export { toHaveLoaded } from './to-have-loaded.js'
-export { toHaveRefcount } from './to-have-refcount.js'
-export { toHaveHolders } from './to-have-holders.js'
-export { toHaveLogged } from './to-have-logged.js'
-export { toHaveFailedWith } from './to-have-failed-with.js'
-export { toHaveTaint } from './to-have-taint.js'
-export { toHaveLoadOrder } from './to-have-load-order.js'
+// What expect.extend() receives: each chain expectation `expectX` as the matcher `toHaveX`, and
+// the old names (toHaveLogged, toHaveTaint, toHaveFailedWith) as deprecated aliases for one version.
+export { toHaveDmesg, toHaveLogged } from './to-have-dmesg.js'
+export { toHaveError, toHaveFailedWith } from './to-have-error.js'
+export { toHaveHolders, toHaveLoaded, toHaveLoadOrder, toHaveRefcount } from './to-have-modules.js'
+export { toHaveOutput } from './to-have-output.js'
+export { toHaveTainted, toHaveTaint } from './to-have-tainted.js'
