@@ -2,8 +2,8 @@ import { isUnrelatedText } from '../observe/unrelated.js'
 
 /**
  * The one normalization applied before comparing two transcripts of the same script (sim vs
- * VM, or a run vs a capture): printk timestamps and kernel addresses differ from run to run,
- * nothing else may.
+ * VM, or a run vs a capture): printk timestamps, kernel addresses and %p's boot-keyed hashes differ
+ * from run to run, nothing else may.
  */
 
 /** One command of a transcript, as `kmodspec sh --json` prints it and fixtures/captures store it. */
@@ -19,11 +19,18 @@ const TIMESTAMP = /\[ *\d+\.\d{6}\]/g
 /** 64-bit kernel addresses: 0xffff..., bare ffff... words, and /proc/modules' 0x0000... column. */
 const ADDRESS = /\b(?:0x)?(?:ffff[0-9a-f]{12}|0{16})\b/gi
 
+/**
+ * %p's output: the low 32 bits of siphash(pointer, a key drawn at boot), printed as 00000000xxxxxxxx.
+ * The value is random per boot and the simulator cannot know it. Masked wherever it appears, so a
+ * genuine value printed as %016lx with 8 leading zeros is masked too (no text tells the two apart).
+ */
+const HASHED_POINTER = /\b0{8}(?!0{8}\b)[0-9a-f]{8}\b/g
+
 /** A whole `dmesg` output line: its timestamp, then the record's text. */
 const DMESG_LINE = /^\[ *\d+\.\d{6}\] (.*)(?:\n|$)/gm
 
 /**
- * Text with timestamps and kernel addresses replaced by fixed placeholders, and without the
+ * Text with timestamps, kernel addresses and %p's hashed pointers replaced by fixed placeholders, and without the
  * `dmesg` lines of records the kernel logs on its own schedule (observe/unrelated.ts): whether
  * one landed in this run's log depends on the host, so it is never a difference.
  */
@@ -32,6 +39,7 @@ export function normalizeText(text: string): string {
     .replace(DMESG_LINE, (line, record: string) => (isUnrelatedText(record) ? '' : line))
     .replace(TIMESTAMP, '[TIMESTAMP]')
     .replace(ADDRESS, 'ADDRESS')
+    .replace(HASHED_POINTER, 'HASHED')
 }
 
 /** A transcript step with every text normalized. */
