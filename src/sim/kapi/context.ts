@@ -3,8 +3,13 @@
 import type { CallArgs, GuestMemory } from '../cpu/types.js'
 import { readCString } from './guest.js'
 import type { KernelHeap } from './heap.js'
-import type { VirtualClock } from './time.js'
 import type { SymbolInfo, VsprintfOptions } from './vsprintf.js'
+
+/** The clock the kernel functions read and advance: µs since boot, the same clock printk stamps (time.ts reads it). */
+export interface VirtualClock {
+  now(): number
+  tick(us: number): void
+}
 
 /** dev_driver_string() and dev_name() of a struct device. */
 export interface DeviceInfo {

@@ -1,6 +1,6 @@
 // jiffies, ktime and the delays on the simulator's virtual clock (the printk clock, in µs).
 import type { CallArgs, KernelFunction } from '../cpu/types.js'
-import type { KapiContext } from './context.js'
+import type { KapiContext, VirtualClock } from './context.js'
 import { note } from './context.js'
 import { s64, u64, writeUint } from './guest.js'
 
@@ -10,11 +10,7 @@ const US_PER_JIFFY = 1_000_000 / HZ
 /** INITIAL_JIFFIES: jiffies start 5 minutes before wrapping 32 bits, so wrap bugs show early. */
 export const INITIAL_JIFFIES = BigInt.asUintN(64, BigInt((2 ** 32 - 300 * HZ) >>> 0))
 
-/** The clock the kernel functions read and advance: µs since boot, the same clock printk stamps. */
-export interface VirtualClock {
-  now(): number
-  tick(us: number): void
-}
+export type { VirtualClock } from './context.js'
 
 /** jiffies at the clock's current time. */
 export function jiffies(clock: VirtualClock): bigint {

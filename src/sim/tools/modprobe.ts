@@ -12,7 +12,6 @@ import { parseToolOptions } from './getopt.js'
 import { insertModuleFile } from './insmod.js'
 import { holders, initState, libkmodToolLog, loadModuleFile, ModuleDb, moduleDir, refcnt, type KmodModule } from './kmodlib.js'
 import { runShell } from './shell.js'
-import { toolTable } from './table.js'
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 
 const LONGS = [
@@ -336,8 +335,15 @@ function showSymbols(s: State, filename: string | undefined, what: 'exports' | '
   return 0
 }
 
-export const modprobe: Tool = (ctx, argv) => {
-  const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false, envOptions: [], tools: toolTable() } as unknown as State
+/**
+ * modprobe, running install and remove commands with the machine's tools (table.ts passes its own table:
+ * modprobe is one of them, so it cannot import the table).
+ * @example const modprobe = modprobeWith(toolTable); modprobe(ctx, ['modprobe', 'hello_api'])
+ */
+export const modprobeWith = (machineTools: () => Record<string, Tool>): Tool => (ctx, argv) => modprobe(ctx, argv, machineTools())
+
+function modprobe(ctx: ToolContext, argv: string[], tools: Record<string, Tool>): number {
+  const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false, envOptions: [], tools } as unknown as State
   const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
   if (typeof parsed === 'number') return parsed
   let all = false

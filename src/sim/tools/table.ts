@@ -6,13 +6,13 @@ import { cat, cp, echo, ls, mkdir, rm } from './files.js'
 import { insmod } from './insmod.js'
 import { lsmod } from './lsmod.js'
 import { modinfo } from './modinfo.js'
-import { modprobe } from './modprobe.js'
+import { modprobeWith } from './modprobe.js'
 import { rmmod } from './rmmod.js'
 
 /**
- * Built when called, not at load time: modprobe's install commands run tools that import modprobe.
+ * The tools, modprobe running its install and remove commands with this same table.
  * @example toolTable().insmod(ctx, ['insmod', 'x.ko'])
  */
 export function toolTable(): Record<string, Tool> {
-  return { insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo }
+  return { insmod, rmmod, lsmod, modinfo, modprobe: modprobeWith(toolTable), depmod, dmesg, cat, ls, mkdir, cp, rm, echo }
 }
