@@ -61,6 +61,8 @@ export async function buildFixtures(options: FixtureBuildOptions = {}): Promise<
       await build('exec')
       await build('printk')
       await build('tree')
+      // prop_ok: a second holder of core_lkm, linked against core's exports like client_lkm.
+      await build('holders', { extraSymbols: [symvers('core')] })
 
       // gpl_user: core_gpl_greet marked EXPORT_SYMBOL, so modpost links a proprietary module to it.
       const core = await readFile(symvers('core'), 'utf8')

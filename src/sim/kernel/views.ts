@@ -4,6 +4,7 @@ import { readParamFromModule, writeParamToModule } from './machine.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
 import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
 import { errno } from './types.js'
+import { kernfsOrder } from './kernfs.js'
 
 const { ENOENT, EACCES, EINVAL, EIO } = errno
 
@@ -119,7 +120,8 @@ export function listDir(k: KernelState, path: string): string[] | undefined {
     if (mod.srcversion !== undefined) names.push('srcversion')
     return names.sort()
   }
-  if (rest.length === 1 && rest[0] === 'holders') return mod.sources.map((h) => h.name).sort()
+  // readdir of sysfs: kernfs's name-hash order, which lsmod and rmmod's "in use by" print as they read it.
+  if (rest.length === 1 && rest[0] === 'holders') return kernfsOrder(mod.sources.map((h) => h.name))
   if (rest.length === 1 && rest[0] === 'parameters' && visibleParams(mod).length) {
     return visibleParams(mod).map((q) => q.name).sort()
   }
