@@ -15,6 +15,7 @@ import { Vfs } from '../sim/vfs.js'
 import { installedTreeProblem, resolveTree, type ModuleTree } from './tree.js'
 import { findKernelFailure } from '../observe/kernel-failure.js'
 import { refuseUnknownOptions } from './options.js'
+import { parseCommand } from '../contract/index.js'
 import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
 
 export interface SimBackendOptions {
@@ -85,9 +86,8 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     if (dead) throw new BackendError(`the simulated kernel is not running (${dead} in an earlier step): call reset() for a fresh kernel`, 'died')
     const limit = execOptions.timeoutMs ?? timeout
     if (!validTimeout(limit)) throw new BackendError(`timeoutMs must be a positive number of milliseconds, got ${String(limit)}`, 'usage')
-    // The redirection's shape is refused before anything runs, as the VM's agent and the remote backends refuse it.
-    const at = argv.findIndex((w) => w === '>' || w === '>>')
-    if (at >= 0 && (at + 2 !== argv.length)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
+    // The script language's one parser refuses what every backend refuses, before anything runs.
+    parseCommand(argv, 'sim')
     const from = kernel.log.nextSeq()
     const started = kernel.log.now()
     let stdout = ''
