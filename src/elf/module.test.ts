@@ -22,13 +22,14 @@ async function realFacts(file: string) {
   }
   const { stdout: sections } = await execa('readelf', ['-SW', file])
   const secName = new Map<number, string>()
-  for (const m of sections.matchAll(/^\s*\[\s*(\d+)\]\s+(\S+)/gm)) secName.set(Number(m[1]), m[2])
+  for (const m of sections.matchAll(/^\s*\[\s*(\d+)\]\s+(\S+)/gm)) secName.set(Number(m[1]), m[2]!)
   const { stdout: syms } = await execa('readelf', ['-sW', file])
+  // Every group takes part in a match.
   const rows = [...syms.matchAll(/^\s*\d+:\s+([0-9a-f]+)\s+\d+\s+(\w+)\s+(\w+)\s+\w+\s+(\w+)\s+(\S+)$/gm)].map((m) => ({
-    value: parseInt(m[1], 16),
-    type: m[2],
-    ndx: m[4],
-    name: m[5],
+    value: parseInt(m[1]!, 16),
+    type: m[2]!,
+    ndx: m[4]!,
+    name: m[5]!,
   }))
   const ksym = rows
     .filter((r) => r.type === 'NOTYPE' && r.name.startsWith('__ksymtab_') && /^__ksymtab(_gpl)?$/.test(secName.get(Number(r.ndx)) ?? ''))
@@ -47,7 +48,7 @@ async function realFacts(file: string) {
     rawModinfo: raw.toString('utf8').split('\0').filter((s) => s !== ''),
     exports: ksym.map((r) => ({ name: r.name.slice('__ksymtab_'.length), gpl: secName.get(Number(r.ndx)) === '__ksymtab_gpl' })),
     imports: rows.filter((r) => r.ndx === 'UND' && r.name !== '').map((r) => r.name),
-    versions: versions === '' ? [] : versions.split('\n').map((l) => ({ crc: parseInt(l.split('\t')[0], 16), name: l.split('\t')[1] })),
+    versions: versions === '' ? [] : versions.split('\n').map((l) => l.split('\t')).map(([crc = '', name]) => ({ crc: parseInt(crc, 16), name })),
   }
 }
 
@@ -83,7 +84,7 @@ describe('readModule on the fixture modules', () => {
     expect(info.imports).toContain('api_test')
     const api = readModule(readFileSync(join(fixtures, 'hello/hello_api.ko')))
     // The CRC hello_feature was built against is the one hello_api's __kcrctab carries.
-    expect(info.versions.find((v) => v.name === 'api_test')?.crc).toBe(api.exports[0].crc)
+    expect(info.versions.find((v) => v.name === 'api_test')?.crc).toBe(api.exports[0]!.crc)
   })
 
   it('reads GPL and plain exports of core_lkm, and parameters of params', async () => {
@@ -124,7 +125,7 @@ describe('readModule on in-tree modules of the installed kernel', () => {
     const info = readModule(readFileSync(join(tree, 'drivers/usb/core/usbcore.ko')))
     const want = new Map<string, number>()
     for (const line of readFileSync(symvers, 'utf8').split('\n')) {
-      const [crc, name, mod] = line.split('\t')
+      const [crc = '', name = '', mod] = line.split('\t')
       if (mod === 'drivers/usb/core/usbcore') want.set(name, parseInt(crc, 16))
     }
     expect(info.exports.length).toBe(want.size)
