@@ -12,8 +12,8 @@ const help = `usage: kmodspec diff [--release R] [--tree installed] [--json] SCR
 
 Runs each script (the language of 'kmodspec sh') on the simulator and on a real kernel in the
 QEMU VM, each script on a pristine kernel, and compares them command by command: exit code,
-stdout, stderr and the kernel log lines each command caused. Only timestamps and kernel
-addresses are ignored (and the release string, when the two kernels' releases differ).
+stdout, stderr and the kernel log lines each command caused. Only timestamps, kernel
+addresses and %p's hashed pointers are ignored (and the release string, when the two kernels' releases differ).
 
 options:
   --release R     kernel release for both (else KMODSPEC_RELEASE): its headers (simulator) and
@@ -227,9 +227,14 @@ export function formatComparison(comparison: Comparison, options: FormatOptions)
   return out.join('\n') + '\n'
 }
 
+/** A kernel failure the kernel itself survives (panic_on_oops is off): the next command still runs. */
+export function survivable(error: BackendError): boolean {
+  return error.kind === 'oops' || error.kind === 'warning'
+}
+
 /**
- * Run a script's commands on one backend; a kernel failure (BackendError) ends the run and is
- * recorded as the step's outcome instead of being thrown.
+ * Run a script's commands on one backend; a kernel failure (BackendError) is recorded as the step's
+ * outcome instead of being thrown, and ends the run unless the kernel survives it (oops, WARNING).
  */
 export async function runScript(backend: Backend, commands: readonly ScriptCommand[], cwd = process.cwd()): Promise<ScriptRun> {
   const steps: StepRecord[] = []
@@ -240,7 +245,8 @@ export async function runScript(backend: Backend, commands: readonly ScriptComma
     } catch (error) {
       if (!(error instanceof BackendError)) throw error
       steps.push({ cmd: command.text, error: { kind: error.kind, message: error.message, report: error.report } })
-      break
+      // An oops kills only the process and a WARNING nothing: the script goes on, as on the VM.
+      if (!survivable(error)) break
     }
   }
   return { release: backend.release, steps }

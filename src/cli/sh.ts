@@ -6,6 +6,7 @@ import { createBackend, resolveBackendName, resolveTree, type ModuleTree } from 
 import type { Backend, BackendName, ExecResult, KernelLogRecord } from '../backends/types.js'
 import { BackendError } from '../backends/types.js'
 import { EMBEDDED_RELEASE } from '../profile/index.js'
+import { survivable } from './diff.js'
 import { releaseProblem } from './releases.js'
 import { parseScript, scriptCommands, ScriptError, type ScriptCommand } from './script.js'
 
@@ -187,7 +188,12 @@ export async function main(argv: string[]): Promise<number> {
         } else {
           process.stdout.write(`$ ${command.text}\nkmodspec: the kernel failed: ${error.message}\n${error.report}\n`)
         }
-        return 1
+        // The simulator's notes on the failed step (its result is the error's cause).
+        for (const note of (error.cause as ExecResult | undefined)?.notes ?? []) process.stderr.write(`kmodspec: note: ${note}\n`)
+        // After an oops or a WARNING the kernel runs on (only the process died): so does the script.
+        if (!survivable(error)) return 1
+        code = 1
+        continue
       }
       process.stdout.write(values.json ? JSON.stringify(toJsonRecord(command, result)) + '\n' : transcript(command, result))
       // On our own stderr, so the command's output (and the JSON) stays what a real kernel would give.

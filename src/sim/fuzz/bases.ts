@@ -8,7 +8,7 @@ import type { FuzzBase } from './run.js'
 
 /**
  * Every readable module under `fixtures/` (files that are already broken on purpose are skipped, and
- * crash_hang.ko, whose init never returns)
+ * crash_hang.ko and crash_loop.ko, whose init never returns)
  * plus a synthetic module whose behaviour calls an export, so the JSON model is mutated too.
  * @example const bases = fixtureBases('fixtures', profile) // [{ name: 'hello/hello_api.ko', bytes }, ...]
  */
@@ -20,7 +20,7 @@ export function fixtureBases(root: string, profile: KernelProfile): FuzzBase[] {
     for (const f of readdirSync(path).sort()) {
       if (!f.endsWith('.ko')) continue
       // Its init loops forever by design: every case would spend the CPU's whole instruction budget.
-      if (`${dir}/${f}` === 'crash/crash_hang.ko') continue
+      if (`${dir}/${f}` === 'crash/crash_hang.ko' || `${dir}/${f}` === 'crash/crash_loop.ko') continue
       const bytes = new Uint8Array(readFileSync(join(path, f)))
       if (kmodElfNew(bytes) instanceof KmodElf) out.push({ name: `${dir}/${f}`, bytes })
     }

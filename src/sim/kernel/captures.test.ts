@@ -123,7 +123,9 @@ function replay(k: SimKernel, step: Step, where: string): void {
   } else if (cmd === 'dmesg') {
     if (args.includes('-C') || args.includes('-c')) k.log.clear()
   } else if (cmd === 'lsmod') {
-    expect(procTable(k.readFile('/proc/modules') ?? ''), `${where}: lsmod`).toEqual(lsmodTable(step.stdout))
+    // lsmod's size is /sys/module/<m>/coresize (kmod_module_get_size), not /proc/modules' core + init.
+    const table = procTable(k.readFile('/proc/modules') ?? '').map((m) => ({ ...m, size: Number(k.readFile(`/sys/module/${m.name}/coresize`) ?? m.size) }))
+    expect(table, `${where}: lsmod`).toEqual(lsmodTable(step.stdout))
   }
   if (failed !== undefined) expect(failed, `${where}: exit code ${step.exitCode}`).toBe(step.exitCode !== 0)
   if (stdout !== undefined && !failed) expect(stdout, `${where}: stdout`).toBe(step.stdout)

@@ -13,7 +13,7 @@ import {
   addTaint, addTaintModule, logOnce, testTaint, tryToForceLoad,
   TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE,
 } from './taint.js'
-import { runActions } from './exec.js'
+import { runActions, SimKernelFault } from './exec.js'
 import { freeInit, machineOf, mapModule, unmapModule, writeParamToModule } from './machine.js'
 import { runModuleFunction } from './oops.js'
 import type { ModuleBehaviour } from './types.js'
@@ -164,6 +164,11 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   const old = findModule(k, mod.name, true)
   if (old) {
     release()
+    if (old.state === 'coming' || old.state === 'unformed') {
+      // It waits for the first load to finish; one stuck by an oops in its init never does (seen on the VM).
+      k.notes.push(`${mod.name}: a module of this name is still loading (its init never returned): the kernel waits for it to finish, so the command never returns; on the VM it runs until its timeout`)
+      throw new SimKernelFault('hang', '')
+    }
     return old.state === 'live' ? -EEXIST : -EBUSY
   }
   k.modules.unshift(mod)

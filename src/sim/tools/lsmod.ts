@@ -10,7 +10,10 @@ export const lsmod: Tool = (ctx, argv) => {
   let out = 'Module                  Size  Used by\n'
   for (const mod of loadedModules(ctx)) {
     const hs = holders(ctx, mod.name)
-    out += `${mod.name.padEnd(19)} ${String(mod.size).padStart(8)}  ${refcnt(ctx, mod.name)}`
+    // kmod_module_get_size(): /sys/module/<m>/coresize first, /proc/modules (core + init) only without it.
+    const core = ctx.kernel.readFile(`/sys/module/${mod.name}/coresize`)
+    const size = core === undefined ? mod.size : Number.parseInt(core, 10)
+    out += `${mod.name.padEnd(19)} ${String(size).padStart(8)}  ${refcnt(ctx, mod.name)}`
     if (hs.length) out += ' ' + hs.join(',')
     out += '\n'
   }
