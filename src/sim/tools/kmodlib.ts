@@ -208,7 +208,8 @@ export class ModuleDb {
   private fromAliasIndex(file: string, key: string): string[] {
     const found: string[] = []
     for (const [pattern, mods] of this.index(file) ?? []) {
-      if (!fnmatch(pattern, key)) continue
+      // As index_searchwild walks only the trie branches the key reaches: the pattern's literal head first.
+      if (!key.startsWith(literalHead(pattern)) || !fnmatch(pattern, key)) continue
       for (const m of mods) if (!found.includes(m)) found.push(m)
     }
     return found
@@ -258,6 +259,12 @@ export class ModuleDb {
       return entry && entry.path === p ? entry : { name, path: p, deps: [] }
     })
   }
+}
+
+/** A pattern's text before its first wildcard: a key that does not start with it cannot match. */
+function literalHead(pattern: string): string {
+  const at = pattern.search(/[*?[]/)
+  return at < 0 ? pattern : pattern.slice(0, at)
 }
 
 /** modname_normalize: '-' → '_', cut at the first '.' (so "x.ko" names x; no basename is taken). */
