@@ -4,6 +4,7 @@
  * ~/.cache/kmodspec). An entry is keyed by the module's path and kept only while the file's size and mtime
  * (to the nanosecond) are the same. A missing, unreadable or corrupt cache is an empty one, rewritten at
  * the end of the run; a cache that cannot be written is skipped. Only the most recent trees are kept.
+ * Beside it, the output files of the last run whose inputs (digested) are all the same are replayed.
  */
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -123,6 +124,50 @@ export class FactsCache {
     this.changed = true
   }
 
+  private memoFile(): string {
+    return this.file.replace(/\.cache$/, '.out')
+  }
+
+  /**
+   * The output files a run with the same inputs wrote (`key` digests them all: options, configuration,
+   * every module's path, size and mtime, modules.order and the built-in lists), or undefined.
+   */
+  memo(key: string): Array<[string, Buffer]> | undefined {
+    try {
+      const data = fs.readFileSync(this.memoFile())
+      const nl = data.indexOf(10)
+      const head = JSON.parse(data.subarray(0, nl).toString()) as { format?: unknown; tree?: unknown; key?: unknown; files?: unknown }
+      if (head.format !== FORMAT || head.tree !== this.tree || head.key !== key || !Array.isArray(head.files)) return undefined
+      const out: Array<[string, Buffer]> = []
+      let at = nl + 1
+      for (const f of head.files as unknown[]) {
+        if (!Array.isArray(f) || typeof f[0] !== 'string' || !Number.isInteger(f[1]) || f[1] < 0) return undefined
+        out.push([f[0], data.subarray(at, at + f[1])])
+        at += f[1]
+      }
+      return at === data.length ? out : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Keep this run's output files for the next run with the same inputs (see memo()); failures are ignored. */
+  setMemo(key: string, files: Array<[string, Uint8Array]>): void {
+    const tmp = `${this.memoFile()}.${process.pid}.tmp`
+    try {
+      fs.mkdirSync(this.dir, { recursive: true })
+      const head = JSON.stringify({ format: FORMAT, tree: this.tree, key, files: files.map(([n, b]) => [n, b.length]) }) + '\n'
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(head), ...files.map(([, b]) => b)]))
+      fs.renameSync(tmp, this.memoFile())
+    } catch {
+      try {
+        fs.unlinkSync(tmp)
+      } catch {
+        // nothing was written
+      }
+    }
+  }
+
   /** Write the entries used in this run when something changed (atomically), and drop the oldest trees' caches; failures are ignored. */
   save(): void {
     if (!this.changed && this.used.size === this.entries.size) return
@@ -135,7 +180,10 @@ export class FactsCache {
       fs.renameSync(tmp, this.file)
       this.changed = false
       const caches = fs.readdirSync(this.dir).filter((n) => n.endsWith('.cache')).map((n) => ({ n, t: fs.statSync(path.join(this.dir, n)).mtimeMs }))
-      for (const { n } of caches.sort((a, b) => b.t - a.t).slice(MAX_TREES)) fs.unlinkSync(path.join(this.dir, n))
+      for (const { n } of caches.sort((a, b) => b.t - a.t).slice(MAX_TREES)) {
+        fs.unlinkSync(path.join(this.dir, n))
+        fs.rmSync(path.join(this.dir, n.replace(/\.cache$/, '.out')), { force: true })
+      }
     } catch {
       // a read-only or full cache directory: depmod's output does not depend on the cache
       try {

@@ -16,6 +16,7 @@ import { hasModuleExt, pathToModname } from './kmodlib.js'
 import { loadFacts, type DepmodFacts } from './depmod-facts.js'
 import { FactsCache } from './depmod-cache.js'
 import type { VfsStat } from '../vfs.js'
+import { createHash } from 'node:crypto'
 
 interface Mod {
   name: string
@@ -62,7 +63,10 @@ function upToDate(ctx: ToolContext, dir: string): boolean {
   return scan(ctx, dir).every((p) => sec(ctx.vfs.stat(p)?.mtimeMs ?? 0) <= sec(dep.mtimeMs))
 }
 
-export const depmod: Tool = (ctx, argv) => {
+export const depmod: Tool = (outer, argv) => {
+  // a run that printed nothing leaves its output files for the next run with the same inputs (FactsCache.memo)
+  let spoke = false
+  const ctx: ToolContext = { ...outer, out: (t) => ((spoke = true), outer.out(t)), err: (t) => ((spoke = true), outer.err(t)) }
   const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'depmod', argv.slice(1), 'aAb:C:E:F:euqrvnP:wmVh', LONGS)
   if (typeof parsed === 'number') return parsed
   let root = ''
@@ -169,10 +173,16 @@ export const depmod: Tool = (ctx, argv) => {
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
-  // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   // only a tree on the host is cached (one in memory is read from memory anyway)
   const treeHost = ctx.vfs.hostPath(dir)
   const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
+  const memoKey = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
+  const replay = memoKey !== undefined ? cache!.memo(memoKey) : undefined
+  if (replay) {
+    for (const [name, data] of replay) ctx.vfs.writeFile(`${dir}/${name}`, data)
+    return 0
+  }
+  // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {
     const got = loadFacts(ctx, m.path, cache, stats.get(m.path))
     if (got instanceof KmodAbort) {
@@ -223,8 +233,29 @@ export const depmod: Tool = (ctx, argv) => {
     return 0
   }
   for (const [name, data] of files) ctx.vfs.writeFile(`${dir}/${name}`, data)
+  if (memoKey !== undefined && !spoke) cache!.setMemo(memoKey, files.map(([name, data]) => [name, typeof data === 'string' ? Buffer.from(data) : data]))
   void warnDups
   return 0
+}
+
+/**
+ * A digest of everything a plain `depmod -a` reads: its arguments, configuration, each module's path, size
+ * and mtime (the facts cache's key), and modules.order and the built-in lists by size and mtime; undefined
+ * when a module is not a host file (nothing to stamp it by).
+ */
+function inputsKey(ctx: ToolContext, argv: string[], dir: string, cfg: DepmodConfig, mods: Mod[], stats: Map<string, VfsStat>): string | undefined {
+  const h = createHash('sha256')
+  h.update(JSON.stringify([argv, ctx.release, dir, cfg]))
+  for (const m of mods) {
+    const st = stats.get(m.path)
+    if (!st || ctx.vfs.hostPath(m.path) === undefined) return undefined
+    h.update(`\0${m.path}\0${st.size}\0${st.mtimeMs}`)
+  }
+  for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
+    const st = ctx.vfs.stat(`${dir}/${f}`)
+    h.update(`\0${f}\0${st ? `${st.type} ${st.size} ${st.mtimeMs}` : '-'}`)
+  }
+  return h.digest('hex')
 }
 
 function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map<string, Mod>, warn: (m: string) => void): Mod[] {
@@ -349,7 +380,8 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
     const aliases = m.facts?.aliases ?? []
     for (const value of aliases) {
       alias += `alias ${value} ${m.name}\n`
-      const key2 = underscores(value)
+      // most aliases have nothing underscores() changes or rejects
+      const key2 = /[-[\]]/.test(value) ? underscores(value) : value
       if (key2 !== undefined) aliasBin.insert(key2, m.name, m.idx)
     }
     for (const value of m.facts?.softdeps ?? []) softdep += `softdep ${m.name} ${value}\n`

@@ -78,7 +78,8 @@ export class IndexWriter {
     }
     const cstr = (text: string) => {
       room(text.length + 1)
-      size += buf.write(text, size, 'latin1')
+      // latin1: each char's low byte (buf.write's native call costs more than these short strings)
+      for (let k = 0; k < text.length; k++) buf[size++] = text.charCodeAt(k)
       buf[size++] = 0
     }
     const writeNode = (node: Node): number => {

@@ -4,10 +4,15 @@
  * modules.dep, modules.alias and modules.symbols byte for byte.
  */
 
+let scratch = new Uint8Array(256)
+
 /** Paul Hsieh's SuperFastHash over the key's bytes, as kmod's hash_superfast. */
 export function hashSuperfast(key: string): number {
-  const b = Buffer.from(key, 'latin1')
-  let len = b.length
+  // latin1 bytes (each char's low byte), without a Buffer per key
+  if (scratch.length < key.length) scratch = new Uint8Array(key.length * 2)
+  const b = scratch
+  for (let k = 0; k < key.length; k++) b[k] = key.charCodeAt(k)
+  let len = key.length
   let hash = len >>> 0
   const rem = len & 3
   let i = 0
