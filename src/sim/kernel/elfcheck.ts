@@ -72,7 +72,8 @@ function endsWithMarker(b: Uint8Array, len: number): boolean {
 function verifySig(b: Uint8Array, len: number, log: Printk): number | { len: number } {
   if (len <= MODSIG_SIZE) return -EBADMSG
   const o = len - MODSIG_SIZE
-  const sigLen = ((b[o + 8] << 24) >>> 0) + (b[o + 9] << 16) + (b[o + 10] << 8) + b[o + 11]
+  // struct module_signature: the MODSIG_SIZE bytes at o lie inside the image (len <= b.length).
+  const sigLen = ((b[o + 8]! << 24) >>> 0) + (b[o + 9]! << 16) + (b[o + 10]! << 8) + b[o + 11]!
   if (sigLen >= len - MODSIG_SIZE) return -EBADMSG
   if (b[o + 2] !== PKEY_ID_PKCS7) {
     log.log(KERN_ERR, 'module: not signed with expected PKCS#7 message')
@@ -87,11 +88,12 @@ function verifySig(b: Uint8Array, len: number, log: Printk): number | { len: num
   return { len: len - MODSIG_SIZE - sigLen }
 }
 
+// Field readers: validity() calls them only on the ELF header and section headers it checked lie within len.
 function u16(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8)
+  return b[o]! | (b[o + 1]! << 8)
 }
 function u32(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000
 }
 /** A 64-bit field as a number; values from 2^53 read as 2^53 (TOO_BIG): bounds checks fail, no Infinity reaches arithmetic. */
 function u64(b: Uint8Array, o: number): number {
@@ -172,7 +174,8 @@ function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number 
 /** find_sec(): the first SHF_ALLOC section with this name, or 0. */
 export function findSec(sections: KSection[], name: string): number {
   for (let i = 1; i < sections.length; i++) {
-    if (sections[i].flags & SHF_ALLOC && sections[i].name === name) return i
+    const s = sections[i]!
+    if (s.flags & SHF_ALLOC && s.name === name) return i
   }
   return 0
 }
