@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import { readElf, SHN_UNDEF, SHT_NOBITS, type ElfFile } from './read.js'
+import { readElf, SHN_UNDEF, SHT_NOBITS, STT_SECTION, stType, type ElfFile } from './read.js'
 import { ElfError, type ElfSection, type ElfSymbol, type ModuleInfo } from './types.js'
 
 /** Section holding `struct module`; its presence is what makes an object a kernel module. */
@@ -124,7 +124,7 @@ function readSymbols(elf: ElfFile): { exports: ModuleInfo['exports']; imports: s
       continue
     }
     const inKsymtab = (ksymtab && shndx === ksymtab.index) || (ksymtabGpl && shndx === ksymtabGpl.index)
-    if (inKsymtab && (elf.symbolInfo(i) & 0xf) !== 3 && elf.symbolNameStartsWith(i, KSYMTAB_PREFIX)) {
+    if (inKsymtab && stType(elf.symbolInfo(i)) !== STT_SECTION && elf.symbolNameStartsWith(i, KSYMTAB_PREFIX)) {
       found.push({
         name: elf.symbolName(i).slice(KSYMTAB_PREFIX.length),
         gpl: shndx === ksymtabGpl?.index,

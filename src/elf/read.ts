@@ -10,10 +10,16 @@ export const SHT_RELA = 4
 export const SHT_NOBITS = 8
 export const SHN_UNDEF = 0
 export const SHN_LORESERVE = 0xff00
+export const SHN_LIVEPATCH = 0xff20
 export const SHN_ABS = 0xfff1
+export const SHN_COMMON = 0xfff2
 export const STB_LOCAL = 0
 export const STB_GLOBAL = 1
 export const STB_WEAK = 2
+/** ELF64_ST_BIND(): a symbol's binding (STB_*) from its st_info. @example stBind(0x12) // STB_GLOBAL */
+export const stBind = (info: number): number => info >> 4
+/** ELF64_ST_TYPE(): a symbol's type (STT_*) from its st_info. @example stType(0x12) // STT_FUNC */
+export const stType = (info: number): number => info & 0xf
 export const STT_NOTYPE = 0
 export const STT_OBJECT = 1
 export const STT_FUNC = 2
@@ -298,7 +304,7 @@ export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFil
       for (let i = 0; i < nsyms; i++) {
         const o = symOff(i)
         const info = r.u8(o + 4)
-        out[i] = { name: symbolName(i), value: r.u64(o + 8), size: r.u64n(o + 16), bind: info >> 4, type: info & 0xf, shndx: r.u16(o + 6) }
+        out[i] = { name: symbolName(i), value: r.u64(o + 8), size: r.u64n(o + 16), bind: stBind(info), type: stType(info), shndx: r.u16(o + 6) }
       }
       return (symCache = out)
     },

@@ -1,4 +1,4 @@
-import type { ElfFile, ElfRela } from '../../elf/read.js'
+import { SHT_NOBITS, type ElfFile, type ElfRela } from '../../elf/read.js'
 import type { ElfSection } from '../../elf/types.js'
 import { KERN_ERR, KERN_WARNING, KERN_NOTICE, type Printk } from './printk.js'
 import { errno } from './types.js'
@@ -73,7 +73,7 @@ function target(elf: ElfFile, r: ElfRela | undefined): Target | undefined {
 }
 
 function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: number): void {
-  const nobits = sec.type === 8
+  const nobits = sec.type === SHT_NOBITS
   const bytes = nobits ? undefined : elf.sectionData(sec)
   const readUint = (o: number, w: number): bigint => {
     if (!bytes || o < 0 || o + w > bytes.length) return 0n
@@ -95,7 +95,7 @@ function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: numb
   else if (p.type === 'string') {
     p.maxlen = Number(readUint(off, 4))
     const at = pointee(off + 8) === null ? undefined : target(elf, elf.relocationsFor(sec).find((r) => r.offset === off + 8))
-    p.value = at && 'sec' in at ? (at.sec.type === 8 ? '' : elf.stringAt(at.sec, at.off)) : ''
+    p.value = at && 'sec' in at ? (at.sec.type === SHT_NOBITS ? '' : elf.stringAt(at.sec, at.off)) : ''
   }
 }
 
