@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { BackendOptions } from './index.js'
+import type { BackendOptions } from './options.js'
 import { BackendError } from './types.js'
 import { type ParsedCommand, RemoteBackend, targetRelease } from './remote/backend.js'
 import { localRunner } from './remote/runner.js'

@@ -1,25 +1,13 @@
 import process from 'node:process'
 import type { Backend, BackendName } from './types.js'
-import type { ModuleTree } from './tree.js'
-import { refuseUnknownOptions } from './options.js'
+import { refuseUnknownOptions, type BackendOptions } from './options.js'
 
 export type { Backend, BackendName, ExecOptions, ExecResult, KernelLogRecord } from './types.js'
 export { BackendError } from './types.js'
 export { resolveTree, installedTreeProblem, type ModuleTree } from './tree.js'
+export type { BackendOptions } from './options.js'
 
 const names: BackendName[] = ['sim', 'qemu', 'host', 'ssh']
-
-/** Options every backend understands; each backend's own options ride along in the same object. */
-export interface BackendOptions {
-  backend?: BackendName
-  /** Kernel release; default: KMODSPEC_RELEASE, else the backend's default (embedded profile for sim, newest installed for qemu). */
-  release?: string
-  /** Kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline on sim, appended to the VM's boot arguments on qemu. */
-  cmdline?: string
-  /** 'installed': /lib/modules/<release> is the kernel's installed tree (see backends/tree.ts); default KMODSPEC_TREE, else 'empty'. */
-  tree?: ModuleTree
-  [option: string]: unknown
-}
 
 /** The backend named by the option, else KMODSPEC_BACKEND, else 'sim'. */
 export function resolveBackendName(backend?: string): BackendName {

@@ -2,8 +2,21 @@
  * Which backend takes which option. An option a backend does not take is refused with one line
  * naming it, never dropped: `--sysroot` given to qemu must not look as if it took effect.
  */
+import type { ModuleTree } from './tree.js'
 import type { BackendName } from './types.js'
 import { BackendError } from './types.js'
+
+/** Options every backend understands; each backend's own options ride along in the same object. */
+export interface BackendOptions {
+  backend?: BackendName
+  /** Kernel release; default: KMODSPEC_RELEASE, else the backend's default (embedded profile for sim, newest installed for qemu). */
+  release?: string
+  /** Kernel command line words (e.g. 'foo.bar=1'): /proc/cmdline on sim, appended to the VM's boot arguments on qemu. */
+  cmdline?: string
+  /** 'installed': /lib/modules/<release> is the kernel's installed tree (see backends/tree.ts); default KMODSPEC_TREE, else 'empty'. */
+  tree?: ModuleTree
+  [option: string]: unknown
+}
 
 /** Options every backend takes (createBackend's own; tree: see tree.ts). */
 const common = ['backend', 'release', 'tree']
