@@ -43,7 +43,7 @@ export interface SyntheticModuleSpec {
   exports?: Array<{ name: string; gpl: boolean; crc?: number }>
   /** Undefined symbols the module needs, in this order. */
   imports?: string[]
-  /** `__versions` entries (modversions CRCs of the imports). */
+  /** `__versions` entries (modversions CRCs of the imports; names of at most 55 bytes). */
   versions?: Array<{ name: string; crc: number }>
   behaviour: ModuleBehaviour
   /** Size of `.text` in bytes (drives the lsmod Size the loader computes); default 16 per function. */
@@ -88,30 +88,18 @@ class StrTab {
   }
 }
 
-function checkText(what: string, s: string, max?: number): void {
-  if (s.includes('\0')) throw new Error(`defineModule: ${what} ${JSON.stringify(s)} contains a NUL byte; remove it`)
-  if (max !== undefined && Buffer.byteLength(s) > max) {
-    throw new Error(`defineModule: ${what} ${JSON.stringify(s)} is longer than ${max} bytes, the kernel's limit; shorten it`)
-  }
-}
-
 /**
  * Build a minimal but valid x86-64 ET_REL `.ko` that {@link readModule} parses back to the spec:
  * `.gnu.linkonce.this_module` of 6.1's size with the name, `.modinfo`, `__ksymtab*`, undefined
  * symbols for imports, `__versions`, `.text`, and the behaviour as JSON in `.kmodspec.behaviour`.
  *
- * @throws Error naming the field when the spec cannot be represented (name too long, NUL bytes...).
+ * The spec is written as given: user input is validated once, by defineModule() (dsl/define.ts), before it
+ * gets here (a name of at most 55 bytes, no NUL in any string, C identifiers, no export named twice).
  * @example const ko = buildSyntheticModule({ name: 'm', vermagic: profile.vermagic, behaviour: { init: { actions: [], returns: 0 }, functions: {} } })
  */
 export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
   const { name, license, modinfo = [], depends = [], vermagic, exports = [], imports = [], versions = [], behaviour } = spec
-  if (!name) throw new Error('defineModule: name is empty; give the module a name')
-  checkText('module name', name, MODULE_NAME_LEN - 1)
-  checkText('vermagic', vermagic)
   const hasInit = behaviour.init !== undefined
-  if (hasInit && !(Number.isInteger(behaviour.init!.returns) && behaviour.init!.returns >= -0x80000000 && behaviour.init!.returns <= 0x7fffffff)) {
-    throw new Error(`defineModule: init returns ${behaviour.init!.returns}; it must be 0 or a negative errno (an int)`)
-  }
   const hasExit = behaviour.exit !== undefined
 
   // .text: one 16-byte slot per function; init returns its value, the rest return.
@@ -129,12 +117,6 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
 
   // .modinfo, in modpost's shape: user entries, then depends=, name=, vermagic=.
   const entries = [...(license !== undefined ? [{ key: 'license', value: license }] : []), ...modinfo]
-  for (const e of entries) {
-    checkText('modinfo key', e.key)
-    checkText(`modinfo ${e.key} value`, e.value)
-    if (e.key.includes('=') || e.key === '') throw new Error(`defineModule: modinfo key ${JSON.stringify(e.key)} must be non-empty and contain no '='`)
-  }
-  for (const d of depends) checkText('depends entry', d, MODULE_NAME_LEN - 1)
   entries.push({ key: 'depends', value: depends.join(',') }, { key: 'name', value: name }, { key: 'vermagic', value: vermagic })
   const modinfoBytes = Buffer.from(entries.map((e) => `${e.key}=${e.value}\0`).join(''), 'utf8')
 
@@ -154,7 +136,6 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
     const index = sections.length + 1
     sections.push({ name: tab, type: SHT_PROGBITS, flags: SHF_ALLOC, data: new Uint8Array(list.length * KERNEL_SYMBOL_SIZE), align: 4 })
     list.forEach((e, i) => {
-      checkText('export name', e.name)
       exportSyms.push({ name: e.name, section: index, value: i * KERNEL_SYMBOL_SIZE, strOff: 0 })
     })
     if (list.every((e) => e.crc !== undefined)) {
@@ -186,7 +167,6 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
     const data = new Uint8Array(versions.length * MODVERSION_INFO_SIZE)
     const v = new DataView(data.buffer)
     versions.forEach((e, i) => {
-      checkText('__versions name', e.name, MODVERSION_INFO_SIZE - 9)
       v.setUint32(i * MODVERSION_INFO_SIZE, e.crc >>> 0, true)
       data.set(Buffer.from(e.name, 'utf8'), i * MODVERSION_INFO_SIZE + 8)
     })
@@ -211,13 +191,10 @@ export function buildSyntheticModule(spec: SyntheticModuleSpec): Uint8Array {
   syms.push({ name: '__this_module', bind: STB_GLOBAL, type: STT_OBJECT, shndx: THIS, value: 0, size: THIS_MODULE_SIZE_6_1 })
   const symIndex = new Map<string, number>()
   funcNames.forEach((f, i) => {
-    if (symIndex.has(f)) throw new Error(`defineModule: function ${JSON.stringify(f)} is exported twice; export it once`)
     symIndex.set(f, syms.length)
     syms.push({ name: f, bind: STB_GLOBAL, type: STT_FUNC, shndx: TEXT, value: i * 16, size: 16 })
   })
   for (const imp of imports) {
-    checkText('import name', imp)
-    if (!imp) throw new Error('defineModule: an import name is empty')
     syms.push({ name: imp, bind: STB_GLOBAL, type: STT_NOTYPE, shndx: 0, value: 0, size: 0 })
   }
 
