@@ -64,7 +64,7 @@ function call(k: KernelState, mod: SimModule, name: string, arg: string | undefi
     const found = findSymbol(k, name, true)
     if (!found?.owner || !Object.hasOwn(found.owner.behaviour.functions, name)) return
     owner = found.owner
-    fn = found.owner.behaviour.functions[name]
+    fn = found.owner.behaviour.functions[name]! // hasOwn just said so
   }
   if (++r.depth > MAX_CALL_DEPTH) fault(k, 'oops', owner, name)
   run(k, owner, fn, r, name)

@@ -50,6 +50,6 @@ describe('module parameters', () => {
     expect(parseModuleArgs('m', 'count=x count=99999999999 count', ps, log, hooks)).toBe(-22)
     expect(parseModuleArgs('m', 'count=x count=99999999999', ps, log, hooks)).toBe(-34)
     expect(parseModuleArgs('m', '-- count=x', ps, log, hooks)).toBe(0)
-    expect(ps[0].value).toBe(7n)
+    expect(ps[0]?.value).toBe(7n)
   })
 })

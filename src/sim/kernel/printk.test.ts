@@ -24,7 +24,9 @@ describe('printk ring buffer', () => {
     p.log(4, 'one')
     p.tick(100)
     p.log(4, 'two')
-    const [a, b] = p.since(0)
+    const records = p.since(0)
+    expect(records).toHaveLength(2)
+    const [a, b] = [records[0]!, records[1]!]
     expect(b.seq).toBe(a.seq + 1)
     expect(b.timestampUs).toBeGreaterThan(a.timestampUs)
     p.clear()

@@ -38,10 +38,10 @@ interface Stored {
   caller: number
 }
 
-/** printk_get_level(): the level or 'c' after a KERN_SOH at `i`, or 0. */
+/** printk_get_level(): the level or 'c' after a KERN_SOH at `i`, or 0 (end <= b.length). */
 function levelAt(b: Uint8Array, i: number, end = b.length): number {
   if (i + 1 >= end || b[i] !== SOH) return 0
-  const c = b[i + 1]
+  const c = b[i + 1]!
   return (c >= 0x30 && c <= 0x37) || c === 0x63 ? c : 0
 }
 
@@ -100,7 +100,7 @@ export class Printk {
     // The level and flags come from an 8-byte vsnprintf of the message: its first 7 bytes.
     const head = Math.min(formatted.length, 7)
     for (let i = 0; levelAt(formatted, i, head); i += 2) {
-      const c = formatted[i + 1]
+      const c = formatted[i + 1]! // levelAt() just read it
       if (c === 0x63) cont = true
       else if (level === LOGLEVEL_DEFAULT) level = c - 0x30
     }
