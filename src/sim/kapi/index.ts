@@ -15,6 +15,17 @@ import { printkFunctions } from './printk.js'
 import { stringFunctions } from './strings.js'
 import { timeFunctions, type VirtualClock } from './time.js'
 import type { SymbolInfo } from './vsprintf.js'
+import { BlockRegistry } from './block.js'
+import type { BootRegistries } from './boot-registries.js'
+import { DeviceRegistry } from './chrdev.js'
+import { CryptoRegistry } from './crypto.js'
+import { DriverRegistry } from './drivers.js'
+import { idrFunctions } from './idr.js'
+import { NetdevRegistry } from './netdev.js'
+import { paramOpsFunctions } from './param-ops.js'
+import { percpuFunctions } from './percpu-alloc.js'
+import { NO_HOST, type RegistryHost, type RegistryView } from './registry.js'
+import { Workqueues } from './workqueue.js'
 
 export type { DeviceInfo, KapiContext, KernelLog, NetdevInfo } from './context.js'
 export type { DataSymbol } from './data.js'
@@ -23,6 +34,8 @@ export { vsprintf, type SymbolInfo, type VsprintfOptions } from './vsprintf.js'
 export { guestVa, listVa } from './va.js'
 export { errname } from './errname.js'
 export { jiffies, HZ, INITIAL_JIFFIES, type VirtualClock } from './time.js'
+export type { RegistryHost, RegistryView } from './registry.js'
+export { parseBootRegistries, type BootRegistries } from './boot-registries.js'
 
 /** Options of {@link createKernelApi}. */
 export interface KernelApiOptions {
@@ -39,6 +52,14 @@ export interface KernelApiOptions {
   resolveNetdev?: (dev: bigint) => NetdevInfo | undefined
   kptrRestrict?: number
   warn?: KapiContext['warn']
+  /** The loader's module references and calls into module code, for the registries (default: none). */
+  host?: RegistryHost
+  /** request_module(): the kernel runs /sbin/modprobe NAME; default a note that it did not. */
+  requestModule?: (name: string) => void
+  /** The %gs base: dynamic per-CPU pointers are offsets from it (default 0). */
+  percpuBase?: bigint
+  /** What the kernel registered at boot (majors, misc minors, filesystems), captured from the real kernel. */
+  boot?: BootRegistries
 }
 
 export interface KernelApi {
@@ -49,8 +70,10 @@ export interface KernelApi {
   readonly data: DataSymbol[]
   /** The implementation of `name`, or the unmodelled stand-in: returns 0 and notes the name. */
   lookup(name: string): KernelFunction
-  /** A grace period: frees what kfree_rcu queued. Call when module code returns to its syscall. */
+  /** Back at the syscall: queued work runs, then a grace period frees what kfree_rcu queued. Call when module code returns to its syscall. */
   quiesce(): void
+  /** The files under /proc and /sys that modules' registrations add (crypto, block, net, misc, filesystems, sysfs directories). */
+  readonly views: RegistryView
 }
 
 function clockOf(log: KernelLog & Partial<VirtualClock>): VirtualClock {
@@ -80,6 +103,16 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     kptrRestrict: o.kptrRestrict,
     warn: o.warn,
   }
+  const host = o.host ?? NO_HOST
+  const requestModule = o.requestModule ?? ((name: string) => note(context, `request_module(${name}): the kernel runs /sbin/modprobe ${name}; the simulator did not`))
+  const crypto = new CryptoRegistry(context, host, requestModule)
+  const block = new BlockRegistry(context, o.boot)
+  const devices = new DeviceRegistry(context, o.boot, () => block.majors)
+  const netdevs = new NetdevRegistry(context, host)
+  context.resolveNetdev ??= (dev) => netdevs.info(dev)
+  const drivers = new DriverRegistry(context)
+  const workqueues = new Workqueues(context, host)
+  const registries: RegistryView[] = [crypto, block, devices, netdevs, drivers]
   const caches = new CacheRegistry(context)
   const rcu = new RcuQueue((addr) => {
     const warning = context.heap.free(addr, addr >= VMALLOC_BASE ? 'vfree' : 'kfree')
@@ -96,12 +129,29 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     ...textFunctions(context),
     ...hexdumpFunctions(context),
     ...miscFunctions(context, rcu),
+    ...crypto.functions(),
+    ...block.functions(),
+    ...devices.functions(),
+    ...netdevs.functions(),
+    ...drivers.functions(),
+    ...workqueues.functions(),
+    ...idrFunctions(context, host),
+    ...percpuFunctions(context, o.percpuBase ?? 0n),
+    ...paramOpsFunctions(),
   }
   return {
     context,
     functions,
-    data: dataSymbols(context, caches),
-    quiesce: () => rcu.quiesce(),
+    data: [...dataSymbols(context, caches), ...devices.data()],
+    views: {
+      read: (path) => registries.map((r) => r.read(path)).find((t) => t !== undefined),
+      list: (path) => registries.map((r) => r.list(path)).find((t) => t !== undefined),
+    },
+    // Back at the syscall boundary: queued work runs (a kworker would), then the RCU grace period.
+    quiesce: () => {
+      workqueues.drain()
+      rcu.quiesce()
+    },
     lookup: (name) =>
       functions[name] ??
       (() => {

@@ -14,6 +14,7 @@ import type { ParamInstance } from './params.js'
 import { findModule, type KernelState, type SimModule } from './state.js'
 import { findSymbol } from './symbols.js'
 import { relocationFault, warnInKernelCode } from './report.js'
+import { bootRegistriesOf } from './boot-registries.js'
 
 /** Kernel functions live here, 16 bytes apart: each address is bound to a TypeScript function. */
 const KERNEL_TEXT = 0xffffffff81000000n
@@ -96,6 +97,7 @@ export class Machine {
         moduleName: (owner) => this.moduleAt(owner)?.name,
       },
       percpuBase: PERCPU_BASE,
+      boot: bootRegistriesOf(k.profile.release),
     })
     for (const [name, fn] of Object.entries(this.loaderFunctions())) this.bind(name, fn)
     for (const d of this.api.data) {

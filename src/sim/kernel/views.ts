@@ -1,12 +1,14 @@
 import { bootOf, noViewsNote, type BuiltinModule } from './boot.js'
 import { formatParam, storeParam } from './params.js'
-import { readParamFromModule, writeParamToModule } from './machine.js'
+import { machineOf, readParamFromModule, writeParamToModule } from './machine.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
 import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
 import { errno } from './types.js'
 import { kernfsOrder } from './kernfs.js'
 
 const { ENOENT, EACCES, EINVAL, EIO } = errno
+/** Files the registries of sim/kapi show (the kernel's own boot registrations included, so the machine is made for them). */
+const REGISTRY_PATH = /^\/(proc\/(devices|misc|filesystems|crypto)$|sys\/(block|class|bus|fs)(\/|$))/
 
 /** /proc/modules: newest first, like the kernel's modules list (m_show() of procfs.c). */
 function procModules(k: KernelState): string {
@@ -68,6 +70,9 @@ export function readFile(k: KernelState, path: string): string | undefined {
   if (p === '/proc/modules') return procModules(k)
   if (p === '/proc/sys/kernel/tainted') return `${k.tainted}\n`
   if (p === '/proc/sys/kernel/modules_disabled') return `${k.modulesDisabled ? 1 : 0}\n`
+  // What modules registered (crypto, block, net, misc, filesystems, sysfs directories): sim/kapi's registries.
+  const registered = REGISTRY_PATH.test(p) ? machineOf(k).api.views.read(p) : undefined
+  if (registered !== undefined) return registered
   const s = sysModule(k, p)
   if (!s) return readBuiltin(k, p)
   const { mod, rest } = s
@@ -110,6 +115,8 @@ export function listDir(k: KernelState, path: string): string[] | undefined {
   if (p === '/proc') return ['cmdline', 'modules', 'sys', 'version']
   if (p === '/proc/sys') return ['kernel']
   if (p === '/proc/sys/kernel') return ['modules_disabled', 'tainted']
+  const registered = REGISTRY_PATH.test(p) ? machineOf(k).api.views.list(p) : undefined
+  if (registered !== undefined) return registered
   const s = sysModule(k, p)
   if (!s) return listBuiltin(k, p)
   const { mod, rest } = s
