@@ -58,7 +58,8 @@ export function deserializeProfile(bytes: Uint8Array, source = 'profile'): Kerne
     if (namespace) s.namespace = namespace
     symbols.set(name, s)
   }
-  const p: KernelProfile = { release: stored.release, vermagic: stored.vermagic, symbols, config: { ...stored.config } }
+  // A fact recorded after a profile was stored reads as off (preemptRt: only -rt kernels have it).
+  const p: KernelProfile = { release: stored.release, vermagic: stored.vermagic, symbols, config: { preemptRt: false, ...stored.config } }
   if (stored.version !== undefined) p.version = stored.version
   return p
 }

@@ -41,6 +41,7 @@ export function configFacts(c: KernelConfig): KernelConfigFacts {
     pageSize: 4096,
     strictModuleRwx: on(c, 'STRICT_MODULE_RWX'),
     kallsyms: on(c, 'KALLSYMS'),
+    preemptRt: on(c, 'PREEMPT_RT'),
   }
 }
 

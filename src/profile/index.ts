@@ -2,3 +2,5 @@ export { ProfileError, composeVermagic, configFacts, parseKernelConfig, parseMod
 export type { KernelConfig } from './headers.js'
 export { EMBEDDED_RELEASE, deserializeProfile, embeddedProfilePath, loadEmbeddedProfile, serializeProfile } from './embedded.js'
 export type { KernelConfigFacts, KernelProfile, KernelSymbol } from './types.js'
+export { loaderFacts } from './loader.js'
+export type { LoaderFacts } from './loader.js'

@@ -41,6 +41,7 @@ describe('profileFromHeaders on the installed Debian headers', () => {
       pageSize: 4096,
       strictModuleRwx: true,
       kallsyms: true,
+      preemptRt: false,
     })
   })
 

@@ -38,4 +38,6 @@ export interface KernelConfigFacts {
   strictModuleRwx: boolean
   /** CONFIG_KALLSYMS: core symbols kept in the module image. */
   kallsyms: boolean
+  /** CONFIG_PREEMPT_RT (Debian's -rt kernels); absent in profiles stored before it was recorded. */
+  preemptRt?: boolean
 }

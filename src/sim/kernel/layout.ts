@@ -19,6 +19,8 @@ export interface LayoutOptions {
   symtabIndex: number
   strtabIndex: number
   pcpuIndex: number
+  /** 6.4+ module_memory (profile/loader.ts): each kind of memory is an allocation of its own ({@link computeMemoryLayout}). */
+  memoryTypes?: boolean
 }
 
 export interface ModuleLayout {
@@ -30,6 +32,11 @@ export interface ModuleLayout {
   placement: Array<{ where: 'core' | 'init'; offset: number } | undefined>
   /** core_layout.text_size and init_layout.text_size: where kallsyms' last symbol of each ends. */
   textSize: { core: number; init: number }
+  /**
+   * The address range core and init take from the module area, from their first byte to their last: their size
+   * on 6.1; on 6.4+ their kinds of memory one after the other, each followed by vmalloc's guard page.
+   */
+  span?: { core: number; init: number }
 }
 
 const ELF_SYM_SIZE = 24
@@ -56,6 +63,7 @@ export function align(v: number, a: number): number {
  * load_module() does (modinfo/__versions/percpu lose SHF_ALLOC, ro_after_init marked).
  */
 export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: LayoutOptions): ModuleLayout {
+  if (o.memoryTypes) return computeMemoryLayout(sections, syms, o)
   const strict = (v: number) => (o.strictModuleRwx ? align(v, o.pageSize) : v)
   const masks: Array<[number, number]> = [
     [SHF_EXECINSTR | SHF_ALLOC, 0],
@@ -127,6 +135,101 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
     if (o.kallsymsAll && shndx === o.pcpuIndex) return true
     const sec = sections[shndx]
     if (!(sec.flags & SHF_ALLOC) || placed[shndx] !== 'core') return false
+    return o.kallsymsAll || (sec.flags & SHF_EXECINSTR) !== 0
+  }
+}
+
+/** enum mod_mem_type (6.4+), in the order move_module() allocates them. */
+const MOD_TEXT = 0, MOD_DATA = 1, MOD_RODATA = 2, MOD_RO_AFTER_INIT = 3, MOD_INIT_TEXT = 4, MOD_INIT_DATA = 5, MOD_INIT_RODATA = 6
+/** __layout_sections()'s mask row -> memory type, for core and init sections (-1: MOD_INVALID). */
+const CORE_TYPE = [MOD_TEXT, MOD_RODATA, MOD_RO_AFTER_INIT, MOD_DATA, MOD_DATA]
+const INIT_TYPE = [MOD_INIT_TEXT, MOD_INIT_RODATA, -1, MOD_INIT_DATA, MOD_INIT_DATA]
+
+/**
+ * layout_sections() + layout_symtab() of 6.4+ (module_memory): each section goes to one of seven kinds of
+ * memory, the kallsyms tables to the data ones, and move_module() allocates each kind on its own, page-rounded
+ * (vmalloc adds a guard page after each). The simulator keeps core and init as one range each, with the kinds
+ * at the offsets separate allocations would give them, so addresses and sizes are the kernel's.
+ */
+export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o: LayoutOptions): ModuleLayout {
+  const size = [0, 0, 0, 0, 0, 0, 0]
+  const at: Array<{ type: number; offset: number } | undefined> = new Array(sections.length)
+  const isInit = (name: string) => name.startsWith('.init')
+  const masks: Array<[number, number]> = [
+    [SHF_EXECINSTR | SHF_ALLOC, 0],
+    [SHF_ALLOC, SHF_WRITE],
+    [SHF_RO_AFTER_INIT | SHF_ALLOC, 0],
+    [SHF_WRITE | SHF_ALLOC, 0],
+    [SHF_ALLOC, 0],
+  ]
+  const put = (s: KSection, type: number) => {
+    const offset = align(size[type], s.align || 1)
+    size[type] = offset + s.size
+    at[s.index] = { type, offset }
+  }
+  for (const init of [false, true]) {
+    for (let m = 0; m < masks.length; m++) {
+      const [want, not] = masks[m]
+      const type = (init ? INIT_TYPE : CORE_TYPE)[m]
+      for (const s of sections) {
+        if ((s.flags & want) !== want || s.flags & not || at[s.index] || isInit(s.name) !== init || type < 0) continue
+        put(s, type)
+      }
+    }
+  }
+  if (o.kallsyms && o.symtabIndex) {
+    const symsect = sections[o.symtabIndex]
+    const strsect = sections[o.strtabIndex]
+    symsect.flags |= SHF_ALLOC
+    put(symsect, MOD_INIT_DATA)
+    let ndst = 0
+    let strtabSize = 0
+    for (let i = 0; i < syms.count; i++) {
+      if (i === 0 || isCoreSymbol(i)) {
+        strtabSize += syms.nameLen(i) + 1
+        ndst++
+      }
+    }
+    size[MOD_DATA] = align(size[MOD_DATA], symsect.align || 1) + ndst * ELF_SYM_SIZE + strtabSize + ndst
+    if (strsect) {
+      strsect.flags |= SHF_ALLOC
+      put(strsect, MOD_INIT_DATA)
+    }
+    size[MOD_INIT_DATA] = align(size[MOD_INIT_DATA], 8) + MOD_KALLSYMS_SIZE + syms.count
+  }
+  // module_memory_alloc() page-rounds every kind, strict RWX or not.
+  const rounded = size.map((n) => align(n, o.pageSize))
+  // Each kind's offset in its range: the kinds before it, each with its guard page.
+  const base = [0, 0, 0, 0, 0, 0, 0]
+  const span = { core: 0, init: 0 }
+  for (const [range, types] of [['core', [MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT]], ['init', [MOD_INIT_TEXT, MOD_INIT_DATA, MOD_INIT_RODATA]]] as const) {
+    let next = 0
+    for (const t of types) {
+      if (rounded[t] === 0) continue
+      base[t] = next
+      span[range] = next + rounded[t]
+      next = span[range] + o.pageSize
+    }
+  }
+  const placement: ModuleLayout['placement'] = at.map((p) => p && { where: p.type >= MOD_INIT_TEXT ? 'init' : 'core', offset: base[p.type] + p.offset })
+  // The kallsyms tables are not placed sections (the 6.1 layout leaves them out too).
+  placement[o.symtabIndex] = undefined
+  if (o.strtabIndex) placement[o.strtabIndex] = undefined
+  return {
+    coreSize: rounded[MOD_TEXT] + rounded[MOD_DATA] + rounded[MOD_RODATA] + rounded[MOD_RO_AFTER_INIT],
+    initSize: rounded[MOD_INIT_TEXT] + rounded[MOD_INIT_DATA] + rounded[MOD_INIT_RODATA],
+    placement,
+    textSize: { core: rounded[MOD_TEXT], init: rounded[MOD_INIT_TEXT] },
+    span,
+  }
+
+  function isCoreSymbol(i: number): boolean {
+    const shndx = syms.shndx(i)
+    if (shndx === 0 || shndx >= sections.length || syms.nameLen(i) === 0) return false
+    if (o.kallsymsAll && shndx === o.pcpuIndex) return true
+    const sec = sections[shndx]
+    const p = at[shndx]
+    if (!(sec.flags & SHF_ALLOC) || !p || p.type >= MOD_INIT_TEXT) return false
     return o.kallsymsAll || (sec.flags & SHF_EXECINSTR) !== 0
   }
 }

@@ -5,6 +5,7 @@ import { embeddedBehaviour, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
 import { computeLayout } from './layout.js'
+import { loaderFacts } from '../../profile/index.js'
 import { parseModuleArgs, readParams } from './params.js'
 import { KERN_ERR, KERN_NOTICE, KERN_WARNING } from './printk.js'
 import { findModule, type KernelState, type ModExport, type SimModule } from './state.js'
@@ -129,6 +130,8 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   const layoutSym = k.profile.symbols.get('module_layout')
   if (config.modversions && !checkVersion(k, vinfo, 'module_layout', mod, layoutSym ? layoutSym.crc : null)) return -ENOEXEC
 
+  // 6.4+ reads the proprietary taint before check_modinfo()'s license check (module_augment_kernel_taints()).
+  const proprietaryBefore = testTaint(k, TAINT_PROPRIETARY_MODULE)
   // layout_and_allocate() -> check_modinfo()
   const err = checkModinfo(k, mod, infoName, get, flags, versIdx !== 0)
   if (err) return err
@@ -144,7 +147,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
   }, {
     pageSize: config.pageSize, strictModuleRwx: config.strictModuleRwx, kallsyms: config.kallsyms, kallsymsAll: true,
-    symtabIndex: symIdx, strtabIndex: sections[symIdx].link, pcpuIndex: pcpuIdx,
+    symtabIndex: symIdx, strtabIndex: sections[symIdx].link, pcpuIndex: pcpuIdx, memoryTypes: loaderFacts(k.profile).memoryTypes,
   })
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
@@ -153,8 +156,8 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   if (!(pageUp(layout.coreSize) <= MODULES_LEN) || !(pageUp(layout.initSize) <= MODULES_LEN)) return -ENOMEM
 
   // move_module(): core, then init, allocated before the module is listed.
-  mod.address = k.area.alloc(layout.coreSize)
-  mod.initAddress = layout.initSize ? k.area.alloc(layout.initSize) : 0n
+  mod.address = k.area.alloc(layout.span?.core ?? layout.coreSize)
+  mod.initAddress = layout.initSize ? k.area.alloc(layout.span?.init ?? layout.initSize) : 0n
   const release = () => {
     unmapModule(k, mod)
     k.area.free(mod.address)
@@ -198,7 +201,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   readExports(elf, info, sections, mod)
 
   // check_module_license_and_versions()
-  const prev = testTaint(k, TAINT_PROPRIETARY_MODULE)
+  const prev = loaderFacts(k.profile).licenseTaintNotice ? proprietaryBefore : testTaint(k, TAINT_PROPRIETARY_MODULE)
   if (mod.name === 'ndiswrapper') addTaint(k, TAINT_PROPRIETARY_MODULE, true)
   if (mod.name === 'driverloader' || mod.name === 'lve') addTaintModule(k, mod, TAINT_PROPRIETARY_MODULE, true)
   if (!prev && testTaint(k, TAINT_PROPRIETARY_MODULE)) k.printk.log(KERN_WARNING, `${mod.name}: module license taints kernel.`)

@@ -279,8 +279,10 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   const m = machineOf(k)
   const base = (where: 'core' | 'init') => (where === 'core' ? mod.address : mod.initAddress)
   const pageUp = (n: number) => Math.ceil(n / 4096) * 4096
-  if (layout.coreSize > 0) m.memory.map(mod.address, pageUp(layout.coreSize), 'rwx')
-  if (layout.initSize > 0 && mod.initAddress) m.memory.map(mod.initAddress, pageUp(layout.initSize), 'rwx')
+  // The address ranges (6.4+: the kinds of memory with the guard pages between them, layout.ts).
+  const span = layout.span ?? { core: layout.coreSize, init: layout.initSize }
+  if (layout.coreSize > 0) m.memory.map(mod.address, pageUp(span.core), 'rwx')
+  if (layout.initSize > 0 && mod.initAddress) m.memory.map(mod.initAddress, pageUp(span.init), 'rwx')
   const addrOf: Array<bigint | undefined> = new Array(sections.length)
   for (const s of sections) {
     const at = layout.placement[s.index]
@@ -350,8 +352,8 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
     thisModule: addrOf[thisIdx] ?? 0n,
     init: mod.hasInit ? symbols.get('init_module') : undefined,
     exit: mod.hasExit ? symbols.get('cleanup_module') : undefined,
-    core: { addr: mod.address, size: layout.coreSize, text: layout.textSize.core },
-    init_: mod.initAddress ? { addr: mod.initAddress, size: layout.initSize, text: layout.textSize.init } : undefined,
+    core: { addr: mod.address, size: span.core, text: layout.textSize.core },
+    init_: mod.initAddress ? { addr: mod.initAddress, size: span.init, text: layout.textSize.init } : undefined,
     params: paramIdx > 0 ? addrOf[paramIdx] : undefined,
     bugTable: bugIdx > 0 && addrOf[bugIdx] !== undefined ? { addr: addrOf[bugIdx]!, count: Math.floor(sections[bugIdx]!.size / 12) } : undefined,
   }

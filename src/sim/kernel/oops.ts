@@ -7,7 +7,7 @@ import type { CallResult, StopState } from '../cpu/index.js'
 import { KernelBug } from '../kapi/index.js'
 import { readUint } from '../kapi/guest.js'
 import { SimKernelFault } from './exec.js'
-import { BUG_ENTRY_SIZE, BUGFLAG_DONE, BUGFLAG_NO_CUT_HERE, BUGFLAG_ONCE, BUGFLAG_WARNING, cpuLine, CUT_HERE, HARDWARE, hex16, log, modulesLinkedIn, TAINT_DIE, TAINT_WARN } from './report.js'
+import { BUG_ENTRY_SIZE, BUGFLAG_DONE, BUGFLAG_NO_CUT_HERE, BUGFLAG_ONCE, BUGFLAG_WARNING, cpuLines, CUT_HERE, dieLine, HARDWARE, hex16, log, modulesLinkedIn, TAINT_DIE, TAINT_WARN } from './report.js'
 import { INSTRUCTION_BUDGET, type Machine } from './machine.js'
 import { KERN_ALERT, KERN_CRIT, KERN_EMERG, KERN_WARNING } from './printk.js'
 import type { KernelState, SimModule } from './state.js'
@@ -60,7 +60,7 @@ function noteReport(k: KernelState, mod: SimModule): void {
 function die(k: KernelState, m: Machine, mod: SimModule, head: string[], what: string, st: StopState, comm: string, extra: string[] = []): never {
   k.oopses = (k.oopses ?? 0) + 1
   const lines = [
-    ...head, `${what} [#${k.oopses}] PREEMPT SMP NOPTI`, cpuLine(k, comm), HARDWARE, ...regsAndTrace(m, st),
+    ...head, dieLine(k, what), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, st),
     modulesLinkedIn(k), ...extra, '---[ end trace 0000000000000000 ]---',
   ]
   log(k, KERN_ALERT, lines)
@@ -87,7 +87,7 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
     const lines = [
       ...(bug.flags & BUGFLAG_NO_CUT_HERE ? [] : [CUT_HERE]),
       `WARNING: CPU: 0 PID: 1 at ${bug.file}:${bug.line} ${symbol(m, rip)}`,
-      modulesLinkedIn(k), cpuLine(k, comm), HARDWARE, ...regsAndTrace(m, { ...m.cpu.state(), rip }),
+      modulesLinkedIn(k), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, { ...m.cpu.state(), rip }),
       '---[ end trace 0000000000000000 ]---',
     ]
     log(k, KERN_WARNING, lines)
@@ -117,7 +117,7 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
       return die(k, m, mod, [`BUG: TASK stack guard page was hit at ${hex16(r.fault.address)} (stack is ${hex16(base)}..${hex16(base + 0x3fffn)})`], 'stack guard page: 0000', r, comm)
     }
     case 'budget': {
-      const lines = [`watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${comm}:1]`, modulesLinkedIn(k), cpuLine(k, comm), HARDWARE, ...regsAndTrace(m, r)]
+      const lines = [`watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${comm}:1]`, modulesLinkedIn(k), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, r)]
       log(k, KERN_EMERG, lines)
       k.notes.push(`${mod.name}: its code ran ${INSTRUCTION_BUDGET.toLocaleString('en')} instructions without returning (a call of a kernel function counting as a few hundred): taken as a CPU stuck in the module, which the real kernel's watchdog reports after about 20 s (a module that legitimately runs longer needs the VM)`)
       throw new SimKernelFault('hang', lines.join('\n'))

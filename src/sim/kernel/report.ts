@@ -5,6 +5,7 @@ import { SimKernelFault } from './exec.js'
 import { KERN_ALERT, KERN_WARNING } from './printk.js'
 import type { KernelState, SimModule } from './state.js'
 import { addTaint } from './taint.js'
+import { loaderFacts } from '../../profile/index.js'
 
 export const TAINT_DIE = 7
 export const TAINT_WARN = 9
@@ -42,7 +43,30 @@ export const HARDWARE = 'Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), 
 /** dump_stack_print_info()'s line: the version words come from the kernel's /proc/version. */
 export function cpuLine(k: KernelState, comm: string): string {
   const v = /#(\d+) .*?(Debian \S+)/.exec(bootOf(k).procVersion ?? '')
-  return `CPU: 0 PID: 1 Comm: ${comm} ${tainted(k)} ${k.profile.release} ${v ? `#${v[1]}  ${v[2]}` : '#1'}`
+  const uid = loaderFacts(k.profile).reports612 ? 'UID: 0 ' : ''
+  return `CPU: 0 ${uid}PID: 1 Comm: ${comm} ${tainted(k)} ${k.profile.release} ${v ? `#${v[1]}  ${v[2]}` : '#1'}`
+}
+
+/** The taint names 6.12's "Tainted: [O]=OOT_MODULE, ..." line gives each bit (the TAINT_* names). */
+const TAINT_NAMES = [
+  'PROPRIETARY_MODULE', 'FORCED_MODULE', 'CPU_OUT_OF_SPEC', 'FORCED_RMMOD', 'MACHINE_CHECK', 'BAD_PAGE', 'USER', 'DIE',
+  'OVERRIDDEN_ACPI_TABLE', 'WARN', 'CRAP', 'FIRMWARE_WORKAROUND', 'OOT_MODULE', 'UNSIGNED_MODULE', 'SOFTLOCKUP', 'LIVEPATCH',
+  'AUX', 'RANDSTRUCT', 'TEST',
+]
+
+/** The CPU line and, on 6.12 with a tainted kernel, the line naming each taint after it. */
+export function cpuLines(k: KernelState, comm: string): string[] {
+  const line = cpuLine(k, comm)
+  if (!k.tainted || !loaderFacts(k.profile).reports612) return [line]
+  const flags = 'PFSRMBUDAWCIOELKXTN'
+  const named = TAINT_NAMES.flatMap((name, bit) => (k.tainted & (1 << bit) ? [`[${flags[bit]}]=${name}`] : []))
+  return [line, `Tainted: ${named.join(', ')}`]
+}
+
+/** __die_header()'s line, e.g. "Oops: 0002 [#1] PREEMPT SMP NOPTI" (6.12: "Oops: Oops: 0002 ...", -rt: PREEMPT_RT). */
+export function dieLine(k: KernelState, what: string): string {
+  const facts = loaderFacts(k.profile)
+  return `${facts.reports612 ? 'Oops: ' : ''}${what} [#${k.oopses}] ${facts.preemptRt ? 'PREEMPT_RT' : 'PREEMPT'} SMP NOPTI`
 }
 
 
@@ -62,7 +86,7 @@ export function relocationFault(k: KernelState, mod: SimModule, address: bigint 
     `BUG: unable to handle page fault for address: ${address === undefined ? '(unknown)' : hex16(address)}`,
     '#PF: supervisor write access in kernel mode',
     '#PF: error_code(0x0002) - not-present page',
-    `Oops: 0002 [#${k.oopses}] PREEMPT SMP NOPTI`,
+    dieLine(k, 'Oops: 0002'),
     modulesLinkedIn(k),
     '---[ end trace 0000000000000000 ]---',
   ]
@@ -84,7 +108,7 @@ export function warnInKernelCode(k: KernelState, at: { file: string; line: numbe
   log(k, KERN_WARNING, [
     `WARNING: CPU: 0 PID: 1 at ${at.file}:${at.line} ${at.func}`,
     modulesLinkedIn(k),
-    cpuLine(k, 'insmod'),
+    ...cpuLines(k, 'insmod'),
     HARDWARE,
     '---[ end trace 0000000000000000 ]---',
   ])
