@@ -14,7 +14,6 @@ const SHASH = { base: 96, descsize: 80, initTfm: 64, digestsize: 88 }
 const TFM = { exit: 16, alg: 24, ctx: 32 }
 const CRYPTO_ALG_TYPE_MASK = 0xf
 const CRYPTO_ALG_TYPE_SHASH = 0xe
-const CRYPTO_ALG_TYPE_HASH_MASK = 0xe
 const CRYPTO_ALG_DEAD = 0x20
 const ENOENT = 2n
 const EEXIST = 17n
@@ -38,7 +37,7 @@ const errPtr = (e: bigint) => BigInt.asUintN(64, -e)
 
 /** The registered algorithms and the functions that use them. */
 export class CryptoRegistry implements RegistryView {
-  /** crypto_alg_list order: newest last (list_add_tail? no: list_add in __crypto_register_alg puts it first). */
+  /** Registered algorithms, newest first. */
   readonly algs: CryptoAlg[] = []
   private readonly tfms = new Map<bigint, CryptoAlg>()
 
@@ -209,11 +208,8 @@ export class CryptoRegistry implements RegistryView {
       },
       crypto_register_alg: (c) => this.register(c.arg(0), 'cipher'),
       crypto_unregister_alg: (c) => void this.unregister(c.arg(0)),
-      crypto_alloc_shash: (c) => {
-        const type = Number(c.arg(1)) & CRYPTO_ALG_TYPE_HASH_MASK
-        void type
-        return this.allocShash(fromUtf8(cstringArg(c, 0)))
-      },
+      // The type and mask arguments only narrow to shashes, which allocShash looks for anyway.
+      crypto_alloc_shash: (c) => this.allocShash(fromUtf8(cstringArg(c, 0))),
       crypto_destroy_tfm: (c) => this.destroy(c.arg(0), c.arg(1)),
       crypto_has_alg: (c) => (this.has(fromUtf8(cstringArg(c, 0))) ? 1 : 0),
     }
