@@ -127,6 +127,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kmodspec sh: ${(error as Error).message}\n`)
     return 2
   }
+  if (tree === 'installed' && values.sysroot !== undefined) {
+    process.stderr.write("kmodspec sh: --sysroot and --tree installed both give /lib/modules: use one of them\n")
+    return 2
+  }
   const release = values.release ?? process.env.KMODSPEC_RELEASE
   if (release !== undefined && release.includes(',')) {
     process.stderr.write(`kmodspec sh: one release at a time (got ${release}): kmodspec run runs specs on several\n`)

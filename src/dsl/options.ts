@@ -86,6 +86,7 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   if (typeof cwd !== 'string') fail(`cwd must be a path, got ${typeof cwd}`, 'cwd: a directory path')
   if (cmdline !== undefined && (typeof cmdline !== 'string' || /[\0\n]/.test(cmdline))) fail(`cmdline must be one line of kernel arguments, got ${JSON.stringify(cmdline)}`, "cmdline: 'foo.bar=1 quiet'")
   if (tree !== undefined && tree !== 'installed' && tree !== 'empty') fail(`tree must be 'installed' or 'empty', got ${JSON.stringify(tree)}`, "tree: 'installed' for the kernel's own /lib/modules/<release>, or leave it out")
+  if (tree !== undefined && typeof backend === 'object' && backend !== null) fail('tree is given with a Backend you created, which already has its tree', "createBackend({ backend: 'sim', tree: 'installed' }), or kernel({ backend: 'sim', tree: 'installed' })")
   return {
     backend: (typeof backend === 'object' ? backend : backendName) as BackendName | Backend,
     backendName,
