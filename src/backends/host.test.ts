@@ -100,6 +100,8 @@ describe('host backend (read-only on this machine)', () => {
 
   it('names a release that is not the running one, and a cwd that does not exist, as usage errors', async () => {
     await expect(createHostBackend({ release: '6.1.0-56-amd64-not' })).rejects.toThrow(/the host runs kernel .* not the release 6.1.0-56-amd64-not/)
+    // called directly too, an option of another backend is refused rather than dropped
+    await expect(createHostBackend({ cmdline: 'quiet' })).rejects.toThrow("the host backend does not take the option 'cmdline' (host runs a kernel kmodspec does not boot, with the command line it booted with): drop it")
     await expect(exec(['ls'], '/nonexistent-kmodspec-dir')).rejects.toThrow("the directory /nonexistent-kmodspec-dir to run 'ls' in does not exist on this machine: create it or pass another cwd")
   })
 

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type { BackendOptions } from './options.js'
 import { BackendError } from './types.js'
+import { refuseUnknownOptions } from './options.js'
 import { type ParsedCommand, RemoteBackend, targetRelease } from './remote/backend.js'
 import { localRunner } from './remote/runner.js'
 
@@ -51,6 +52,7 @@ export function kernelChange(parsed: ParsedCommand, cwd: string): string | undef
  * const r = await host.exec(['modinfo', '-F', 'vermagic', 'fixtures/hello/hello_api.ko'])
  */
 export async function createHostBackend(options: HostBackendOptions = {}): Promise<RemoteBackend> {
+  refuseUnknownOptions('host', options)
   const { sudo = false, allowModuleLoad = false, timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
   if (typeof sudo !== 'boolean' || typeof allowModuleLoad !== 'boolean') throw new BackendError('the host backend options sudo and allowModuleLoad take true or false', 'usage')
   const runner = localRunner({ sudo })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import process from 'node:process'
 import type { BackendOptions } from './options.js'
 import { BackendError } from './types.js'
+import { refuseUnknownOptions } from './options.js'
 import { RemoteBackend, targetRelease } from './remote/backend.js'
 import { type Runner, sshRunner } from './remote/runner.js'
 
@@ -83,6 +84,7 @@ class Uploader {
  * const r = await ssh.exec(['insmod', 'fixtures/hello/hello_api.ko'])
  */
 export async function createSshBackend(options: SshBackendOptions = {}): Promise<RemoteBackend> {
+  refuseUnknownOptions('ssh', options)
   const { target = process.env.KMODSPEC_SSH_TARGET, port, identity, sshOptions = [], timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
   if (!target) throw new BackendError('the ssh backend needs a target: pass { target: "user@host" } or set KMODSPEC_SSH_TARGET', 'usage')
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BackendError(`ssh port '${String(port)}' is not a TCP port number (1-65535)`, 'usage')
