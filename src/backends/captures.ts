@@ -1,7 +1,9 @@
 // Captures: what the real kernel printed for each fixture script (scripts/capture.mjs writes them).
 // The project's own path appears in some outputs (modinfo's filename:); it is stored as a
 // placeholder so the captures hold in any checkout.
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { EMBEDDED_RELEASE } from '../profile/index.js'
 import type { TranscriptStep } from './normalize.js'
 
 /** Stands for the project root (the directory the scripts ran from) in stored captures. */
@@ -34,4 +36,31 @@ export function readCapture(file: string, root: string): Capture {
   const capture = JSON.parse(readFileSync(file, 'utf8')) as Capture
   if (!Array.isArray(capture.commands)) throw new Error(`${file} is not a capture (no commands): rerun node scripts/capture.mjs`)
   return { ...capture, commands: mapTexts(capture.commands, PROJECT_PLACEHOLDER, root) }
+}
+
+/**
+ * Where the captures of `release` live: the pinned release's in fixtures/captures (as they always were),
+ * any other release's in fixtures/captures/<release>.
+ * @example captureDir('/repo', '6.12.117+deb12-amd64') // '/repo/fixtures/captures/6.12.117+deb12-amd64'
+ */
+export function captureDir(root: string, release: string): string {
+  return release === EMBEDDED_RELEASE ? join(root, 'fixtures', 'captures') : join(root, 'fixtures', 'captures', release)
+}
+
+/** The releases with a capture set: the pinned one, then every fixtures/captures/<release> holding captures. */
+export function captureReleases(root: string): string[] {
+  const dir = join(root, 'fixtures', 'captures')
+  const others = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && readdirSync(join(dir, e.name)).some((f) => f.endsWith('.json'))).map((e) => e.name)
+    : []
+  return [EMBEDDED_RELEASE, ...others.sort()]
+}
+
+/**
+ * A fixture script as it runs on `release`: the scripts name the pinned release's /lib/modules directory
+ * (the script language has no variables), so on another release that name becomes the release's own.
+ * @example scriptForRelease('depmod -b /lib/modules/6.1.0-56-amd64', '6.12.117+deb12-amd64') // 'depmod -b /lib/modules/6.12.117+deb12-amd64'
+ */
+export function scriptForRelease(text: string, release: string): string {
+  return text.split(EMBEDDED_RELEASE).join(release)
 }

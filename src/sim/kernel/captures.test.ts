@@ -1,11 +1,13 @@
 // The loader against the real kernel: every fixtures/scripts capture whose commands stay within
 // the loader (insmod, rmmod, cat, ls, echo >, dmesg, lsmod) is replayed on the simulated kernel
-// through its syscalls, and each command's kernel log lines, file contents and sizes must match.
+// through its syscalls, and each command's kernel log lines, file contents and sizes must match: on every release
+// with a capture set (fixtures/captures, fixtures/captures/<release>), from a fixture tree built for it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { describe, expect, test } from 'vitest'
-import { readCapture } from '../../backends/captures.js'
-import { loadEmbeddedProfile } from '../../profile/index.js'
+import { join, relative } from 'node:path'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { captureDir, captureReleases, readCapture } from '../../backends/captures.js'
+import { releaseFixtures } from '../../build/release-fixtures.js'
+import { loadEmbeddedProfile, profileForRelease, type KernelProfile } from '../../profile/index.js'
 import { createSimKernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC } from './index.js'
 import type { SimKernel } from './types.js'
 import { normalizeText, reportHead } from '../../backends/normalize.js'
@@ -22,9 +24,7 @@ interface Step {
   error?: { kind: string; report: string }
 }
 
-const root = process.cwd()
-const dir = join(root, 'fixtures/captures')
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+const project = process.cwd()
 /** Commands that change state outside the loader: scripts using them are the tools' to replay. */
 const OUTSIDE = new Set(['modprobe', 'depmod'])
 
@@ -74,7 +74,7 @@ function procTable(text: string) {
   })
 }
 
-function replay(k: SimKernel, step: Step, where: string): void {
+function replay(k: SimKernel, step: Step, where: string, root: string): void {
   const argv = words(step.cmd)
   const from = k.log.nextSeq()
   const [cmd, ...args] = argv
@@ -133,17 +133,27 @@ function replay(k: SimKernel, step: Step, where: string): void {
   expect(k.log.since(from).map((r) => normalizeText(r.text)), `${where}: kernel log`).toEqual(step.dmesg.map(normalizeText))
 }
 
-describe('the loader does what the real 6.1 kernel did (fixtures/captures)', () => {
-  const profile = loadEmbeddedProfile()
-  test('captures exist', () => {
-    expect(files.length, 'no fixtures/captures/*.json yet: the VM capture writes them').toBeGreaterThan(0)
-  })
-  for (const f of files) {
-    const steps = readCapture(join(dir, f), process.cwd()).commands as Step[]
-    if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]))) continue
-    test(f.replace(/\.json$/, ''), () => {
-      const k = createSimKernel({ profile })
-      steps.forEach((s, i) => replay(k, s, `${f} step ${i + 1} (${s.cmd})`))
+for (const release of captureReleases(project)) {
+  const dir = captureDir(project, release)
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+  describe(`the loader does what the real ${release} kernel did (${relative(project, dir)})`, () => {
+    /** Where the release's scripts ran from: its fixtures/ holds modules built for it. */
+    let root: string
+    let profile: KernelProfile
+    beforeAll(async () => {
+      profile = release === loadEmbeddedProfile().release ? loadEmbeddedProfile() : await profileForRelease(release)
+      root = await releaseFixtures(release)
     })
-  }
-})
+    test('captures exist', () => {
+      expect(files.length, `no ${dir}/*.json yet: the VM capture writes them`).toBeGreaterThan(0)
+    })
+    for (const f of files) {
+      const steps = readCapture(join(dir, f), project).commands as Step[]
+      if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]))) continue
+      test(f.replace(/\.json$/, ''), () => {
+        const k = createSimKernel({ profile })
+        for (const [i, s] of readCapture(join(dir, f), root).commands.entries()) replay(k, s as Step, `${f} step ${i + 1} (${s.cmd})`, root)
+      })
+    }
+  })
+}

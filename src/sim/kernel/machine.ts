@@ -301,7 +301,14 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   // Symbol values after simplify_symbols(): section address + st_value, or the resolved import.
   const n = elf.symbolCount()
   const values = new Array<bigint>(n).fill(0n)
-  const calledNames = calledSymbols(elf)
+  // each RELA target's entries, parsed once for calledSymbols() and apply_relocations()
+  const relocs = new Map<number, ReturnType<ElfFile['relocationsFor']>>()
+  const relocsOf = (sec: ElfFile['sections'][number]) => {
+    let list = relocs.get(sec.index)
+    if (!list) relocs.set(sec.index, (list = elf.relocationsFor(sec)))
+    return list
+  }
+  const calledNames = calledSymbols(elf, relocsOf)
   const symbols = new Map<string, bigint>()
   const kallsyms: ModuleCode['kallsyms'] = []
   for (let i = 1; i < n; i++) {
@@ -331,7 +338,7 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
     if (!sec) continue
     let r
     try {
-      r = applyRelocateAdd({ module: mod.name, sectionAddr: addrOf[index]!, relocs: elf.relocationsFor(sec), symbolValue: (i) => values[i] ?? 0n, target: m.memory })
+      r = applyRelocateAdd({ module: mod.name, sectionAddr: addrOf[index]!, relocs: relocsOf(sec), symbolValue: (i) => values[i] ?? 0n, target: m.memory })
     } catch (e) {
       // apply_relocate_add() writes at sh_addr + r_offset unchecked: outside the module that is a page fault.
       if (e instanceof GuestFault) return relocationFault(k, mod, e.info.address, 'apply_relocate_add')
@@ -361,13 +368,13 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
 }
 
 /** Names the module calls (R_X86_64_PLT32 targets): an unknown one is a function, else a variable. */
-function calledSymbols(elf: ElfFile): Set<string> {
+function calledSymbols(elf: ElfFile, relocationsFor: (target: ElfFile['sections'][number]) => ReturnType<ElfFile['relocationsFor']>): Set<string> {
   const out = new Set<string>()
   for (const s of elf.sections) {
     if (s.type !== SHT_RELA) continue
     const target = elf.sections[s.info]
     if (!target) continue
-    for (const r of elf.relocationsFor(target)) {
+    for (const r of relocationsFor(target)) {
       if (r.type === R_X86_64_PLT32 && elf.symbolRaw(r.sym).shndx === SHN_UNDEF) out.add(elf.symbolName(r.sym))
     }
   }

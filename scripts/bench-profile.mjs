@@ -1,0 +1,51 @@
+// Where the time of a simulated step goes: V8's sampling profiler (node:inspector) over a loop of steps,
+// each sample given to the innermost function of the stack that names a phase.
+import { Session } from 'node:inspector/promises'
+
+/** Phases by function name (src/sim/...): the innermost named function on a sample's stack wins. */
+const PHASES = [
+  ['read .ko', ['kmodFileOpen']],
+  ['ELF parse+checks', ['readElf', 'checkImage', 'moduleFromElf', 'computeLayout', 'relocationsFor']],
+  ['map+relocate', ['mapModule', 'applyRelocateAdd']],
+  ['module code on CPU', ['runModuleFunction']],
+  ['kmod config+state', ['ModuleDb', 'loadConfig', 'initState', 'checkInUse']],
+  ['unload', ['deleteModule']],
+  ['GC', ['(garbage collector)']],
+]
+
+/**
+ * Run `step` `times` times under the profiler; returns "phase NN%" parts, largest first.
+ * @example console.log((await whereTimeGoes(() => sim.exec(['lsmod']), 500)).join(', '))
+ */
+export async function whereTimeGoes(step, times) {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  for (let i = 0; i < times; i++) await step()
+  const { profile } = await session.post('Profiler.stop')
+  session.disconnect()
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const phaseOf = new Map()
+  const phase = (id) => {
+    if (phaseOf.has(id)) return phaseOf.get(id)
+    const name = byId.get(id).callFrame.functionName
+    const own = PHASES.find(([, names]) => names.includes(name))?.[0]
+    const p = own ?? (parent.has(id) ? phase(parent.get(id)) : 'other')
+    phaseOf.set(id, p)
+    return p
+  }
+  const totals = new Map()
+  let all = 0
+  profile.samples.forEach((id, i) => {
+    const name = byId.get(id).callFrame.functionName
+    if (name === '(idle)' || name === '(program)') return
+    const dt = profile.timeDeltas[i] ?? 0
+    totals.set(phase(id), (totals.get(phase(id)) ?? 0) + dt)
+    all += dt
+  })
+  return [...totals].sort((a, b) => b[1] - a[1]).map(([p, t]) => `${p} ${Math.round((100 * t) / all)}%`)
+}
