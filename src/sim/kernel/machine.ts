@@ -437,7 +437,7 @@ export function writeParamToModule(k: KernelState, mod: SimModule, index: number
       const text = new TextEncoder().encode(p.value)
       const copy = k.machine.api.context.heap.kmalloc(text.length + 1, 'parse_args')
       mem.write(copy, new Uint8Array([...text, 0]))
-      if (set !== 0n) k.machine.cpu.call(set, [copy, kp], { budget: INSTRUCTION_BUDGET })
+      if (set !== 0n) machineOf(k).cpu.call(set, [copy, kp], { budget: INSTRUCTION_BUDGET })
     }
   } catch (e) {
     if (!(e instanceof GuestFault)) throw e
