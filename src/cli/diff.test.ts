@@ -191,7 +191,7 @@ describe('kmodspec diff: usage (no VM needed)', () => {
   test('--help prints the usage and exits 0', async () => {
     capture()
     expect(await main(['--help'])).toBe(0)
-    expect(out).toMatch(/^usage: kmodspec diff \[--release R\] \[--json\] SCRIPT\.\.\./)
+    expect(out).toMatch(/^usage: kmodspec diff \[--release R\] \[--tree installed\] \[--json\] SCRIPT\.\.\./)
   })
 
   test('an unknown option, no script, a missing script: exit 2 saying what is wrong', async () => {
