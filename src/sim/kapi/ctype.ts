@@ -22,9 +22,10 @@ const _U = 0x01
 const _L = 0x02
 const _S = 0x20
 
+// CTYPE has 256 entries, so CTYPE[c & 0xff] is always one of them.
 /** isspace() of include/linux/ctype.h. */
-export const isSpace = (c: number): boolean => (CTYPE[c & 0xff] & _S) !== 0
+export const isSpace = (c: number): boolean => (CTYPE[c & 0xff]! & _S) !== 0
 /** tolower(): only what _ctype calls upper case moves. */
-export const toLower = (c: number): number => ((CTYPE[c & 0xff] & _U) !== 0 ? (c & 0xff) + 0x20 : c & 0xff)
+export const toLower = (c: number): number => ((CTYPE[c & 0xff]! & _U) !== 0 ? (c & 0xff) + 0x20 : c & 0xff)
 /** islower(). */
-export const isLower = (c: number): boolean => (CTYPE[c & 0xff] & _L) !== 0
+export const isLower = (c: number): boolean => (CTYPE[c & 0xff]! & _L) !== 0

@@ -31,7 +31,7 @@ export function isErrValue(v: bigint): boolean {
 export function readUint(mem: GuestMemory, addr: bigint, size: 1 | 2 | 4 | 8): bigint {
   const b = mem.read(addr, size)
   let v = 0n
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i])
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!) // read() returned `size` bytes
   return v
 }
 
@@ -71,7 +71,8 @@ export function readCString(mem: GuestMemory, addr: bigint, max = Number.MAX_SAF
     total += chunk.length
     at += BigInt(chunk.length)
   }
-  return parts.length === 1 ? parts[0] : concat(parts, total)
+  const [only] = parts
+  return parts.length === 1 && only ? only : concat(parts, total)
 }
 
 /** `strnlen` over guest memory: how many bytes before a NUL, at most `max`. */

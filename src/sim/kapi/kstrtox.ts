@@ -27,7 +27,7 @@ export function parseInteger(s: Uint8Array, from: number, base: number, max = In
   let overflow = false
   const b = BigInt(base)
   for (let i = from; digits < max && i < s.length; i++) {
-    const c = s[i]
+    const c = s[i]!
     let v: number
     if (c >= 0x30 && c <= 0x39) v = c - 0x30
     else if (lower(c) >= 0x61 && lower(c) <= 0x66) v = lower(c) - 0x61 + 10

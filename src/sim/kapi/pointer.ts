@@ -6,7 +6,7 @@ import {
   SIGN, SMALL, ZEROPAD, checkPointer, errorString, format, guestString, number, stringBytes, type Fmt, type Out, type Spec,
 } from './vsprintf.js'
 
-const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]) : '')
+const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]!) : '')
 
 /** pointer_string(): the value in hex, 16 zero-padded digits unless a width is given. */
 export function pointerString(out: Out, ptr: bigint, spec: Spec): void {
@@ -86,7 +86,8 @@ function ip4(bytes: Uint8Array, lead: boolean, order: string): string {
 
 /** ip6_compressed_string(): the longest run of zero words as "::", v4-mapped/ISATAP tails dotted. */
 function ip6Compressed(b: Uint8Array): string {
-  const word = (i: number): number => (b[2 * i] << 8) | b[2 * i + 1]
+  // b holds the 16 address bytes and i < 8.
+  const word = (i: number): number => (b[2 * i]! << 8) | b[2 * i + 1]!
   const v4mapped = word(0) === 0 && word(1) === 0 && word(2) === 0 && word(3) === 0 && word(4) === 0 && word(5) === 0xffff
   const isatap = (word(4) | 0x0200) === 0x0200 && word(5) === 0x5efe
   const useV4 = v4mapped || isatap
@@ -133,7 +134,7 @@ function ipAddr(f: Fmt, out: Out, ptr: bigint, spec: Spec, ext: Uint8Array): voi
     let s: string
     if (kind === 'I' && ch(ext, 2) === 'c') s = ip6Compressed(b)
     else {
-      const words = Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16).padStart(4, '0'))
+      const words = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16).padStart(4, '0'))
       s = words.join(kind === 'I' ? ':' : '')
     }
     return stringBytes(out, utf8(s), spec)

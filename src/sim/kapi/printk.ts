@@ -67,7 +67,7 @@ function netdevPrintk(ctx: KapiContext, level: number, dev: bigint, fmt: Uint8Ar
 /** The KERN_<n> string a `const char *level` argument points to: its digit. */
 function levelArg(call: CallArgs, i: number): number {
   const b = call.memory.read(call.arg(i), 2)
-  return b[1] - 0x30
+  return b[1]! - 0x30 // read() returned 2 bytes or faulted
 }
 
 // struct ratelimit_state: raw_spinlock_t lock; int interval, burst, printed, missed; unsigned long begin, flags.

@@ -26,8 +26,9 @@ const sign = (a: number, b: number): number => (a < b ? -1 : 1)
 /** strcmp/strncmp of lib/string.c: -1, 0 or 1 at the first differing unsigned byte. */
 function compare(mem: GuestMemory, a: bigint, b: bigint, max: number): number {
   for (let i = 0; i < max; i++) {
-    const c1 = mem.read(a + BigInt(i), 1)[0]
-    const c2 = mem.read(b + BigInt(i), 1)[0]
+    // A 1-byte read returns one byte or faults.
+    const c1 = mem.read(a + BigInt(i), 1)[0]!
+    const c2 = mem.read(b + BigInt(i), 1)[0]!
     if (c1 !== c2) return sign(c1, c2)
     if (!c1) break
   }
@@ -43,7 +44,7 @@ function loadZeropad(mem: GuestMemory, addr: bigint): Uint8Array {
     const out = new Uint8Array(8)
     for (let i = 0; i < 8; i++) {
       try {
-        out[i] = mem.read(addr + BigInt(i), 1)[0]
+        out[i] = mem.read(addr + BigInt(i), 1)[0]!
       } catch (f) {
         if (i === 0 || !(f instanceof GuestFault)) throw f
         break
@@ -126,7 +127,8 @@ export function stringFunctions(ctx: KapiContext): Record<string, KernelFunction
     memcmp: (call) => {
       const a = bytes(mem, call.arg(0), len(call, 2))
       const b = bytes(mem, call.arg(1), len(call, 2))
-      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return u64(a[i] - b[i])
+      // a and b both hold len(call, 2) bytes.
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return u64(a[i]! - b[i]!)
       return 0
     },
     memchr: (call) => {

@@ -47,11 +47,11 @@ export function textFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     const s = str(call, 0)
     const set = new Set(str(call, 1))
     let i = 0
-    while (i < s.length && set.has(s[i]) === accept) i++
+    while (i < s.length && set.has(s[i]!) === accept) i++
     return i
   }
   const skip = (addr: bigint): bigint => {
-    while (isSpace(mem.read(addr, 1)[0])) addr++
+    while (isSpace(mem.read(addr, 1)[0]!)) addr++ // one byte or a fault
     return addr
   }
   return {
@@ -116,7 +116,7 @@ export function textFunctions(ctx: KapiContext): Record<string, KernelFunction> 
       const s = str(call, 0)
       if (!s.length) return call.arg(0)
       let end = s.length - 1
-      while (end >= 0 && isSpace(s[end])) end--
+      while (end >= 0 && isSpace(s[end]!)) end--
       mem.write(call.arg(0) + BigInt(end + 1), new Uint8Array(1))
       return skip(call.arg(0))
     },
@@ -135,8 +135,9 @@ export function textFunctions(ctx: KapiContext): Record<string, KernelFunction> 
       const n = Number(call.arg(2))
       const src = n ? mem.read(call.arg(1), 2 * n) : new Uint8Array(0)
       for (let i = 0; i < n; i++) {
-        const hi = hexToBin(src[2 * i])
-        const lo = hexToBin(src[2 * i + 1])
+        // src holds 2 * n bytes.
+        const hi = hexToBin(src[2 * i]!)
+        const lo = hexToBin(src[2 * i + 1]!)
         if (hi < 0 || lo < 0) return u64(-EINVAL)
         mem.write(call.arg(0) + BigInt(i), new Uint8Array([(hi << 4) | lo]))
       }

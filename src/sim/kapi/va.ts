@@ -11,7 +11,7 @@ export function listVa(values: ReadonlyArray<bigint | number>): VaList {
   return {
     next() {
       // A missing argument reads as 0: what a register nobody set would hold in the simulator.
-      const v = i < values.length ? values[i] : 0
+      const v = values[i] ?? 0
       i++
       return u64(v)
     },

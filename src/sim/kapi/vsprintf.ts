@@ -200,7 +200,7 @@ const isAlnum = (c: number): boolean => isDigit(c) || (c >= 0x41 && c <= 0x5a) |
 /** vsnprintf() with an unlimited buffer; appends to `out`. */
 export function format(f: Fmt, out: Out, fmt: Uint8Array, va: VaList): void {
   let i = 0
-  const at = (k: number): number => (k < fmt.length ? fmt[k] : 0)
+  const at = (k: number): number => fmt[k] ?? 0
   while (i < fmt.length && fmt[i] !== 0) {
     if (fmt[i] !== 0x25) {
       const start = i
