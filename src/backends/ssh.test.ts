@@ -193,8 +193,4 @@ backendConformance('ssh', {
   can: { load: true, pristine: false, crash: false },
   refused: [{ sysroot: '/tmp' }, { cmdline: 'quiet' }, { allowModuleLoad: true }],
   testTimeout: 120_000,
-  // Seen here: 'cat /dev/kmsg' with timeoutMs 500 did not return within 120 s. The ssh client passes its
-  // stdout to the ControlMaster, which keeps it open while the remote command runs, so killing the client
-  // at the timeout never ends the read (remote/runner.ts).
-  knownFailures: { timeout: 'the ssh runner waits for output the ControlMaster holds open after the timeout kills the client' },
 })

@@ -135,13 +135,22 @@ export async function sshRunner(t: SshTarget): Promise<Runner> {
     where,
     async run(argv, { cwd, input, timeoutMs } = {}) {
       if (closed) throw new BackendError(`the ssh connection to ${where} is closed`, 'usage')
-      const r = await execa('ssh', sshArgv(t, controlPath, remoteLine(argv, cwd)), {
+      const sub = execa('ssh', sshArgv(t, controlPath, remoteLine(argv, cwd)), {
         reject: false,
         stripFinalNewline: false,
-        timeout: timeoutMs,
         ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       })
-      if (r.timedOut) throw timedOut(argv, where, timeoutMs)
+      // Not execa's timeout: the client hands its stdout to the ControlMaster, which keeps it open while
+      // the remote command runs, so a killed client's output would never end. Stop reading it too.
+      let late = false
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        late = true
+        sub.kill('SIGKILL')
+        sub.stdout?.destroy()
+        sub.stderr?.destroy()
+      }, timeoutMs)
+      const r = await sub.finally(() => clearTimeout(timer))
+      if (late) throw timedOut(argv, where, timeoutMs)
       if (r.exitCode === undefined) throw new BackendError(`the ssh client could not run: ${r.message} (install openssh-client)`, 'setup')
       const stderr = String(r.stderr)
       if (r.exitCode === 255 && sshFailure.test(stderr)) {
