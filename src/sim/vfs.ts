@@ -148,14 +148,6 @@ export class Vfs {
     return undefined
   }
 
-  /** The host file `abs` reads from, when it is one (not the kernel's, not in memory): a tool may then read parts of it in place. */
-  hostPath(abs: string): string | undefined {
-    const r = this.route(abs)
-    if (r.kind === 'host') return r.host
-    if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return abs
-    return undefined
-  }
-
   readFile(abs: string): Uint8Array {
     const r = this.route(abs)
     if (r.kind === 'kernel') {
