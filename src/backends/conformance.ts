@@ -33,8 +33,6 @@ export interface ConformanceOptions {
   reset?: () => Promise<void>
   /** Milliseconds a test may take (a VM step is slow under TCG). Default 10000. */
   testTimeout?: number
-  /** Checks this backend is known to fail, each with the reason (shown in the skipped test's name). */
-  knownFailures?: { timeout?: string }
 }
 
 /** The project root: fixture paths below are relative to it, as the captures were made. */
@@ -293,9 +291,7 @@ export function backendConformance(name: BackendName, options: ConformanceOption
       expect((await exec(['lsmod'])).stdout).toBe('Module                  Size  Used by\n')
     }, testTimeout * 3)
 
-    const knownTimeout = options.knownFailures?.timeout
-    if (knownTimeout) it.skip(`stops a step at its timeoutMs with kind 'timeout' [known failure: ${knownTimeout}]`, () => {})
-    it.runIf(!can.crash && knownTimeout === undefined)(`stops a step at its timeoutMs with kind 'timeout' (cat /dev/kmsg waits for records forever)`, async () => {
+    it.runIf(!can.crash)(`stops a step at its timeoutMs with kind 'timeout' (cat /dev/kmsg waits for records forever)`, async () => {
       const e = await rejection(exec(['cat', '/dev/kmsg'], projectRoot, 500))
       expect(e.kind).toBe('timeout')
       expect(e.message).toMatch(/did not finish within 500 ms/)
