@@ -183,7 +183,7 @@ class QemuBackendImpl implements QemuBackend {
     const done = await this.tree?.before(vm, file ? [...command, file] : command, cwd)
     if (done) return done
     const r = await vm.exec({ path: program, argv: command, cwd, redirect, file }, timeoutMs)
-    await this.tree?.after(command, cwd, r.status)
+    await this.tree?.after(command, cwd, r.status, redirect ? { redirect, file } : undefined)
     const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
     const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }

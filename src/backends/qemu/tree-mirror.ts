@@ -2,18 +2,22 @@
  * Keeps the VM's /lib/modules/<release> a faithful view of the host's installed tree plus the run's
  * own files, uploading lazily (see tree.ts for what a command needs).
  */
+import { readFileSync } from 'node:fs'
 import { mkdir, readdir, stat, symlink, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise'
 import type { ExecResult } from '../types.js'
-import { TreeIndex, treeNeeds } from './tree.js'
+import { parseModprobeConfig, TreeIndex, treeNeeds } from './tree.js'
 
 /** What the mirror needs of the VM. */
 export interface TreeVm {
   put(file: string, mode: number, data: Uint8Array, timeoutMs: number): Promise<void>
   mkdir(dir: string, timeoutMs: number): Promise<void>
 }
+
+/** Where kmod reads modprobe.d configuration. */
+const modprobeDirs = ['/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/lib/modprobe.d']
 
 /** kmod's depmod, the binary the VM's initramfs holds (its /sbin/depmod is a link to the same /usr/bin/kmod). */
 const depmodBinary = '/sbin/depmod'
@@ -27,6 +31,8 @@ export class TreeMirror {
   private removed = new Set<string>()
   /** Tree-relative directories the run made. */
   private dirs = new Set<string>()
+  /** The run's own modprobe.d files (VM path -> text): their aliases and softdeps choose modules too. */
+  private configs = new Map<string, string>()
   private index: TreeIndex | undefined
   /** Where the current modules.* live: the host tree, or the last depmod's output. */
   private indexDir: string
@@ -51,6 +57,7 @@ export class TreeMirror {
     this.own.clear()
     this.removed.clear()
     this.dirs.clear()
+    this.configs.clear()
     this.index = undefined
     this.indexDir = this.hostDir
   }
@@ -70,16 +77,20 @@ export class TreeMirror {
    * when `argv` is a depmod of the tree (the caller then does not run it in the VM).
    */
   async before(vm: TreeVm, argv: readonly string[], cwd: string): Promise<ExecResult | undefined> {
-    const needs = treeNeeds(argv, cwd, this.release, await this.currentIndex())
+    const needs = treeNeeds(argv, cwd, this.release, await this.currentIndex(), this.configs.size > 0 ? parseModprobeConfig([...this.configs.values()]) : undefined)
     if (needs.indexes) await this.sendIndexes(vm)
     for (const rel of needs.files) await this.sendFile(vm, rel)
     return needs.depmod ? this.depmod(vm, argv) : undefined
   }
 
-  /** Records what a command that ran in the VM did to the tree (cp, rm, mkdir), for the next depmod. */
-  async after(argv: readonly string[], cwd: string, exitCode: number): Promise<void> {
+  /**
+   * Records what a command that ran in the VM did to the tree (cp, rm, mkdir), for the next depmod,
+   * and to modprobe.d (echo > FILE, cp, rm), for the next modprobe's uploads.
+   */
+  async after(argv: readonly string[], cwd: string, exitCode: number, redirect?: { redirect: string; file: string }): Promise<void> {
     if (exitCode !== 0) return
     const [tool, ...args] = argv
+    this.noteConfig(tool, args, cwd, redirect)
     const words = args.filter((w) => !w.startsWith('-'))
     const rel = (w: string): string | undefined => {
       const abs = path.posix.resolve(cwd, w)
@@ -104,6 +115,34 @@ export class TreeMirror {
         const target = intoDir ? path.posix.join(destRel, path.posix.basename(source)) : destRel
         this.own.set(target, path.resolve(cwd, source))
         this.removed.delete(target)
+      }
+    }
+  }
+
+  private noteConfig(tool: string | undefined, args: string[], cwd: string, redirect?: { redirect: string; file: string }): void {
+    const conf = (w: string): string | undefined => {
+      const abs = path.posix.resolve(cwd, w)
+      return modprobeDirs.includes(path.posix.dirname(abs)) && abs.endsWith('.conf') ? abs : undefined
+    }
+    if (tool === 'echo' && redirect && conf(redirect.file)) {
+      // busybox echo: its words joined by blanks, a newline unless -n.
+      const newline = args[0] !== '-n'
+      const text = (newline ? args : args.slice(1)).join(' ') + (newline ? '\n' : '')
+      const at = conf(redirect.file)!
+      this.configs.set(at, (redirect.redirect === '>>' ? this.configs.get(at) ?? '' : '') + text)
+    }
+    const words = args.filter((w) => !w.startsWith('-'))
+    if (tool === 'rm') for (const w of words) if (conf(w)) this.configs.delete(conf(w)!)
+    if (tool === 'cp' && words.length >= 2) {
+      const dest = path.posix.resolve(cwd, words.at(-1)!)
+      for (const source of words.slice(0, -1)) {
+        const at = modprobeDirs.includes(dest) ? path.posix.join(dest, path.posix.basename(source)) : dest
+        if (!conf(at)) continue
+        try {
+          this.configs.set(at, readFileSync(path.resolve(cwd, source), 'utf8'))
+        } catch {
+          // not a host file: the VM copied one of its own, which holds nothing we could have uploaded
+        }
       }
     }
   }

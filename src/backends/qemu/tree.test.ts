@@ -1,6 +1,6 @@
 // Which files of the installed tree a command needs in the VM, decided from the tree's own indexes.
 import { expect, test } from 'vitest'
-import { TreeIndex, treeNeeds } from './tree.js'
+import { parseModprobeConfig, TreeIndex, treeNeeds } from './tree.js'
 
 const R = '6.1.0-56-amd64'
 const host = `/lib/modules/${R}`
@@ -39,4 +39,13 @@ test('a path into the tree, absolute or relative, is uploaded; other commands ne
   expect(treeNeeds(['cat', 'modules.dep'], host, R, index).files).toEqual(['modules.dep'])
   expect(treeNeeds(['lsmod'], '/', R, index)).toEqual({ indexes: false, files: [], depmod: false })
   expect(treeNeeds(['modinfo', '-F', 'depends', 'bridge'], '/', R, index).files).toContain('kernel/net/bridge/bridge.ko')
+})
+
+test("the run's modprobe.d aliases and softdeps choose tree modules too", async () => {
+  const index = await TreeIndex.read(host)
+  const config = parseModprobeConfig(['alias my_net dummy\n# a comment\nsoftdep dummy pre: loop post: \\\n  tun\n'])
+  expect(config.aliases).toEqual([['my_net', 'dummy']])
+  expect(config.softdeps.get('dummy')).toEqual(['loop', 'tun'])
+  expect(treeNeeds(['modprobe', 'my_net'], '/', R, index, config).files.sort()).toEqual(['kernel/drivers/block/loop.ko', 'kernel/drivers/net/dummy.ko', 'kernel/drivers/net/tun.ko'])
+  expect(treeNeeds(['modprobe', 'my_net'], '/', R, index).files).toEqual([])
 })

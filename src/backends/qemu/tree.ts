@@ -56,8 +56,11 @@ export class TreeIndex {
   }
 
   /** Module names a modprobe name stands for: the module itself, else every alias (or symbol) match. */
-  lookup(name: string): string[] {
+  lookup(name: string, config?: ModprobeConfig): string[] {
     const own = underscores(name)
+    // kmod_module_new_from_lookup asks modprobe.d's aliases first.
+    const configured = (config?.aliases ?? []).filter(([pattern]) => fnmatch(pattern, own)).map(([, mod]) => underscores(mod))
+    if (configured.length > 0) return [...new Set(configured)]
     if (this.modules.has(own)) return [own]
     const found = new Set(this.exact.get(name) ?? [])
     // The literal part before a pattern's first wildcard rules out nearly all of ~20,000 patterns cheaply.
@@ -70,11 +73,11 @@ export class TreeIndex {
    * recursively, its softdeps' modules (modprobe loads those too).
    * @example index.filesFor('libcrc32c') // ['kernel/lib/libcrc32c.ko', 'kernel/crypto/crc32c_generic.ko', ...]
    */
-  filesFor(name: string): string[] {
+  filesFor(name: string, config?: ModprobeConfig): string[] {
     const files = new Set<string>()
     const seen = new Set<string>()
     const visit = (wanted: string): void => {
-      for (const mod of this.lookup(wanted)) {
+      for (const mod of this.lookup(wanted, config)) {
         if (seen.has(mod)) continue
         seen.add(mod)
         const entry = this.modules.get(mod)
@@ -84,12 +87,35 @@ export class TreeIndex {
           files.add(dep)
           visit(moduleName(dep))
         }
-        for (const soft of this.softdeps.get(mod) ?? []) visit(soft)
+        for (const soft of [...(this.softdeps.get(mod) ?? []), ...(config?.softdeps.get(mod) ?? [])]) visit(soft)
       }
     }
     visit(name)
     return [...files]
   }
+}
+
+/** What the run's modprobe.d files say that changes which modules a name brings: aliases and softdeps. */
+export interface ModprobeConfig {
+  aliases: Array<[string, string]>
+  softdeps: Map<string, string[]>
+}
+
+/**
+ * The alias and softdep lines of modprobe.d files (the rest of their lines choose no other module).
+ * @example parseModprobeConfig(['alias my-crc crc_user', 'softdep crc_user post: dummy']).softdeps.get('crc_user') // ['dummy']
+ */
+export function parseModprobeConfig(texts: readonly string[]): ModprobeConfig {
+  const config: ModprobeConfig = { aliases: [], softdeps: new Map() }
+  for (const line of texts.join('\n').replace(/\\\n/g, ' ').split('\n')) {
+    const words = line.replace(/#.*/, '').split(/\s+/).filter(Boolean)
+    if (words[0] === 'alias' && words.length >= 3) config.aliases.push([underscores(words[1]!), words[2]!])
+    if (words[0] === 'softdep' && words.length >= 3) {
+      const mod = underscores(words[1]!)
+      config.softdeps.set(mod, [...(config.softdeps.get(mod) ?? []), ...words.slice(2).filter((w) => w !== 'pre:' && w !== 'post:')])
+    }
+  }
+  return config
 }
 
 /** The kernel's name for a module path: basename without .ko(.xz/.zst), '-' as '_'. */
@@ -143,7 +169,7 @@ function parse(args: readonly string[], short: string, longs: LongOption[]): Ret
  * What `argv` needs from the installed tree of `release` before it runs in the VM.
  * @example treeNeeds(['modprobe', 'bridge'], '/', '6.1.0-56-amd64', index) // { indexes: true, files: ['kernel/net/bridge/bridge.ko', ...], depmod: false }
  */
-export function treeNeeds(argv: readonly string[], cwd: string, release: string, index: TreeIndex): TreeNeeds {
+export function treeNeeds(argv: readonly string[], cwd: string, release: string, index: TreeIndex, config?: ModprobeConfig): TreeNeeds {
   const root = `/lib/modules/${release}`
   const inTree = (word: string): string | undefined => {
     const abs = path.posix.resolve(cwd, word)
@@ -159,13 +185,13 @@ export function treeNeeds(argv: readonly string[], cwd: string, release: string,
     const all = p.opts.some((o) => o.opt === 'a')
     const byFile = p.opts.some((o) => o.opt === '4' || o.opt === '6')
     const names = byFile ? [] : all ? p.operands : p.operands.slice(0, 1)
-    return { indexes: true, files: [...new Set([...named, ...names.flatMap((n) => index.filesFor(n))])], depmod: false }
+    return { indexes: true, files: [...new Set([...named, ...names.flatMap((n) => index.filesFor(n, config))])], depmod: false }
   }
   if (tool === 'modinfo') {
     const p = parse(args, modinfoShort, modinfoLongs)
     if (!p || p.opts.some((o) => o.opt === 'k' || o.opt === 'b')) return { indexes: true, files: named, depmod: false }
     // A name (not a path) is looked up in the tree; libkmod opens its dependencies' files too.
-    const files = p.operands.filter((o) => !o.includes('/') && !o.endsWith('.ko')).flatMap((n) => index.filesFor(n))
+    const files = p.operands.filter((o) => !o.includes('/') && !o.endsWith('.ko')).flatMap((n) => index.filesFor(n, config))
     return { indexes: true, files: [...new Set([...named, ...files])], depmod: false }
   }
   if (tool === 'depmod') {
