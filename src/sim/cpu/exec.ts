@@ -49,7 +49,7 @@ export abstract class Exec extends Machine {
       }
       case Op.SHIFT: {
         const a = this.getE(d, size)
-        const count = d.imm2 === 1 ? R[RCX] & 0xff : d.imm
+        const count = d.imm2 === 1 ? R[RCX]! & 0xff : d.imm
         const r = this.shift(d.sub, size, a, this.vh, count)
         this.setE(d, size, r, this.rh)
         return
@@ -58,7 +58,7 @@ export abstract class Exec extends Machine {
         const a = this.getE(d, size)
         const ah = this.vh
         const b = this.getR(d.reg, size)
-        const count = d.imm2 === 1 ? R[RCX] & 0xff : d.imm
+        const count = d.imm2 === 1 ? R[RCX]! & 0xff : d.imm
         const r = this.shiftDouble(d.op === Op.SHLD, size, a, ah, b, this.vh, count)
         this.setE(d, size, r, this.rh)
         return
@@ -154,42 +154,42 @@ export abstract class Exec extends Machine {
         return
       }
       case Op.BSWAP: {
-        const lo = R[d.reg]
+        const lo = R[d.reg]!
         if (size === 8) {
-          const hi = H[d.reg]
+          const hi = H[d.reg]!
           R[d.reg] = bswap32(hi)
           H[d.reg] = bswap32(lo)
         } else if (size === 4) {
           R[d.reg] = bswap32(lo)
           H[d.reg] = 0
-        } else R[d.reg] &= 0xffff0000 // bswap r16 is undefined; real CPUs zero the low word
+        } else R[d.reg]! &= 0xffff0000 // bswap r16 is undefined; real CPUs zero the low word
         return
       }
       case Op.CBW:
-        if (size === 8) H[RAX] = R[RAX] & 0x80000000 ? 0xffffffff : 0
+        if (size === 8) H[RAX] = R[RAX]! & 0x80000000 ? 0xffffffff : 0
         else if (size === 4) {
-          R[RAX] = ((R[RAX] << 16) >> 16) >>> 0
+          R[RAX] = ((R[RAX]! << 16) >> 16) >>> 0
           H[RAX] = 0
-        } else this.setR(RAX, 2, ((R[RAX] << 24) >> 24) & 0xffff, 0)
+        } else this.setR(RAX, 2, ((R[RAX]! << 24) >> 24) & 0xffff, 0)
         return
       case Op.CWD:
-        if (size === 8) R[RDX] = H[RDX] = H[RAX] & 0x80000000 ? 0xffffffff : 0
+        if (size === 8) R[RDX] = H[RDX] = H[RAX]! & 0x80000000 ? 0xffffffff : 0
         else if (size === 4) {
-          R[RDX] = R[RAX] & 0x80000000 ? 0xffffffff : 0
+          R[RDX] = R[RAX]! & 0x80000000 ? 0xffffffff : 0
           H[RDX] = 0
-        } else this.setR(RDX, 2, R[RAX] & 0x8000 ? 0xffff : 0, 0)
+        } else this.setR(RDX, 2, R[RAX]! & 0x8000 ? 0xffff : 0, 0)
         return
       case Op.LEAVE:
-        R[RSP] = R[RBP]
-        H[RSP] = H[RBP]
+        R[RSP] = R[RBP]!
+        H[RSP] = H[RBP]!
         R[RBP] = this.pop()
         H[RBP] = this.vh
         return
       case Op.ENTER: {
         if (d.imm2 !== 0) return this.trap('unsupported', 'enter with a nesting level')
-        this.push(R[RBP], H[RBP])
-        R[RBP] = R[RSP]
-        H[RBP] = H[RSP]
+        this.push(R[RBP]!, H[RBP]!)
+        R[RBP] = R[RSP]!
+        H[RBP] = H[RSP]!
         const [l, h] = split(BigInt.asUintN(64, this.regValue(RSP) - BigInt(d.imm)))
         R[RSP] = l
         H[RSP] = h
@@ -207,7 +207,7 @@ export abstract class Exec extends Machine {
       case Op.PUSHF: this.push(this.eflags, 0, size); return
       case Op.POPF: this.eflags = (this.eflags & ~0xed5) | (this.pop(size) & 0xed5); return
       case Op.SAHF: {
-        const ah = (R[RAX] >>> 8) & 0xff
+        const ah = (R[RAX]! >>> 8) & 0xff
         this.eflags = (this.eflags & ~0xd5) | (ah & 0xd5)
         return
       }
@@ -250,8 +250,8 @@ export abstract class Exec extends Machine {
         const eq = half === 8 ? mlo === R[RAX] && mloh === H[RAX] && mhi === R[RDX] && mhih === H[RDX] : mlo === R[RAX] && mhi === R[RDX]
         this.zf = eq ? 1 : 0
         if (eq) {
-          this.store(half, this.eaLo, this.eaHi, R[RBX], H[RBX])
-          this.store(half, l2, h2, R[RCX], H[RCX])
+          this.store(half, this.eaLo, this.eaHi, R[RBX]!, H[RBX]!)
+          this.store(half, l2, h2, R[RCX]!, H[RCX]!)
         } else {
           this.store(half, this.eaLo, this.eaHi, mlo, mloh)
           this.setR(RAX, half, mlo, mloh)
@@ -285,13 +285,13 @@ export abstract class Exec extends Machine {
         return
       }
       case Op.XLAT: {
-        const [l, h] = add32(R[RBX], H[RBX], R[RAX] & 0xff)
+        const [l, h] = add32(R[RBX]!, H[RBX]!, R[RAX]! & 0xff)
         this.setR(RAX, 1, this.memory.read8(l, h), 0)
         return
       }
       case Op.JRCXZ: case Op.LOOP: {
         let take: boolean
-        if (d.op === Op.JRCXZ) take = d.addr32 ? R[RCX] === 0 : (R[RCX] | H[RCX]) === 0
+        if (d.op === Op.JRCXZ) take = d.addr32 ? R[RCX] === 0 : (R[RCX]! | H[RCX]!) === 0
         else {
           const [l, h] = split(BigInt.asUintN(64, this.regValue(RCX) - 1n))
           R[RCX] = l
@@ -324,7 +324,7 @@ export abstract class Exec extends Machine {
         this.cpuid()
         return
       case Op.IO: {
-        const port = d.imm2 === 1 ? R[RDX] & 0xffff : d.imm
+        const port = d.imm2 === 1 ? R[RDX]! & 0xffff : d.imm
         const io = this.io
         if (!io) return this.trap('unsupported', `port I/O (${d.sub ? 'out' : 'in'} port 0x${port.toString(16)}) at 0x${this.rip.toString(16)}: no I/O handler`)
         if (d.sub === 1) io.out(port, size as 1 | 2 | 4, this.getR(RAX, size))
@@ -419,8 +419,8 @@ export abstract class Exec extends Machine {
         const signed = d.sub === 7
         // Fast path (do_div, u32 math): unsigned, no high half, operands below 2^52 so that q*v stays
         // exact in a double; the rounded quotient is corrected by at most one.
-        if (!signed && (size === 4 || size === 8) && (R[RDX] | (size === 8 ? H[RDX] : 0)) === 0 && (size === 4 || (H[RAX] < 0x100000 && ah < 0x100000))) {
-          const n = size === 8 ? H[RAX] * TWO32 + R[RAX] : R[RAX]
+        if (!signed && (size === 4 || size === 8) && (R[RDX]! | (size === 8 ? H[RDX]! : 0)) === 0 && (size === 4 || (H[RAX]! < 0x100000 && ah < 0x100000))) {
+          const n = size === 8 ? H[RAX]! * TWO32 + R[RAX]! : R[RAX]!
           const v = size === 8 ? ah * TWO32 + a : a
           let q = Math.floor(n / v)
           let rem = n - q * v
@@ -437,9 +437,9 @@ export abstract class Exec extends Machine {
         }
         let dividend: bigint
         if (size === 8) dividend = (this.regValue(RDX) << 64n) | this.regValue(RAX)
-        else if (size === 4) dividend = (BigInt(R[RDX]) << 32n) | BigInt(R[RAX])
-        else if (size === 2) dividend = (BigInt(R[RDX] & 0xffff) << 16n) | BigInt(R[RAX] & 0xffff)
-        else dividend = BigInt(R[RAX] & 0xffff)
+        else if (size === 4) dividend = (BigInt(R[RDX]!) << 32n) | BigInt(R[RAX]!)
+        else if (size === 2) dividend = (BigInt(R[RDX]! & 0xffff) << 16n) | BigInt(R[RAX]! & 0xffff)
+        else dividend = BigInt(R[RAX]! & 0xffff)
         const bits = BigInt(size * 8)
         let divisor = size === 8 ? big(a, ah) : BigInt(a)
         if (signed) {
@@ -518,7 +518,7 @@ export abstract class Exec extends Machine {
     // The instruction's own count pays for the first iteration; each further one costs one more.
     for (let first = true; ; first = false) {
       if (rep) {
-        if ((R[RCX] | H[RCX]) === 0) return
+        if ((R[RCX]! | H[RCX]!) === 0) return
         if (!first) {
           if (this.icount >= this.limit) {
             // Budget gone mid-rep: stop before this iteration, rip still at the instruction.
@@ -532,13 +532,13 @@ export abstract class Exec extends Machine {
         case Str.MOVS: {
           const [l, h] = this.srcAddr(srcGs)
           const v = this.load(size, l, h)
-          this.store(size, R[RDI], H[RDI], v, this.vh)
+          this.store(size, R[RDI]!, H[RDI]!, v, this.vh)
           this.advance(RSI, step)
           this.advance(RDI, step)
           break
         }
         case Str.STOS:
-          this.store(size, R[RDI], H[RDI], this.getR(RAX, size), this.vh)
+          this.store(size, R[RDI]!, H[RDI]!, this.getR(RAX, size), this.vh)
           this.advance(RDI, step)
           break
         case Str.LODS: {
@@ -552,7 +552,7 @@ export abstract class Exec extends Machine {
           const [l, h] = this.srcAddr(srcGs)
           const a = this.load(size, l, h)
           const ah = this.vh
-          const b = this.load(size, R[RDI], H[RDI])
+          const b = this.load(size, R[RDI]!, H[RDI]!)
           this.arith(7, size, a, ah, b, this.vh)
           this.advance(RSI, step)
           this.advance(RDI, step)
@@ -561,7 +561,7 @@ export abstract class Exec extends Machine {
         case Str.SCAS: {
           const a = this.getR(RAX, size)
           const ah = this.vh
-          const b = this.load(size, R[RDI], H[RDI])
+          const b = this.load(size, R[RDI]!, H[RDI]!)
           this.arith(7, size, a, ah, b, this.vh)
           this.advance(RDI, step)
           break
@@ -573,8 +573,8 @@ export abstract class Exec extends Machine {
       // rcx -= 1
       if (R[RCX] === 0) {
         R[RCX] = 0xffffffff
-        H[RCX] = (H[RCX] - 1) >>> 0
-      } else R[RCX] = R[RCX] - 1
+        H[RCX] = (H[RCX]! - 1) >>> 0
+      } else R[RCX] = R[RCX]! - 1
       if (kind === Str.CMPS || kind === Str.SCAS) {
         if (d.rep === 0xf3 && this.zf === 0) return
         if (d.rep === 0xf2 && this.zf === 1) return
@@ -583,18 +583,18 @@ export abstract class Exec extends Machine {
   }
 
   protected srcAddr(gs: boolean): [number, number] {
-    if (!gs) return [this.R[RSI], this.H[RSI]]
-    return add64(this.R[RSI], this.H[RSI], this.gsLo, this.gsHi)
+    if (!gs) return [this.R[RSI]!, this.H[RSI]!]
+    return add64(this.R[RSI]!, this.H[RSI]!, this.gsLo, this.gsHi)
   }
 
   protected advance(reg: number, step: number): void {
-    let s = this.R[reg] + step
+    let s = this.R[reg]! + step
     if (s >= TWO32) {
       s -= TWO32
-      this.H[reg] = this.H[reg] + 1
+      this.H[reg] = this.H[reg]! + 1
     } else if (s < 0) {
       s += TWO32
-      this.H[reg] = this.H[reg] - 1
+      this.H[reg] = this.H[reg]! - 1
     }
     this.R[reg] = s
   }
@@ -622,7 +622,7 @@ export abstract class Exec extends Machine {
     }
     const out = [a, c, dd, b]
     for (const [i, r] of [RAX, RCX, RDX, RBX].entries()) {
-      R[r] = out[i]
+      R[r] = out[i]!
       this.H[r] = 0
     }
   }
