@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, test, expect } from 'vitest'
-import type { KernelRun, LoadedOptions } from '../dsl/index.js'
+import type { ErrorDetails, ErrorKind, KernelRun, LinePattern, LoadedOptions } from '../dsl/index.js'
 import { useKernel } from './index.js'
 
 describe('kmodspec/vitest types', () => {
@@ -9,6 +9,10 @@ describe('kmodspec/vitest types', () => {
     expectTypeOf(expect(run).toHaveRefcount).parameters.toEqualTypeOf<[name: string, refcount: number]>()
     expectTypeOf(expect(run).toHaveHolders).parameters.toEqualTypeOf<[name: string, holders: string[]]>()
     expectTypeOf(expect(run).toHaveLogged).parameter(0).toEqualTypeOf<string | RegExp | Array<string | RegExp>>()
+    expectTypeOf(expect(run).toHaveDmesg).parameters.toEqualTypeOf<[lines: LinePattern | LinePattern[], options?: { exact?: boolean }]>()
+    expectTypeOf(expect(run).toHaveError).parameters.toEqualTypeOf<[kind: ErrorKind, details?: ErrorDetails]>()
+    expectTypeOf(expect(run).not.toHaveTainted).parameters.toEqualTypeOf<[flags?: string]>()
+    expectTypeOf(expect(run).toHaveOutput).parameters.toEqualTypeOf<[pattern: string | RegExp]>()
     // @ts-expect-error: not an error kind
     expect(run).toHaveFailedWith('segfault')
     // @ts-expect-error: not an error kind
