@@ -69,6 +69,32 @@ function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string
   return out
 }
 
+interface ParsedImage {
+  bytes: Buffer
+  elf: ElfFile
+  info?: ModuleInfo
+}
+
+/** Images parsed lately (readElf and moduleFromElf are pure): a module loaded again with the same bytes is not parsed again. */
+const recentImages: ParsedImage[] = []
+const RECENT_BYTES = 32 * 1024 * 1024
+
+/** readElf() of an image, or of an identical one parsed lately (compared byte for byte); throws as readElf does. */
+function parseImage(image: Uint8Array): ParsedImage {
+  const key = Buffer.from(image.buffer, image.byteOffset, image.byteLength)
+  for (const e of recentImages) if (e.bytes.length === key.length && e.bytes.equals(key)) return e
+  // our own copy: the caller's buffer may be reused
+  const bytes = Buffer.from(key)
+  const entry: ParsedImage = { bytes, elf: readElf(bytes, { kernel: true }) }
+  recentImages.unshift(entry)
+  let total = 0
+  for (let i = 0; i < recentImages.length; i++) {
+    total += recentImages[i]!.bytes.length
+    if (total > RECENT_BYTES && i > 0) recentImages.length = i
+  }
+  return entry
+}
+
 /** load_module() of kernel/module/main.c (6.1), step by step, then do_init_module(). */
 function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: number): number {
   k.printk.tick(SYSCALL_COST_US)
@@ -80,15 +106,16 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     return -EKEYREJECTED
   }
   const { sections } = checked
-  let elf: ElfFile
+  let parsed: ParsedImage
   try {
-    elf = readElf(checked.len === image.length ? image : image.subarray(0, checked.len), { kernel: true })
+    parsed = parseImage(checked.len === image.length ? image : image.subarray(0, checked.len))
   } catch {
     // elf_validity_check() passed: what readElf still refuses, the kernel would read as garbage.
     k.notes.push('the module file is malformed in a way elf_validity_check() lets through: the real kernel reads it anyway and what it then does is not simulated; the simulator refuses it with -ENOEXEC')
     return -ENOEXEC
   }
 
+  const elf = parsed.elf
   // setup_load_info()
   const infoIdx = findSec(sections, '.modinfo')
   const modinfo = infoIdx ? modinfoOf(elf, sections[infoIdx]) : []
@@ -107,7 +134,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   }
   let info: ModuleInfo
   try {
-    info = moduleFromElf(elf, { kernel: true })
+    info = parsed.info ??= moduleFromElf(elf, { kernel: true })
   } catch {
     k.notes.push('the module file is malformed in a way the kernel does not check: the simulator refuses it with -ENOEXEC; what the real kernel does is not simulated')
     return -ENOEXEC

@@ -301,11 +301,12 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   // Symbol values after simplify_symbols(): section address + st_value, or the resolved import.
   const n = elf.symbolCount()
   const values = new Array<bigint>(n).fill(0n)
-  // each RELA target's entries, parsed once for calledSymbols() and apply_relocations()
-  const relocs = new Map<number, ReturnType<ElfFile['relocationsFor']>>()
+  // each RELA target's entries, parsed once for calledSymbols() and apply_relocations() (and kept with the parsed image)
+  let relocs = relocsByElf.get(elf)
+  if (!relocs) relocsByElf.set(elf, (relocs = new Map()))
   const relocsOf = (sec: ElfFile['sections'][number]) => {
     let list = relocs.get(sec.index)
-    if (!list) relocs.set(sec.index, (list = elf.relocationsFor(sec)))
+    if (!list) relocs!.set(sec.index, (list = elf.relocationsFor(sec)))
     return list
   }
   const calledNames = calledSymbols(elf, relocsOf)
@@ -366,6 +367,9 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   }
   return 0
 }
+
+/** Relocation lists of a parsed image by target section (load.ts reuses the parsed image of a module loaded again). */
+const relocsByElf = new WeakMap<ElfFile, Map<number, ReturnType<ElfFile['relocationsFor']>>>()
 
 /** Names the module calls (R_X86_64_PLT32 targets): an unknown one is a function, else a variable. */
 function calledSymbols(elf: ElfFile, relocationsFor: (target: ElfFile['sections'][number]) => ReturnType<ElfFile['relocationsFor']>): Set<string> {
