@@ -3,6 +3,7 @@
 // placeholder so the captures hold in any checkout.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import process from 'node:process'
 import { EMBEDDED_RELEASE } from '../profile/index.js'
 import type { TranscriptStep } from './normalize.js'
 
@@ -63,4 +64,18 @@ export function captureReleases(root: string): string[] {
  */
 export function scriptForRelease(text: string, release: string): string {
   return text.split(EMBEDDED_RELEASE).join(release)
+}
+
+/**
+ * Which capture sets a test run replays: `KMODSPEC_CAPTURE_RELEASES` names them ('all', or a comma list);
+ * unset, only the pinned release's (`npm test`), the others being `npm run test:matrix`'s (it installs their kernels).
+ * @example capturedReleasesToRun('/repo', {}) // { run: ['6.1.0-56-amd64'], skipped: ['6.1.0-56-rt-amd64', '6.12.117+deb12-amd64'] }
+ */
+export function capturedReleasesToRun(root: string, env: Record<string, string | undefined> = process.env): { run: string[]; skipped: string[] } {
+  const all = captureReleases(root)
+  const wanted = env.KMODSPEC_CAPTURE_RELEASES?.trim()
+  const names = wanted === 'all' ? all : wanted ? wanted.split(',').map((r) => r.trim()) : [EMBEDDED_RELEASE]
+  const unknown = names.filter((r) => !all.includes(r))
+  if (unknown.length > 0) throw new Error(`KMODSPEC_CAPTURE_RELEASES names ${unknown.join(', ')}, which has no capture set: use 'all' or some of ${all.join(', ')}`)
+  return { run: all.filter((r) => names.includes(r)), skipped: all.filter((r) => !names.includes(r)) }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
@@ -62,10 +62,32 @@ export async function releaseFixtures(release: string, options: ReleaseFixturesO
   const dir = join(resolve(options.cacheRoot ?? releaseFixturesCacheRoot()), release, await treeKey(src, release, modulesRoot))
   const done = join(dir, 'fixtures', '.complete')
   if (existsSync(done)) return dir
+  // One process builds a tree; others (test workers) wait for it rather than build it again on the same cores.
+  const lock = `${dir}.lock`
+  await mkdir(dirname(dir), { recursive: true })
+  while (!(await mkdir(lock).then(() => true, () => false))) {
+    if (existsSync(done)) return dir
+    const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0)
+    if (age > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  try {
+    if (!existsSync(done)) await buildTree(src, dir, release, modulesRoot, options.progress)
+  } finally {
+    await rm(lock, { recursive: true, force: true })
+  }
+  return dir
+}
+
+/** A lock older than this was left by a process that died while building (a build takes 1 to 3 minutes). */
+const LOCK_STALE_MS = 15 * 60_000
+
+async function buildTree(src: string, dir: string, release: string, modulesRoot: string, progress: boolean | undefined): Promise<void> {
+  const done = join(dir, 'fixtures', '.complete')
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   const out = join(tmp, 'fixtures')
   try {
-    await buildFixtures({ release, sourceDir: src, outDir: out, exclude: ['printk'], progress: options.progress })
+    await buildFixtures({ release, sourceDir: src, outDir: out, exclude: ['printk'], progress })
     for (const [from, to] of COMPRESSED) await compress(join(out, from), join(out, to))
     await mkdir(join(out, 'builtin'), { recursive: true })
     for (const f of BUILTIN) {
@@ -85,7 +107,6 @@ export async function releaseFixtures(release: string, options: ReleaseFixturesO
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }
-  return dir
 }
 
 /** xz or zstd as kbuild's Makefile.modinst calls them (xz --check=crc32 --lzma2=dict=1MiB; zstd -T0). */
