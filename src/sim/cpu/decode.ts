@@ -123,7 +123,7 @@ export function decode(bytes: Uint8Array, at: number, end: number, lo: number, h
   let seg = SEG_NONE
   rep = 0
   addr32 = false
-  while (p < limit && PREFIX[code[p]] === 1) {
+  while (p < limit && PREFIX[code[p]!] === 1) {
     const b = code[p++]
     if (b === 0x66) opsize16 = true
     else if (b === 0x67) addr32 = true
@@ -132,7 +132,7 @@ export function decode(bytes: Uint8Array, at: number, end: number, lo: number, h
     else if (b === 0x65) seg = SEG_GS
   }
   rex = 0
-  if (p < limit && (code[p] & 0xf0) === 0x40) rex = code[p++]
+  if (p < limit && (code[p]! & 0xf0) === 0x40) rex = code[p++]!
   if (p >= limit) return d
   const rexW = (rex & 8) !== 0
   rexR = (rex & 4) << 1
@@ -143,14 +143,14 @@ export function decode(bytes: Uint8Array, at: number, end: number, lo: number, h
   d.addr32 = addr32
   vsize = rexW ? 8 : opsize16 ? 2 : 4
   size64 = opsize16 ? 2 : 8 // default-64 operand size (push/pop/call/jmp)
-  let op = code[p++]
+  let op = code[p++]!
   d.opcode = op
   d.kind = Kind.OK
   d.size = vsize
 
   if (op === 0x0f) {
     if (!need(1)) return fail(d)
-    op = code[p++]
+    op = code[p++]!
     d.opcode = 0x0f00 | op
     twoByte(op)
   } else if (op === 0xc4 || op === 0xc5 || op === 0x62) {
@@ -170,7 +170,7 @@ function need(n: number): boolean {
 }
 function modrm(): void {
   if (!need(1)) return
-  const b = code[p++]
+  const b = code[p++]!
   const mod = b >> 6
   d.mod = mod
   d.reg = ((b >> 3) & 7) | rexR
@@ -181,7 +181,7 @@ function modrm(): void {
   }
   if (rm === 4) {
     if (!need(1)) return
-    const sib = code[p++]
+    const sib = code[p++]!
     d.scale = 1 << (sib >> 6)
     const idx = ((sib >> 3) & 7) | rexX
     d.index = idx === 4 ? -1 : idx
@@ -205,7 +205,7 @@ function modrm(): void {
   }
   if (mod === 1) {
     if (!need(1)) return
-    d.disp = (code[p++] << 24) >> 24
+    d.disp = (code[p++]! << 24) >> 24
   } else if (mod === 2) {
     if (!need(4)) return
     d.disp = s32(code, p)
@@ -216,8 +216,8 @@ function modrm(): void {
 function imm(n: number): void {
   if (!need(n)) return
   let v: number
-  if (n === 1) v = (code[p] << 24) >> 24
-  else if (n === 2) v = ((code[p] | (code[p + 1] << 8)) << 16) >> 16
+  if (n === 1) v = (code[p]! << 24) >> 24
+  else if (n === 2) v = ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16
   else v = s32(code, p)
   p += n
   d.imm = v >>> 0
@@ -227,7 +227,7 @@ function imm(n: number): void {
 function uimm(n: number): void {
   if (!need(n)) return
   let v = 0
-  for (let i = 0; i < n; i++) v += code[p + i] * 2 ** (8 * i)
+  for (let i = 0; i < n; i++) v += code[p + i]! * 2 ** (8 * i)
   p += n
   d.imm = v
   d.immHi = 0
@@ -412,7 +412,7 @@ function oneByte(b: number): void {
       d.size = size64
       uimm(2)
       if (!need(1)) return
-      d.imm2 = code[p++]
+      d.imm2 = code[p++]!
       return
     case 0xc9: d.op = Op.LEAVE; d.size = size64; return
     case 0xca: case 0xcb: return sys(false, b === 0xca ? 2 : 0)
@@ -542,7 +542,7 @@ function twoByte(b: number): void {
     case 0x38: return threeByte38()
     case 0x3a:
       if (!need(1)) return
-      d.opcode = 0x0f3a00 | code[p++]
+      d.opcode = 0x0f3a00 | code[p++]!
       d.kind = Kind.VECTOR
       d.op = Op.VECTOR
       modrm()
@@ -615,7 +615,7 @@ function twoByte(b: number): void {
 
 function threeByte38(): void {
   if (!need(1)) return
-  const b = code[p++]
+  const b = code[p++]!
   d.opcode = 0x0f3800 | b
   if (b === 0xf0 || b === 0xf1) {
     modrm()
@@ -644,14 +644,14 @@ function vex(b: number): void {
     p++
   } else if (b === 0xc4) {
     if (!need(3)) return
-    map = code[p] & 0x1f
+    map = code[p]! & 0x1f
     p += 2
   } else {
     if (!need(4)) return
-    map = code[p] & 0x07
+    map = code[p]! & 0x07
     p += 3
   }
-  const opc = code[p++]
+  const opc = code[p++]!
   d.opcode = (b << 16) | (map << 8) | opc
   if (map === 1 && opc === 0x77) return // vzeroupper / vzeroall
   modrm()
@@ -708,7 +708,7 @@ function setTarget(d: Insn, ripLo: number, ripHi: number, delta: number): void {
 }
 
 function s32(b: Uint8Array, p: number): number {
-  return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
+  return b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)
 }
 function u32(b: Uint8Array, p: number): number {
   return s32(b, p) >>> 0
