@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { DepmodFacts } from './depmod-facts.js'
+import type { DepmodFacts, Stamp } from './depmod-facts.js'
+
+export type { Stamp } from './depmod-facts.js'
 
 /** Bumped whenever DepmodFacts or how it is read changes: an older file is then ignored. */
 const FORMAT = 'kmodspec depmod facts 2'
@@ -19,12 +21,6 @@ const MAX_TREES = 6
 /** Fields are C strings (never a NUL), so a NUL separates them. */
 const SEP = '\0'
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
-
-/** What an entry is checked against: the file's size and modification time (ms, nanoseconds as fractions). */
-export interface Stamp {
-  size: number
-  mtimeMs: number
-}
 
 interface Entry {
   size: number

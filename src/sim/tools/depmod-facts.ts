@@ -10,7 +10,6 @@ import { KmodAbort, kmodDepmodLoad } from '../../elf/kmod.js'
 import { decodeRaw } from '../../elf/rawtext.js'
 import type { ToolContext } from './context.js'
 import { kmodFileOpen } from './decompress.js'
-import type { FactsCache, Stamp } from './depmod-cache.js'
 
 /** The per-module facts depmod keeps (and the facts cache stores). */
 export interface DepmodFacts {
@@ -221,12 +220,24 @@ export function factsFromBytes(bytes: Uint8Array): DepmodFacts | KmodAbort {
 /** A module's facts, the assertion libkmod aborts depmod on, or the negative errno of opening it. */
 export type Loaded = DepmodFacts | KmodAbort | number
 
+/** What a cached entry is checked against: the file's size and modification time (ms, nanoseconds as fractions). */
+export interface Stamp {
+  size: number
+  mtimeMs: number
+}
+
+/** What loadFacts asks of a cache (depmod-cache.ts's FactsCache, which imports this file): facts by path for a stamp. */
+export interface FactsStore {
+  get(key: string, st: Stamp): DepmodFacts | undefined
+  set(key: string, st: Stamp, facts: DepmodFacts): void
+}
+
 /**
  * depmod_load_modules() for one module: from the cache when its host file is unchanged, else by positioned
  * reads of a host file, else (compressed, in memory, or unusual) the whole file through libkmod's reading.
  * @example const got = loadFacts(ctx, '/lib/modules/6.1.0-56-amd64/kernel/fs/fat/fat.ko', new FactsCache('/lib/modules/6.1.0-56-amd64'))
  */
-export function loadFacts(ctx: ToolContext, abs: string, cache?: FactsCache, stamp?: Stamp): Loaded {
+export function loadFacts(ctx: ToolContext, abs: string, cache?: FactsStore, stamp?: Stamp): Loaded {
   const host = ctx.vfs.hostPath(abs)
   if (host !== undefined) {
     const hit = stamp && cache?.get(abs, stamp)
