@@ -1,7 +1,7 @@
 // More %p extensions of lib/vsprintf.c (Linux 6.1), those that format plain bytes: %pU (uuid_string),
 // %pa (address_val), %p4cc (fourcc_string), %pNF (netdev_bits), %*pb and %*pbl (bitmap_string/_list).
 import { utf8 } from './guest.js'
-import { SMALL, SPECIAL, ZEROPAD, checkPointer, errorString, number, stringBytes, type Fmt, type Out, type Spec } from './vsprintf.js'
+import { SMALL, SPECIAL, ZEROPAD, checkPointer, errorString, number, stringBytes, type Fmt, type Out, type Spec } from './vsprintf-core.js'
 
 const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]) : '')
 const le = (b: Uint8Array): bigint => b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n)

@@ -3,8 +3,8 @@ import { isErrValue, readCString, readUint, s64, u64, utf8 } from './guest.js'
 import { errname } from './errname.js'
 import { addressVal, bitmapList, bitmapString, fourccString, netdevBits, uuidString } from './pointer-bits.js'
 import {
-  SIGN, SMALL, ZEROPAD, checkPointer, errorString, format, guestString, number, stringBytes, type Fmt, type Out, type Spec,
-} from './vsprintf.js'
+  SIGN, SMALL, ZEROPAD, checkPointer, errorString, guestString, number, stringBytes, type Fmt, type Out, type Spec,
+} from './vsprintf-core.js'
 
 const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]!) : '')
 
@@ -149,7 +149,7 @@ function vaFormat(f: Fmt, out: Out, ptr: bigint, spec: Spec): void {
   const fmt = readCString(f.mem, readUint(f.mem, ptr, 8))
   const vaPtr = readUint(f.mem, ptr + 8n, 8)
   // va_copy: work on a copy of the caller's 24-byte va_list so theirs does not move.
-  format(f, out, fmt, copiedVa(f, f.mem.read(vaPtr, 24)))
+  f.format(out, fmt, copiedVa(f, f.mem.read(vaPtr, 24)))
 }
 
 /** A va_list copied out of guest memory, advanced locally (va_copy semantics). */
