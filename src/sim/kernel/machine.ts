@@ -11,7 +11,7 @@ import { KERN_WARNING } from './printk.js'
 import type { KSection } from './elfcheck.js'
 import type { ModuleLayout } from './layout.js'
 import type { ParamInstance } from './params.js'
-import { findModule, type KernelState, type SimModule } from './state.js'
+import { findModule, type KernelState, type ModuleCode, type SimModule } from './state.js'
 import { findSymbol } from './symbols.js'
 import { relocationFault, warnInKernelCode } from './report.js'
 import { bootRegistriesOf } from './boot-registries.js'
@@ -41,25 +41,6 @@ const HOST_CALL_COST = 200
 
 /** Per-CPU variables of 6.1 that module code reaches through %gs. */
 const PERCPU_SYMBOLS = new Set(['current_task', '__preempt_count', 'cpu_number', 'this_cpu_off', 'cpu_info', 'irq_stat', 'hardirq_stack_ptr', 'fixed_percpu_data', 'softnet_data', 'cpu_tss_rw'])
-
-/** What the simulator keeps of a module's code once it is mapped. */
-export interface ModuleCode {
-  /** Defined symbols (functions and objects) by name, at their load addresses. */
-  symbols: Map<string, bigint>
-  /** The same, sorted by address, for kallsyms lookups (%pS, the oops report's RIP line). */
-  kallsyms: Array<{ addr: bigint; name: string }>
-  /** &__this_module: what THIS_MODULE passes to try_module_get() and friends. */
-  thisModule: bigint
-  init?: bigint
-  exit?: bigint
-  /** The core and init allocations, with where their text ends (kallsyms' bound for the last symbol). */
-  core: { addr: bigint; size: number; text: number }
-  init_: { addr: bigint; size: number; text: number } | undefined
-  /** The relocated __param array: entry i's variable pointer is at +40*i+32. */
-  params?: bigint
-  /** The relocated __bug_table: where each BUG()/WARN() sits, with its file, line and flags. */
-  bugTable?: { addr: bigint; count: number }
-}
 
 /** The CPU side of one simulated kernel, made on the first module that runs its own code. */
 export class Machine {
@@ -266,9 +247,17 @@ export class Machine {
 
 /** The machine of a kernel, made when the first module runs its own code. */
 export function machineOf(k: KernelState): Machine {
-  k.machine ??= new Machine(k)
-  return k.machine
+  let m = machines.get(k)
+  if (!m) {
+    m = new Machine(k)
+    machines.set(k, m)
+    k.machine = m
+  }
+  return m
 }
+
+// The Machine of each kernel; KernelState keeps only what the loader and the views use of it (state.ts: KernelMachine).
+const machines = new WeakMap<KernelState, Machine>()
 
 /**
  * move_module() + simplify_symbols()'s values + apply_relocations(): copies the SHF_ALLOC sections to

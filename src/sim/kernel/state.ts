@@ -3,7 +3,8 @@ import type { ModuleBehaviour } from './types.js'
 import type { Printk } from './printk.js'
 import type { ParamInstance } from './params.js'
 import type { ModuleArea } from './alloc.js'
-import type { Machine, ModuleCode } from './machine.js'
+import type { SparseMemory } from '../cpu/index.js'
+import type { KernelApi } from '../kapi/index.js'
 
 /** enum module_state, plus 'gone' once freed (kept for stale references). */
 export type ModState = 'unformed' | 'coming' | 'live' | 'going' | 'gone'
@@ -45,6 +46,31 @@ export interface SimModule {
   code?: ModuleCode
 }
 
+/** What the simulator keeps of a module's code once it is mapped. */
+export interface ModuleCode {
+  /** Defined symbols (functions and objects) by name, at their load addresses. */
+  symbols: Map<string, bigint>
+  /** The same, sorted by address, for kallsyms lookups (%pS, the oops report's RIP line). */
+  kallsyms: Array<{ addr: bigint; name: string }>
+  /** &__this_module: what THIS_MODULE passes to try_module_get() and friends. */
+  thisModule: bigint
+  init?: bigint
+  exit?: bigint
+  /** The core and init allocations, with where their text ends (kallsyms' bound for the last symbol). */
+  core: { addr: bigint; size: number; text: number }
+  init_: { addr: bigint; size: number; text: number } | undefined
+  /** The relocated __param array: entry i's variable pointer is at +40*i+32. */
+  params?: bigint
+  /** The relocated __bug_table: where each BUG()/WARN() sits, with its file, line and flags. */
+  bugTable?: { addr: bigint; count: number }
+}
+
+/** What the loader and the /proc and /sys views use of the CPU side (machine.ts's Machine, made by machineOf()). */
+export interface KernelMachine {
+  readonly memory: SparseMemory
+  readonly api: KernelApi
+}
+
 /** The whole simulated kernel's mutable state. */
 export interface KernelState {
   profile: KernelProfile
@@ -64,7 +90,7 @@ export interface KernelState {
   /** Caveats for the user, drained by SimKernel.takeNotes(). */
   notes: string[]
   /** The CPU and memory modules' own code runs on, made by the first one (machine.ts). */
-  machine?: Machine
+  machine?: KernelMachine
   /** Oopses so far (the "[#N]" of the next report). */
   oopses?: number
 }
