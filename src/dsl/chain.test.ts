@@ -156,7 +156,7 @@ describe('the chain', () => {
     expect(() => kernel({ modules: 'x', timout: 5 } as never)).toThrowErrorMatchingInlineSnapshot(`
       [KmodspecError: kernel(): unknown option 'timout'
 
-      Expected:  only backend, modules, release, timeout, cwd, cmdline
+      Expected:  only backend, modules, release, timeout, cwd, cmdline, tree
       Received:  unknown option 'timout']
     `)
     expect(() => kernel({ timeout: -1 })).toThrowErrorMatchingInlineSnapshot(`
