@@ -6,11 +6,12 @@ import { execa } from 'execa'
 import type { BackendOptions } from '../options.js'
 import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
 import { cacheDir, sha256 } from './cache.js'
-import { buildInitramfs, busyboxApplets, kmodTools } from './initramfs.js'
+import { buildInitramfs } from './initramfs.js'
 import { chooseKernel, uncompressedKernel } from './kernel.js'
 import { splitUnrelated } from '../../observe/unrelated.js'
-import { findKernelFailure } from '../../observe/kernel-failure.js'
-import { parseKmsgRecord } from './kmsg.js'
+import { kernelFailureError } from '../../observe/kernel-failure.js'
+import { parseKmsgRecord } from '../../observe/kmsg.js'
+import { parseCommand, scriptCommand } from '../../contract/script.js'
 import { firstRunStep } from './progress.js'
 import { Vm, type VmConfig, machineArgs } from './vm.js'
 import { TreeMirror } from './tree-mirror.js'
@@ -78,16 +79,6 @@ const kvmProbeMs = 15_000
 
 /** Places the VM owns: files there are never copied from the host. */
 const vmPlaces = ['/lib/modules', '/etc/modprobe.d', '/proc', '/sys', '/dev']
-
-function programFor(tool: string): string {
-  if ((kmodTools as readonly string[]).includes(tool)) return `/sbin/${tool}`
-  if (tool === 'dmesg') return '/bin/dmesg'
-  if ((busyboxApplets as readonly string[]).includes(tool) && tool !== 'sh') return '/bin/busybox'
-  throw new BackendError(
-    `unknown command '${tool}': the qemu backend runs ${[...kmodTools, 'dmesg', 'cat', 'ls', 'mkdir', 'cp', 'rm', 'echo'].join(', ')}`,
-    'usage',
-  )
-}
 
 async function exists(file: string, mode = constants.F_OK): Promise<boolean> {
   try {
@@ -164,16 +155,11 @@ class QemuBackendImpl implements QemuBackend {
     if (this.closed) throw new BackendError('the qemu backend is closed', 'usage')
     const vm = this.vm
     if (!vm?.alive) throw new BackendError('the VM is not running (it crashed, hung or died in an earlier step): call reset() for a fresh kernel', 'died')
-    if (argv.length === 0) throw new BackendError('empty command', 'usage')
+    // `echo TEXT > FILE`: the agent opens FILE itself, no shell involved.
+    const { command, redirect, file } = parseCommand(argv, 'qemu')
+    const program = scriptCommand(command[0]!)!.vmPath
     const cwd = path.resolve(options.cwd ?? process.cwd())
     const timeoutMs = options.timeoutMs ?? this.opts.timeout
-    // `echo TEXT > FILE`: the agent opens FILE itself, no shell involved.
-    const at = argv.findIndex((w) => w === '>' || w === '>>')
-    const command = at >= 0 ? argv.slice(0, at) : [...argv]
-    const redirect = at >= 0 ? (argv[at] as '>' | '>>') : ''
-    const file = at >= 0 ? argv[at + 1] ?? '' : ''
-    if (at >= 0 && (!file || argv.length > at + 2)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
-    const program = programFor(command[0])
     if (!this.dirs.has(cwd)) {
       await vm.mkdir(cwd, this.opts.bootTimeout)
       this.dirs.add(cwd)
@@ -187,11 +173,8 @@ class QemuBackendImpl implements QemuBackend {
     const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
     const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
-    const failure = findKernelFailure(records)
-    if (failure) {
-      const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
-      throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, { cause: result })
-    }
+    const failure = kernelFailureError(records, result, { remedy: 'reset() brings a fresh kernel' })
+    if (failure) throw failure
     return result
   }
 

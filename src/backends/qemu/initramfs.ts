@@ -9,9 +9,9 @@ import { cacheDir, sha256, writeCacheFile } from './cache.js'
 import { type CpioEntry, writeCpio } from './cpio.js'
 
 /** kmod's tools: argv[0] picks the tool (and its message prefix), so each is a symlink to kmod. */
-export const kmodTools: readonly string[] = scriptLanguage.filter((c) => c.provider === 'kmod').map((c) => c.name)
+const kmodTools: readonly string[] = scriptLanguage.filter((c) => c.provider === 'kmod').map((c) => c.name)
 /** The script language's file commands, run as busybox applets, and sh (the ssh variant's /init). */
-export const busyboxApplets: readonly string[] = ['sh', ...scriptLanguage.filter((c) => c.provider === 'busybox').map((c) => c.name)]
+const busyboxApplets: readonly string[] = ['sh', ...scriptLanguage.filter((c) => c.provider === 'busybox').map((c) => c.name)]
 /** What a login over ssh needs besides the script language (the ssh backend asks `uname -r`). */
 const sshApplets = ['uname'] as const
 
