@@ -71,16 +71,16 @@ export class Alu {
       this.sf = hi >>> 31
     } else {
       this.zf = lo === 0 ? 1 : 0
-      this.sf = (lo & SIGN[size]) !== 0 ? 1 : 0
+      this.sf = (lo & SIGN[size]!) !== 0 ? 1 : 0
     }
-    this.pf = PARITY[lo & 0xff]
+    this.pf = PARITY[lo & 0xff]!
   }
 
   /** One of the eight ALU ops (AluOp) on size-byte operands; returns the result (for CMP too). */
   arith(op: number, size: number, a: number, ah: number, b: number, bh: number): number {
     if (size === 8) return this.arith64(op, a, ah, b, bh)
-    const mask = MASK[size]
-    const sign = SIGN[size]
+    const mask = MASK[size]!
+    const sign = SIGN[size]!
     let r: number
     switch (op) {
       case 0: case 2: {
@@ -107,7 +107,7 @@ export class Alu {
     }
     this.zf = r === 0 ? 1 : 0
     this.sf = (r & sign) !== 0 ? 1 : 0
-    this.pf = PARITY[r & 0xff]
+    this.pf = PARITY[r & 0xff]!
     this.rh = 0
     return r
   }
@@ -152,7 +152,7 @@ export class Alu {
     }
     this.zf = (lo | hi) === 0 ? 1 : 0
     this.sf = hi >>> 31
-    this.pf = PARITY[lo & 0xff]
+    this.pf = PARITY[lo & 0xff]!
     this.rh = hi
     return lo
   }
@@ -175,8 +175,8 @@ export class Alu {
     }
     if (sub === 2 || sub === 3) return this.rcx(sub === 2, size, a, ah, n)
     if (size === 8) return this.shift64(sub, a, ah, n)
-    const mask = MASK[size]
-    const sign = SIGN[size]
+    const mask = MASK[size]!
+    const sign = SIGN[size]!
     let r: number
     this.rh = 0
     switch (sub) {
