@@ -3,7 +3,7 @@
  * own files, uploading lazily (see tree.ts for what a command needs).
  */
 import { readFileSync } from 'node:fs'
-import { mkdir, readdir, stat, symlink, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise'
@@ -37,6 +37,8 @@ export class TreeMirror {
   /** Where the current modules.* live: the host tree, or the last depmod's output. */
   private indexDir: string
   private stage: DirectoryResult | undefined
+  /** What the staging tree links to, by tree-relative path. */
+  private placed = new Map<string, string>()
   private hostFiles: string[] | undefined
 
   constructor(
@@ -186,39 +188,54 @@ export class TreeMirror {
   }
 
   /**
-   * kmod's depmod, on the host, over a staging copy of the VM's tree: links to the host tree's
-   * modules (less those the run removed), the run's own files, and the tree's inputs (modules.order,
-   * modules.builtin*). Its messages name the VM's paths; its indexes are uploaded.
+   * kmod's depmod, on the host, over a staging copy of the VM's tree (see staged()). Its messages
+   * name the VM's paths; its indexes are uploaded.
    */
   private async depmod(vm: TreeVm, argv: readonly string[]): Promise<ExecResult> {
-    await this.stage?.cleanup()
-    this.stage = await tmpDir({ prefix: 'kmodspec-tree-', unsafeCleanup: true })
-    const base = this.stage.path
-    const top = path.join(base, 'lib/modules', this.release)
-    const made = new Set<string>()
-    const place = async (rel: string, host: string): Promise<void> => {
-      const dir = path.dirname(path.join(top, rel))
-      if (!made.has(dir)) {
-        await mkdir(dir, { recursive: true })
-        made.add(dir)
-      }
-      await symlink(host, path.join(top, rel))
-    }
-    await mkdir(top, { recursive: true })
-    for (const rel of await this.treeFiles()) if (!this.removed.has(rel) && !this.own.has(rel)) await place(rel, path.join(this.hostDir, rel))
-    for (const [rel, host] of this.own) if (/\.ko(\.xz|\.zst|\.gz)?$/.test(rel)) await place(rel, host)
-    for (const name of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
-      if (!this.removed.has(name) && (await stat(path.join(this.hostDir, name)).catch(() => undefined))) await place(name, path.join(this.hostDir, name))
-    }
+    const { base, top } = await this.staged()
     const args = argv.slice(1).filter((w) => w !== this.release)
     const r = await execa(depmodBinary, [...args, '-b', base, this.release], { reject: false, argv0: 'depmod', stripFinalNewline: false, env: { LC_ALL: 'C' } })
     const unstage = (t: string) => String(t ?? '').split(base).join('')
-    if (r.exitCode === 0) {
+    // -n prints the indexes instead of writing them.
+    const dryRun = args.some((a) => a === '--dry-run' || a === '--show' || (/^-[a-zA-Z]+$/.test(a) && a.includes('n')))
+    if (r.exitCode === 0 && !dryRun) {
       this.indexDir = top
       this.index = undefined
       await this.sendIndexes(vm)
     }
     return { argv: [...argv], exitCode: r.exitCode ?? 1, stdout: unstage(r.stdout as string), stderr: unstage(r.stderr as string), dmesg: [] }
+  }
+
+  /**
+   * The staging copy of the VM's tree for depmod, made once and then brought up to date: links to the
+   * host tree's modules (less the removed ones), the run's own files, and the tree's inputs.
+   */
+  private async staged(): Promise<{ base: string; top: string }> {
+    if (!this.stage) {
+      this.stage = await tmpDir({ prefix: 'kmodspec-tree-', unsafeCleanup: true })
+      this.placed.clear()
+    }
+    const base = this.stage.path
+    const top = path.join(base, 'lib/modules', this.release)
+    const want = new Map<string, string>()
+    for (const rel of await this.treeFiles()) if (!this.removed.has(rel) && !this.own.has(rel)) want.set(rel, path.join(this.hostDir, rel))
+    for (const [rel, host] of this.own) if (/\.ko(\.xz|\.zst|\.gz)?$/.test(rel)) want.set(rel, host)
+    for (const name of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
+      if (!this.removed.has(name) && (await stat(path.join(this.hostDir, name)).catch(() => undefined))) want.set(name, path.join(this.hostDir, name))
+    }
+    for (const [rel, host] of this.placed) {
+      if (want.get(rel) === host) continue
+      await rm(path.join(top, rel), { force: true })
+      this.placed.delete(rel)
+    }
+    const missing = [...want].filter(([rel, host]) => this.placed.get(rel) !== host)
+    for (const dir of new Set(missing.map(([rel]) => path.dirname(path.join(top, rel))))) await mkdir(dir, { recursive: true })
+    // ~4,000 links the first time: a few hundred at once.
+    for (let i = 0; i < missing.length; i += 256) {
+      await Promise.all(missing.slice(i, i + 256).map(([rel, host]) => symlink(host, path.join(top, rel))))
+    }
+    for (const [rel, host] of missing) this.placed.set(rel, host)
+    return { base, top }
   }
 }
 
