@@ -29,7 +29,7 @@ export interface PortIo {
 /** Registers and operand access; the instructions are in Exec (exec.ts) and the loop in Cpu (cpu.ts). */
 export abstract class Machine extends Alu {
   readonly memory: SparseMemory
-  /** Low and high halves of the 16 general registers. */
+  /** Low and high halves of the 16 general registers (indexed by decoded register numbers 0-15, so reads carry `!`). */
   readonly R = new Uint32Array(16)
   readonly H = new Uint32Array(16)
   ripLo = 0
@@ -71,7 +71,7 @@ export abstract class Machine extends Alu {
 
   /** Unsigned 64-bit value of register n. */
   regValue(n: number): bigint {
-    return toBig(this.R[n], this.H[n])
+    return toBig(this.R[n]!, this.H[n]!)
   }
 
   /** Sets register n (64-bit). */
@@ -99,12 +99,12 @@ export abstract class Machine extends Alu {
       lo = d.disp
       hi = 0
       if (d.base >= 0) {
-        lo += this.R[d.base]
-        hi += this.H[d.base]
+        lo += this.R[d.base]!
+        hi += this.H[d.base]!
       }
       if (d.index >= 0) {
-        lo += this.R[d.index] * d.scale
-        hi += this.H[d.index] * d.scale
+        lo += this.R[d.index]! * d.scale
+        hi += this.H[d.index]! * d.scale
       }
       if (lo >= TWO32 || lo < 0) {
         const c = Math.floor(lo / TWO32)
@@ -135,10 +135,10 @@ export abstract class Machine extends Alu {
   /** Register n of `size` bytes (byte registers 16..19: AH..BH); high half in vh. */
   protected getR(n: number, size: number): number {
     switch (size) {
-      case 8: this.vh = this.H[n]; return this.R[n]
-      case 4: this.vh = 0; return this.R[n]
-      case 2: this.vh = 0; return this.R[n] & 0xffff
-      default: this.vh = 0; return n < 16 ? this.R[n] & 0xff : (this.R[n - 16] >>> 8) & 0xff
+      case 8: this.vh = this.H[n]!; return this.R[n]!
+      case 4: this.vh = 0; return this.R[n]!
+      case 2: this.vh = 0; return this.R[n]! & 0xffff
+      default: this.vh = 0; return n < 16 ? this.R[n]! & 0xff : (this.R[n - 16]! >>> 8) & 0xff
     }
   }
 
@@ -146,10 +146,10 @@ export abstract class Machine extends Alu {
     switch (size) {
       case 8: this.R[n] = lo; this.H[n] = hi; return
       case 4: this.R[n] = lo; this.H[n] = 0; return
-      case 2: this.R[n] = (this.R[n] & 0xffff0000) | (lo & 0xffff); return
+      case 2: this.R[n] = (this.R[n]! & 0xffff0000) | (lo & 0xffff); return
       default:
-        if (n < 16) this.R[n] = (this.R[n] & 0xffffff00) | (lo & 0xff)
-        else this.R[n - 16] = (this.R[n - 16] & 0xffff00ff) | ((lo & 0xff) << 8)
+        if (n < 16) this.R[n] = (this.R[n]! & 0xffffff00) | (lo & 0xff)
+        else this.R[n - 16] = (this.R[n - 16]! & 0xffff00ff) | ((lo & 0xff) << 8)
     }
   }
 
@@ -187,8 +187,8 @@ export abstract class Machine extends Alu {
   }
 
   protected push(lo: number, hi: number, size = 8): void {
-    let sl = this.R[RSP] - size
-    let sh = this.H[RSP]
+    let sl = this.R[RSP]! - size
+    let sh = this.H[RSP]!
     if (sl < 0) {
       sl += TWO32
       sh = (sh - 1) >>> 0
@@ -199,8 +199,8 @@ export abstract class Machine extends Alu {
   }
 
   protected pop(size = 8): number {
-    const lo = this.R[RSP]
-    const hi = this.H[RSP]
+    const lo = this.R[RSP]!
+    const hi = this.H[RSP]!
     const v = this.load(size, lo, hi)
     const s = lo + size
     if (s >= TWO32) {
@@ -211,10 +211,10 @@ export abstract class Machine extends Alu {
   }
 
   protected addRsp(n: number): void {
-    const s = this.R[RSP] + n
+    const s = this.R[RSP]! + n
     if (s >= TWO32) {
       this.R[RSP] = s - TWO32
-      this.H[RSP] = this.H[RSP] + 1
+      this.H[RSP] = this.H[RSP]! + 1
     } else this.R[RSP] = s
   }
 
