@@ -17,6 +17,7 @@ const BUSES = {
 /** struct device_driver: name +0, bus +8, owner +16. */
 const DRV = { name: 0, bus: 8, owner: 16 }
 const EBUSY = 16n
+const LED_TRIGGER_SIZE = 128
 
 interface Driver {
   /** &struct device_driver. */
@@ -92,6 +93,21 @@ export class DriverRegistry implements RegistryView {
         return 0n
       },
       bus_unregister: (c) => void this.buses.delete(c.arg(0)),
+      // Attribute files of a driver or class: sysfs entries the simulator does not list.
+      driver_create_file: () => 0n,
+      driver_remove_file: () => 0n,
+      class_create_file_ns: () => 0n,
+      class_remove_file_ns: () => 0n,
+      // LED triggers: registered by name; with no LED device nothing fires.
+      led_trigger_register_simple: (c) => {
+        const trig = this.ctx.heap.kmalloc(LED_TRIGGER_SIZE, 'led_trigger_register_simple')
+        writeUint(this.ctx.memory, c.arg(1), 8, trig)
+      },
+      led_trigger_unregister_simple: (c) => {
+        if (c.arg(0) !== 0n) this.ctx.heap.free(c.arg(0), 'kfree')
+      },
+      led_trigger_register: () => 0n,
+      led_trigger_unregister: () => 0n,
     }
   }
 }

@@ -19,9 +19,11 @@ import { BlockRegistry } from './block.js'
 import type { BootRegistries } from './boot-registries.js'
 import { DeviceRegistry } from './chrdev.js'
 import { CryptoRegistry } from './crypto.js'
+import { Debugfs } from './debugfs.js'
 import { DriverRegistry } from './drivers.js'
 import { idrFunctions } from './idr.js'
 import { NetdevRegistry } from './netdev.js'
+import { notifierFunctions } from './notifiers.js'
 import { paramOpsFunctions } from './param-ops.js'
 import { percpuFunctions } from './percpu-alloc.js'
 import { NO_HOST, type RegistryHost, type RegistryView } from './registry.js'
@@ -112,7 +114,8 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
   context.resolveNetdev ??= (dev) => netdevs.info(dev)
   const drivers = new DriverRegistry(context)
   const workqueues = new Workqueues(context, host)
-  const registries: RegistryView[] = [crypto, block, devices, netdevs, drivers]
+  const debugfs = new Debugfs(context)
+  const registries: RegistryView[] = [crypto, block, devices, netdevs, drivers, debugfs]
   const caches = new CacheRegistry(context)
   const rcu = new RcuQueue((addr) => {
     const warning = context.heap.free(addr, addr >= VMALLOC_BASE ? 'vfree' : 'kfree')
@@ -135,6 +138,8 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     ...netdevs.functions(),
     ...drivers.functions(),
     ...workqueues.functions(),
+    ...debugfs.functions(),
+    ...notifierFunctions(context),
     ...idrFunctions(context, host),
     ...percpuFunctions(context, o.percpuBase ?? 0n),
     ...paramOpsFunctions(),

@@ -4,6 +4,9 @@
 import { describe, expect, test } from 'vitest'
 import { BlockRegistry } from './block.js'
 import { DeviceRegistry } from './chrdev.js'
+import { Debugfs } from './debugfs.js'
+import { DriverRegistry } from './drivers.js'
+import { Workqueues } from './workqueue.js'
 import { CryptoRegistry } from './crypto.js'
 import { readUint, utf8, writeUint } from './guest.js'
 import { idrFunctions } from './idr.js'
@@ -154,5 +157,56 @@ describe('block, net, misc, filesystems, idr', () => {
     expect(s.call(fns, 'idr_remove', idr, 0)).toBe(0xan)
     expect(s.call(fns, 'idr_alloc', idr, 0xd, 0, 0, 0)).toBe(0n)
     expect(s.call(fns, 'idr_find', idr, 1)).toBe(0xbn)
+  })
+})
+
+describe('drivers, debugfs, workqueues', () => {
+  test('a PCI driver with no device only shows under /sys/bus/pci/drivers, until it unregisters', () => {
+    const s = setup()
+    const reg = new DriverRegistry(s.ctx)
+    const fns = reg.functions()
+    const pci = s.ctx.scratch.put(new Uint8Array(256))
+    writeUint(s.ctx.memory, pci + 16n, 8, s.str('e1000'))
+    expect(s.call(fns, '__pci_register_driver', pci, OWNER, s.str('e1000'))).toBe(0n)
+    expect(reg.list('/sys/bus/pci/drivers')).toEqual(['e1000'])
+    expect(readUint(s.ctx.memory, pci + 120n + 16n, 8)).toBe(OWNER)
+    expect(s.call(fns, '__pci_register_driver', pci, OWNER, s.str('e1000'))).toBe(ERR(16))
+    s.call(fns, 'pci_unregister_driver', pci)
+    expect(reg.list('/sys/bus/pci/drivers')).toBeUndefined()
+  })
+
+  test('debugfs directories and files list under /sys/kernel/debug; debugfs_remove takes the subtree', () => {
+    const s = setup()
+    const fs = new Debugfs(s.ctx)
+    const fns = fs.functions()
+    const dir = s.call(fns, 'debugfs_create_dir', s.str('zram'), 0) as bigint
+    s.call(fns, 'debugfs_create_file', s.str('stats'), 0o444, dir, 0, 0)
+    expect(fs.list('/sys/kernel/debug')).toEqual(['zram'])
+    expect(fs.list('/sys/kernel/debug/zram')).toEqual(['stats'])
+    s.call(fns, 'debugfs_remove', dir)
+    expect(fs.list('/sys/kernel/debug/zram')).toBeUndefined()
+  })
+
+  test('queued work runs once, in order, on flush or at the syscall boundary; cancelled work never runs', () => {
+    const ran: bigint[] = []
+    const s = setup()
+    const host: RegistryHost = { ...s.host, callGuest: (_fn, args) => (ran.push(args[0]!), 0n) }
+    const wq = new Workqueues(s.ctx, host)
+    const fns = wq.functions()
+    const work = () => {
+      const w = s.ctx.scratch.put(new Uint8Array(32))
+      writeUint(s.ctx.memory, w + 24n, 8, 0xffffffffc0002000n)
+      return w
+    }
+    const [a, b, c] = [work(), work(), work()]
+    expect(s.call(fns, 'queue_work_on', 0, 0, a)).toBe(1n)
+    expect(s.call(fns, 'queue_work_on', 0, 0, a)).toBe(0n)
+    s.call(fns, 'queue_work_on', 0, 0, b)
+    s.call(fns, 'queue_work_on', 0, 0, c)
+    expect(s.call(fns, 'cancel_work_sync', c)).toBe(1n)
+    s.call(fns, 'flush_work', b)
+    expect(ran).toEqual([b])
+    wq.drain()
+    expect(ran).toEqual([b, a])
   })
 })

@@ -8,7 +8,7 @@ import { kernfsOrder } from './kernfs.js'
 
 const { ENOENT, EACCES, EINVAL, EIO } = errno
 /** Files the registries of sim/kapi show (the kernel's own boot registrations included, so the machine is made for them). */
-const REGISTRY_PATH = /^\/(proc\/(devices|misc|filesystems|crypto)$|sys\/(block|class|bus|fs)(\/|$))/
+const REGISTRY_PATH = /^\/(proc\/(devices|misc|filesystems|crypto)$|sys\/(block|class|bus|fs|kernel\/debug)(\/|$))/
 
 /** /proc/modules: newest first, like the kernel's modules list (m_show() of procfs.c). */
 function procModules(k: KernelState): string {
