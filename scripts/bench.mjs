@@ -118,6 +118,17 @@ try {
   figures.push(['sim', "kernel({ tree: 'installed' }) + modprobe bochs (6 modules), warm, median of 10 (goal <= 300 ms)", `${ms(median(wall))} (CPU ${ms(median(cpu))})`])
 }
 
+// Issue 9: the share of the installed tree's modules whose init the simulator models, and what to model
+// next (src/sim/kernel/coverage.ts; a few minutes; `--no-coverage` skips it).
+let coverageTop
+if (!process.argv.includes('--no-coverage')) {
+  const { coverageFigures } = await import('../dist/sim/kernel/coverage.js')
+  const { loadEmbeddedProfile } = await import('../dist/profile/index.js')
+  const coverage = coverageFigures(await loadEmbeddedProfile(), '/lib/modules/6.1.0-56-amd64')
+  figures.push(...coverage.figures)
+  coverageTop = coverage.top
+}
+
 // depmod over the installed tree against kmod 30's, whole processes (scripts/bench-depmod.mjs); `--no-depmod` skips it.
 if (!process.argv.includes('--no-depmod')) {
   const { depmodFigures } = await import('./bench-depmod.mjs')
@@ -157,3 +168,4 @@ if (!process.argv.includes('--sim-only')) {
 
 const width = Math.max(...figures.map(([, what]) => what.length))
 for (const [where, what, value] of figures) console.log(`${where.padEnd(6)} ${what.padEnd(width)}  ${value}`)
+if (coverageTop) console.log(`\n${coverageTop}`)
