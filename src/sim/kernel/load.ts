@@ -1,10 +1,9 @@
-import { Buffer } from 'node:buffer'
-import { readElf, SHT_NOBITS, type ElfFile } from '../../elf/read.js'
-import { moduleFromElf } from '../../elf/module.js'
+import { SHN_ABS, SHN_COMMON, SHN_LIVEPATCH, SHN_UNDEF, STB_WEAK, stBind, type ElfFile } from '../../elf/read.js'
 import { embeddedBehaviour, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
 import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
-import { computeLayout } from './layout.js'
+import { computeLayout, type ModuleLayout } from './layout.js'
+import { setupLoadInfo, type LoadInfo } from './load-info.js'
 import { loaderFacts } from '../../profile/index.js'
 import { parseModuleArgs, readParams } from './params.js'
 import { KERN_ERR, KERN_NOTICE, KERN_WARNING } from './printk.js'
@@ -12,13 +11,13 @@ import { findModule, type KernelState, type ModExport, type SimModule } from './
 import { checkVersion, resolveSymbol, unrefAll, findSymbol, type VersionInfo } from './symbols.js'
 import {
   addTaint, addTaintModule, logOnce, testTaint, tryToForceLoad,
-  TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE,
+  TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE, TAINT_USER,
 } from './taint.js'
 import { runActions, SimKernelFault } from './exec.js'
 import { freeInit, machineOf, mapModule, unmapModule, writeParamToModule } from './machine.js'
 import { runModuleFunction } from './oops.js'
 import type { ModuleBehaviour } from './types.js'
-import { errno } from './types.js'
+import { errno, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC } from './types.js'
 
 const { EPERM, ENOENT, ENOEXEC, ENOMEM, EBUSY, EEXIST, EINVAL, EOPNOTSUPP, EKEYREJECTED } = errno
 
@@ -42,57 +41,10 @@ export function initModule(k: KernelState, image: Uint8Array, args: string): num
 /** finit_module(2): flags checked first, then the file read (an empty file is -EINVAL). */
 export function finitModule(k: KernelState, image: Uint8Array, args: string, flags: number): number {
   if (k.modulesDisabled) return -EPERM
-  if (flags & ~(1 | 2 | MODULE_INIT_COMPRESSED_FILE)) return -EINVAL
+  if (flags & ~(MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC | MODULE_INIT_COMPRESSED_FILE)) return -EINVAL
   if (image.length === 0) return -EINVAL
   if (flags & MODULE_INIT_COMPRESSED_FILE) return -EOPNOTSUPP
   return loadModule(k, image, args, flags)
-}
-
-/** Strings of .modinfo as get_modinfo() walks them. */
-function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string]> {
-  if (!s || s.type === SHT_NOBITS) return []
-  const data = elf.sectionData(elf.sections[s.index])
-  const out: Array<[string, string]> = []
-  let i = 0
-  while (i < data.length) {
-    if (data[i] === 0) {
-      i++
-      continue
-    }
-    let end = data.indexOf(0, i)
-    if (end < 0) end = data.length
-    const str = Buffer.from(data.buffer, data.byteOffset + i, end - i).toString('utf8')
-    const eq = str.indexOf('=')
-    if (eq > 0) out.push([str.slice(0, eq), str.slice(eq + 1)])
-    i = end + 1
-  }
-  return out
-}
-
-interface ParsedImage {
-  bytes: Buffer
-  elf: ElfFile
-  info?: ModuleInfo
-}
-
-/** Images parsed lately (readElf and moduleFromElf are pure): a module loaded again with the same bytes is not parsed again. */
-const recentImages: ParsedImage[] = []
-const RECENT_BYTES = 32 * 1024 * 1024
-
-/** readElf() of an image, or of an identical one parsed lately (compared byte for byte); throws as readElf does. */
-function parseImage(image: Uint8Array): ParsedImage {
-  const key = Buffer.from(image.buffer, image.byteOffset, image.byteLength)
-  for (const e of recentImages) if (e.bytes.length === key.length && e.bytes.equals(key)) return e
-  // our own copy: the caller's buffer may be reused
-  const bytes = Buffer.from(key)
-  const entry: ParsedImage = { bytes, elf: readElf(bytes, { kernel: true }) }
-  recentImages.unshift(entry)
-  let total = 0
-  for (let i = 0; i < recentImages.length; i++) {
-    total += recentImages[i]!.bytes.length
-    if (total > RECENT_BYTES && i > 0) recentImages.length = i
-  }
-  return entry
 }
 
 /** load_module() of kernel/module/main.c (6.1), step by step, then do_init_module(). */
@@ -105,52 +57,15 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     k.printk.log(KERN_NOTICE, 'Loading of unsigned module is rejected')
     return -EKEYREJECTED
   }
-  const { sections } = checked
-  let parsed: ParsedImage
-  try {
-    parsed = parseImage(checked.len === image.length ? image : image.subarray(0, checked.len))
-  } catch {
-    // elf_validity_check() passed: what readElf still refuses, the kernel would read as garbage.
-    k.notes.push('the module file is malformed in a way elf_validity_check() lets through: the real kernel reads it anyway and what it then does is not simulated; the simulator refuses it with -ENOEXEC')
-    return -ENOEXEC
-  }
-
-  const elf = parsed.elf
-  // setup_load_info()
-  const infoIdx = findSec(sections, '.modinfo')
-  const modinfo = infoIdx ? modinfoOf(elf, sections[infoIdx]) : []
-  const get = (tag: string) => modinfo.find(([key]) => key === tag)?.[1]
-  const all = (tag: string) => modinfo.filter(([key]) => key === tag).map(([, v]) => v)
-  const early = get('name')
-  const symIdx = sections.findIndex((s, i) => i > 0 && s.type === 2)
-  if (symIdx <= 0) {
-    k.printk.log(KERN_WARNING, `${early ?? '(missing .modinfo section or name field)'}: module has no symbols (stripped?)`)
-    return -ENOEXEC
-  }
-  const modIdx = findSec(sections, '.gnu.linkonce.this_module')
-  if (!modIdx) {
-    k.printk.log(KERN_WARNING, `${early ?? '(missing .modinfo section or name field)'}: No module found in object`)
-    return -ENOEXEC
-  }
-  let info: ModuleInfo
-  try {
-    info = parsed.info ??= moduleFromElf(elf, { kernel: true })
-  } catch {
-    k.notes.push('the module file is malformed in a way the kernel does not check: the simulator refuses it with -ENOEXEC; what the real kernel does is not simulated')
-    return -ENOEXEC
-  }
-  const infoName = early ?? info.name
-  const versIdx = flags & 1 ? 0 : findSec(sections, '__versions')
-  const pcpuIdx = findSec(sections, '.data..percpu')
-  // rewrite_section_headers(): modinfo and versions are tracked but not kept.
-  sections[versIdx].flags &= ~SHF_ALLOC
-  sections[infoIdx].flags &= ~SHF_ALLOC
+  const li = setupLoadInfo(k, image, checked.sections, checked.len, flags)
+  if (typeof li === 'number') return li
+  const { elf, info, sections } = li
 
   const mod = newModule(info)
   const vinfo: VersionInfo = {
-    name: infoName,
-    versions: versIdx ? new Map(info.versions.map((v) => [v.name, v.crc])) : undefined,
-    importNs: all('import_ns'),
+    name: li.infoName,
+    versions: li.versIdx ? new Map(info.versions.map((v) => [v.name, v.crc])) : undefined,
+    importNs: li.all('import_ns'),
   }
   if (!config.modversions) vinfo.versions = new Map()
   // check_modstruct_version()
@@ -159,8 +74,63 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
 
   // 6.4+ reads the proprietary taint before check_modinfo()'s license check (module_augment_kernel_taints()).
   const proprietaryBefore = testTaint(k, TAINT_PROPRIETARY_MODULE)
-  // layout_and_allocate() -> check_modinfo()
-  const err = checkModinfo(k, mod, infoName, get, flags, versIdx !== 0)
+  const layout = layoutAndAllocate(k, li, mod, image, flags)
+  if (typeof layout === 'number') return layout
+  const release = () => {
+    unmapModule(k, mod)
+    k.area.free(mod.address)
+    if (mod.initAddress) k.area.free(mod.initAddress)
+  }
+  const added = addUnformedModule(k, mod, release)
+  if (added) return added
+  const unlink = (ret: number): number => {
+    release()
+    unrefAll(mod)
+    k.modules = k.modules.filter((m) => m !== mod)
+    mod.state = 'gone'
+    return ret
+  }
+
+  if (config.moduleSig && !checked.sigOk) {
+    logOnce(k, 'sig', KERN_NOTICE, `${mod.name}: module verification failed: signature and/or required key missing - tainting kernel`)
+    addTaintModule(k, mod, TAINT_UNSIGNED_MODULE, false)
+  }
+  mod.refcnt = 2 // module_unload_init(): MODULE_REF_BASE plus the reference held during init
+  findModuleSections(k, li, mod)
+  checkModuleLicenseAndVersions(k, li, mod, proprietaryBefore)
+  mod.version = li.get('version')
+  mod.srcversion = li.get('srcversion')
+
+  const serr = simplifySymbols(k, li, mod, vinfo)
+  if (serr < 0) return unlink(serr)
+
+  // move_module() + apply_relocations(): the module's own code runs on the simulated CPU, unless
+  // it is a model the user wrote (defineModule(), or an override by name).
+  if (!k.overrides.has(mod.name) && !elf.sectionByName(BEHAVIOUR_SECTION)) {
+    const rerr = mapModule(k, mod, elf, sections, layout)
+    if (rerr) return unlink(rerr)
+  }
+  const cerr = completeFormation(k, mod)
+  if (cerr) return unlink(cerr)
+
+  // parse_args(): the param ops write into the module's own variables, where init reads them.
+  const before = mod.params.map((p) => p.value)
+  const perr = parseModuleArgs(mod.name, uargs, mod.params, k.printk, { taintUser: () => addTaint(k, TAINT_USER, false) })
+  if (perr) {
+    mod.state = 'going'
+    return unlink(perr)
+  }
+  mod.params.forEach((p, i) => {
+    if (p.value !== before[i]) writeParamToModule(k, mod, i)
+  })
+  return doInitModule(k, mod, elf, info)
+}
+
+/** layout_and_allocate(): check_modinfo(), the section flags, the layout, then move_module()'s allocations. */
+function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: Uint8Array, flags: number): ModuleLayout | number {
+  const { config } = k.profile
+  const { sections, elf, symIdx, pcpuIdx } = li
+  const err = checkModinfo(k, mod, li.infoName, li.get, flags, li.versIdx !== 0)
   if (err) return err
   sections[pcpuIdx].flags &= ~SHF_ALLOC
   for (const n of ['.data..ro_after_init', '__jump_table']) {
@@ -185,12 +155,11 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
   // move_module(): core, then init, allocated before the module is listed.
   mod.address = k.area.alloc(layout.span?.core ?? layout.coreSize)
   mod.initAddress = layout.initSize ? k.area.alloc(layout.span?.init ?? layout.initSize) : 0n
-  const release = () => {
-    unmapModule(k, mod)
-    k.area.free(mod.address)
-    if (mod.initAddress) k.area.free(mod.initAddress)
-  }
-  // add_unformed_module()
+  return layout
+}
+
+/** add_unformed_module(): lists the module, or refuses a name already there (releasing what was allocated). */
+function addUnformedModule(k: KernelState, mod: SimModule, release: () => void): number {
   const old = findModule(k, mod.name, true)
   if (old) {
     release()
@@ -202,21 +171,12 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     return old.state === 'live' ? -EEXIST : -EBUSY
   }
   k.modules.unshift(mod)
-  const unlink = (ret: number): number => {
-    release()
-    unrefAll(mod)
-    k.modules = k.modules.filter((m) => m !== mod)
-    mod.state = 'gone'
-    return ret
-  }
+  return 0
+}
 
-  if (config.moduleSig && !checked.sigOk) {
-    logOnce(k, 'sig', KERN_NOTICE, `${mod.name}: module verification failed: signature and/or required key missing - tainting kernel`)
-    addTaintModule(k, mod, TAINT_UNSIGNED_MODULE, false)
-  }
-  mod.refcnt = 2 // module_unload_init(): MODULE_REF_BASE plus the reference held during init
-
-  // find_module_sections()
+/** find_module_sections(): the parameters, the obsolete-parameter warning and the exports. */
+function findModuleSections(k: KernelState, li: LoadInfo, mod: SimModule): void {
+  const { elf, sections } = li
   try {
     mod.params = readParams(elf, elf.sections[findSec(sections, '__param')] ?? undefined)
   } catch {
@@ -225,39 +185,42 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
     mod.params = []
   }
   if (findSec(sections, '__obsparm')) k.printk.log(KERN_WARNING, `${mod.name}: Ignoring obsolete parameters`)
-  readExports(elf, info, sections, mod)
+  readExports(elf, li.info, sections, mod)
+}
 
-  // check_module_license_and_versions()
+/** check_module_license_and_versions(): the license taint of known binary-only names, and exports without CRCs. */
+function checkModuleLicenseAndVersions(k: KernelState, li: LoadInfo, mod: SimModule, proprietaryBefore: boolean): void {
   const prev = loaderFacts(k.profile).licenseTaintNotice ? proprietaryBefore : testTaint(k, TAINT_PROPRIETARY_MODULE)
   if (mod.name === 'ndiswrapper') addTaint(k, TAINT_PROPRIETARY_MODULE, true)
   if (mod.name === 'driverloader' || mod.name === 'lve') addTaintModule(k, mod, TAINT_PROPRIETARY_MODULE, true)
   if (!prev && testTaint(k, TAINT_PROPRIETARY_MODULE)) k.printk.log(KERN_WARNING, `${mod.name}: module license taints kernel.`)
-  if (config.modversions) {
-    const hasSyms = info.exports.some((e) => !e.gpl)
-    const hasGpl = info.exports.some((e) => e.gpl)
-    if ((hasSyms && !findSec(sections, '__kcrctab')) || (hasGpl && !findSec(sections, '__kcrctab_gpl'))) {
+  if (k.profile.config.modversions) {
+    const hasSyms = li.info.exports.some((e) => !e.gpl)
+    const hasGpl = li.info.exports.some((e) => e.gpl)
+    if ((hasSyms && !findSec(li.sections, '__kcrctab')) || (hasGpl && !findSec(li.sections, '__kcrctab_gpl'))) {
       tryToForceLoad(k, mod, 'no versions for exported symbols')
     }
   }
-  mod.version = get('version')
-  mod.srcversion = get('srcversion')
+}
 
-  // simplify_symbols()
+/** simplify_symbols(): every undefined symbol resolved (or a weak one left at 0); 0 or the last error. */
+function simplifySymbols(k: KernelState, li: LoadInfo, mod: SimModule, vinfo: VersionInfo): number {
+  const { elf, sections } = li
   let ret = 0
   const n = elf.symbolCount()
   for (let i = 1; i < n; i++) {
     const raw = elf.symbolRaw(i)
-    if (raw.shndx === 0xfff2) {
+    if (raw.shndx === SHN_COMMON) {
       if (elf.symbolNameStartsWith(i, '__gnu_lto')) continue
       k.printk.log(KERN_WARNING, `${mod.name}: please compile with -fno-common`)
       ret = -ENOEXEC
-    } else if (raw.shndx === 0xfff1 || raw.shndx === 0xff20) {
+    } else if (raw.shndx === SHN_ABS || raw.shndx === SHN_LIVEPATCH) {
       continue
-    } else if (raw.shndx === 0) {
+    } else if (raw.shndx === SHN_UNDEF) {
       const name = elf.symbolName(i)
       const r = resolveSymbol(k, mod, vinfo, name)
       if (r === 0) continue
-      if (r === undefined && ((raw.info >> 4) === 2 || name === '_GLOBAL_OFFSET_TABLE_')) continue
+      if (r === undefined && (stBind(raw.info) === STB_WEAK || name === '_GLOBAL_OFFSET_TABLE_')) continue
       ret = r ?? -ENOENT
       k.printk.log(KERN_WARNING, `${mod.name}: Unknown symbol ${name} (err ${ret})`)
     } else if (raw.shndx >= sections.length) {
@@ -265,36 +228,20 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
       ret = -ENOEXEC
     }
   }
-  if (ret < 0) return unlink(ret)
+  return ret
+}
 
-  // move_module() + apply_relocations(): the module's own code runs on the simulated CPU, unless
-  // it is a model the user wrote (defineModule(), or an override by name).
-  if (!k.overrides.has(mod.name) && !elf.sectionByName(BEHAVIOUR_SECTION)) {
-    const rerr = mapModule(k, mod, elf, sections, layout)
-    if (rerr) return unlink(rerr)
-  }
-
-  // complete_formation(): verify_exported_symbols() under the lock, then COMING.
+/** complete_formation(): verify_exported_symbols() under the lock, then COMING. */
+function completeFormation(k: KernelState, mod: SimModule): number {
   for (const name of mod.exportOrder) {
     const found = findSymbol(k, name, true)
     if (found) {
       k.printk.log(KERN_ERR, `${mod.name}: exports duplicate symbol ${name} (owned by ${found.owner?.name ?? 'kernel'})`)
-      return unlink(-ENOEXEC)
+      return -ENOEXEC
     }
   }
   mod.state = 'coming'
-
-  const before = mod.params.map((p) => p.value)
-  const perr = parseModuleArgs(mod.name, uargs, mod.params, k.printk, { taintUser: () => addTaint(k, 6, false) })
-  if (perr) {
-    mod.state = 'going'
-    return unlink(perr)
-  }
-  // The param ops wrote into the module's own variables: init reads them there.
-  mod.params.forEach((p, i) => {
-    if (p.value !== before[i]) writeParamToModule(k, mod, i)
-  })
-  return doInitModule(k, mod, elf, info)
+  return 0
 }
 
 /** strlen() of a name in the symbol string table, without decoding it. */
@@ -317,7 +264,7 @@ function checkModinfo(
   k: KernelState, mod: SimModule, infoName: string, get: (t: string) => string | undefined, flags: number, hasCrcs: boolean,
 ): number {
   let modmagic = get('vermagic')
-  if (flags & 2) modmagic = undefined
+  if (flags & MODULE_INIT_IGNORE_VERMAGIC) modmagic = undefined
   const want = k.profile.vermagic
   if (modmagic === undefined) tryToForceLoad(k, mod, 'bad vermagic')
   else if (!sameMagic(modmagic, want, hasCrcs)) {
