@@ -4,6 +4,7 @@ import { Session } from 'node:inspector/promises'
 
 /** Phases by function name (src/sim/...): the innermost named function on a sample's stack wins. */
 const PHASES = [
+  ['kernel API setup (per kernel)', ['createKernelApi', 'Machine']],
   ['read .ko', ['kmodFileOpen']],
   ['ELF parse+checks', ['readElf', 'checkImage', 'moduleFromElf', 'computeLayout', 'relocationsFor']],
   ['map+relocate', ['mapModule', 'applyRelocateAdd']],

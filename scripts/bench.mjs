@@ -49,6 +49,11 @@ try {
   }
   simScenario = median(samples)
   figures.push(['sim', `${scenarioFile} (${scenario.length} commands), median of 50`, ms(simScenario)])
+  const scenarioWhere = await whereTimeGoes(async () => {
+    await sim.reset()
+    await runScenario(sim)
+  }, 50)
+  figures.push(['sim', 'where the scenario\'s time goes (sampled; each run on a fresh kernel)', scenarioWhere.join(', ')])
   await sim.reset()
   const step = await timeIt(async () => {
     await sim.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd })
