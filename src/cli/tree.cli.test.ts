@@ -46,3 +46,20 @@ test('sh --tree installed: modprobe finds the kernel\'s own module and its depen
     expect(empty.out).toContain("modprobe: FATAL: Module bridge not found in directory /lib/modules/6.1.0-56-amd64")
   }, { unsafeCleanup: true })
 })
+
+test("run --tree installed: a spec's kernel() without a tree option sees the kernel's own tree", async () => {
+  await withDir(async ({ path: dir }) => {
+    const { mkdir, symlink } = await import('node:fs/promises')
+    await mkdir(path.join(dir, 'specs'))
+    await symlink(path.resolve('node_modules'), path.join(dir, 'node_modules'))
+    const entry = JSON.stringify(path.resolve('src', 'index.ts'))
+    await writeFile(path.join(dir, 'specs', 'dummy.spec.ts'), `import { kernel } from ${entry}\nimport { test } from 'vitest'\ntest('modprobe dummy', async () => { await kernel({}).modprobe('dummy').expectLoaded('dummy') })\n`)
+    const io = (sink: { out: string }) => ({ cwd: dir, env: {}, stdout: { write: (t: string) => (sink.out += t) }, stderr: { write: (t: string) => (sink.out += t) } })
+    const installed = { out: '' }
+    expect(await runSpecs(['--tree', 'installed'], io(installed))).toBe(0)
+    expect(installed.out).toContain('1/1 specs passed')
+    const empty = { out: '' }
+    expect(await runSpecs([], io(empty))).toBe(1)
+    expect(empty.out).toContain('0/1 specs passed')
+  }, { unsafeCleanup: true })
+})
