@@ -2,7 +2,7 @@ import { bootOf, noViewsNote, type BuiltinModule } from './boot.js'
 import { formatParam, storeParam } from './params.js'
 import { machineOf, readParamFromModule, writeParamToModule } from './machine.js'
 import { findModule, refcount, type KernelState, type SimModule } from './state.js'
-import { addTaint, moduleFlags, moduleTaintLetters } from './taint.js'
+import { addTaint, moduleFlags, moduleTaintLetters, TAINT_USER } from './taint.js'
 import { errno } from './types.js'
 import { kernfsOrder } from './kernfs.js'
 
@@ -172,7 +172,7 @@ export function writeFile(k: KernelState, path: string, data: string): number {
     const param = visibleParams(mod).find((q) => q.name === rest[1])
     if (!param) return -ENOENT
     if (!(param.perm & 0o222)) return -EACCES
-    const ret = storeParam(param, data, k.printk, { taintUser: () => addTaint(k, 6, false) })
+    const ret = storeParam(param, data, k.printk, { taintUser: () => addTaint(k, TAINT_USER, false) })
     if (ret >= 0) writeParamToModule(k, mod, mod.params.indexOf(param))
     return ret
   }
