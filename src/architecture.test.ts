@@ -224,3 +224,11 @@ test('no process is started outside execa', () => {
   const offenders = [...importGraph(src).keys()].filter((file) => /from ['"](node:)?child_process['"]|shell:\s*true/.test(readFileSync(join(src, file), 'utf8')))
   expect(offenders).toEqual([])
 })
+
+test("the README's layout table names every layer folder, and only folders that exist", () => {
+  const readme = readFileSync(join(src, '..', 'README.md'), 'utf8')
+  const table = readme.slice(readme.indexOf('## Layout'))
+  const rows = [...table.matchAll(/^\| `src\/([\w/]+)\/` \|/gm)].map((m) => m[1]!).sort()
+  const folders = Object.keys(ranks).filter((layer) => statSync(join(src, layer), { throwIfNoEntry: false })?.isDirectory()).sort()
+  expect(rows).toEqual(folders)
+})
