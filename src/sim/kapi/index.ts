@@ -27,6 +27,7 @@ import { notifierFunctions } from './notifiers.js'
 import { paramOpsFunctions } from './param-ops.js'
 import { percpuFunctions } from './percpu-alloc.js'
 import { NO_HOST, type RegistryHost, type RegistryView } from './registry.js'
+import { Timers } from './timers.js'
 import { Workqueues } from './workqueue.js'
 
 export type { DeviceInfo, KapiContext, KernelLog, NetdevInfo } from './context.js'
@@ -114,6 +115,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
   context.resolveNetdev ??= (dev) => netdevs.info(dev)
   const drivers = new DriverRegistry(context)
   const workqueues = new Workqueues(context, host)
+  const timers = new Timers(context, host)
   const debugfs = new Debugfs(context)
   const registries: RegistryView[] = [crypto, block, devices, netdevs, drivers, debugfs]
   const caches = new CacheRegistry(context)
@@ -140,6 +142,7 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     netdevs.functions(),
     drivers.functions(),
     workqueues.functions(),
+    timers.functions(),
     debugfs.functions(),
     notifierFunctions(context),
     idrFunctions(context, host),
@@ -154,8 +157,9 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
       read: (path) => registries.map((r) => r.read(path)).find((t) => t !== undefined),
       list: (path) => registries.map((r) => r.list(path)).find((t) => t !== undefined),
     },
-    // Back at the syscall boundary: queued work runs (a kworker would), then the RCU grace period.
+    // Back at the syscall boundary: due timers and queued work run (softirq, kworker), then the RCU grace period.
     quiesce: () => {
+      timers.runDue()
       workqueues.drain()
       rcu.quiesce()
     },

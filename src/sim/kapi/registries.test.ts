@@ -6,7 +6,9 @@ import { BlockRegistry } from './block.js'
 import { DeviceRegistry } from './chrdev.js'
 import { Debugfs } from './debugfs.js'
 import { DriverRegistry } from './drivers.js'
+import { Timers } from './timers.js'
 import { Workqueues } from './workqueue.js'
+import { jiffies } from './time.js'
 import { CryptoRegistry } from './crypto.js'
 import { readUint, utf8, writeUint } from './guest.js'
 import { idrFunctions } from './idr.js'
@@ -209,4 +211,26 @@ describe('drivers, debugfs, workqueues', () => {
     wq.drain()
     expect(ran).toEqual([b, a])
   })
+})
+
+test('a timer runs once its expiry has passed on the virtual clock; a deleted one never runs', () => {
+  const ran: bigint[] = []
+  const s = setup()
+  const host: RegistryHost = { ...s.host, callGuest: (_fn, args) => (ran.push(args[0]!), 0n) }
+  const timers = new Timers(s.ctx, host)
+  const fns = timers.functions()
+  const [a, b] = [s.ctx.scratch.put(new Uint8Array(40)), s.ctx.scratch.put(new Uint8Array(40))]
+  s.call(fns, 'init_timer_key', a, 0xffffffffc0003000n, 0, 0, 0)
+  s.call(fns, 'init_timer_key', b, 0xffffffffc0003000n, 0, 0, 0)
+  const now = jiffies(s.ctx.clock)
+  expect(s.call(fns, 'mod_timer', a, now + 25n)).toBe(0n)
+  expect(s.call(fns, 'mod_timer', b, now + 25n)).toBe(0n)
+  expect(s.call(fns, 'del_timer_sync', b)).toBe(1n)
+  timers.runDue()
+  expect(ran).toEqual([])
+  s.ctx.clock.tick(100_000) // 100 ms: 25 jiffies at HZ=250
+  timers.runDue()
+  expect(ran).toEqual([a])
+  timers.runDue()
+  expect(ran).toEqual([a])
 })
