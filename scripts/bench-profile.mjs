@@ -48,5 +48,14 @@ export async function whereTimeGoes(step, times) {
     totals.set(phase(id), (totals.get(phase(id)) ?? 0) + dt)
     all += dt
   })
-  return [...totals].sort((a, b) => b[1] - a[1]).map(([p, t]) => `${p} ${Math.round((100 * t) / all)}%`)
+  // the largest functions left in "other", by their own time
+  const others = new Map()
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame
+    if (phase(id) !== 'other' || f.functionName === '(idle)' || f.functionName === '(program)') return
+    const name = `${f.functionName || '(anonymous)'}${f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : ''}`
+    others.set(name, (others.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  })
+  const top = [...others].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, t]) => `${n} ${Math.round((100 * t) / all)}%`)
+  return [...totals].sort((a, b) => b[1] - a[1]).map(([p, t]) => `${p} ${Math.round((100 * t) / all)}%${p === 'other' && top.length ? ` (most: ${top.join(', ')})` : ''}`)
 }
