@@ -3,7 +3,7 @@ import type { Backend, BackendName } from './types.js'
 import { refuseUnknownOptions, type BackendOptions } from './options.js'
 
 export type { Backend, BackendName, ExecOptions, ExecResult, KernelLogRecord } from './types.js'
-export { BackendError } from './types.js'
+export { BackendError, UsageError, isKernelFailure } from './types.js'
 export { resolveTree, installedTreeProblem, type ModuleTree } from './tree.js'
 export type { BackendOptions } from './options.js'
 

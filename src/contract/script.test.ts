@@ -1,6 +1,7 @@
 // The one table of the script language, against what each side builds from it.
 import { expect, test } from 'vitest'
 import { toolTable } from '../sim/tools/table.js'
+import { BackendError, isKernelFailure, UsageError } from './errors.js'
 import { parseCommand, scriptCommand, scriptCommandNames, scriptLanguage, unknownCommandError } from './script.js'
 
 test('the simulator runs exactly the commands of the table', () => {
@@ -28,4 +29,13 @@ test('parseCommand splits one redirection and refuses what no backend runs, in t
     "unknown command 'frobnicate': the host backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo",
   )
   expect(unknownCommandError('x', 'sim')).toMatchObject({ kind: 'usage' })
+})
+
+test('a refusal is a UsageError: still a BackendError of kind usage, never a kernel failure', () => {
+  const e = unknownCommandError('x', 'sim')
+  expect(e).toBeInstanceOf(UsageError)
+  expect(e).toBeInstanceOf(BackendError)
+  expect(isKernelFailure(e)).toBe(false)
+  expect(isKernelFailure(new BackendError('the kernel reported an oops', 'oops', 'BUG: ...'))).toBe(true)
+  expect(isKernelFailure(new BackendError('timed out', 'timeout'))).toBe(false)
 })

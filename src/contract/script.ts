@@ -4,7 +4,7 @@
  * runs its tools by these names (sim/tools), the qemu backend builds its initramfs from it and runs
  * each program at its path in the VM, and the host/ssh backends accept exactly these names.
  */
-import { BackendError } from './errors.js'
+import { UsageError } from './errors.js'
 
 /** One command of the script language. */
 export interface ScriptCommandSpec {
@@ -60,8 +60,8 @@ export function scriptCommand(name: string): ScriptCommandSpec | undefined {
 }
 
 /** The refusal every backend gives a command outside the language. */
-export function unknownCommandError(name: string, backend: string): BackendError {
-  return new BackendError(`unknown command '${name}': the ${backend} backend runs ${scriptCommandNames.join(', ')}`, 'usage')
+export function unknownCommandError(name: string, backend: string): UsageError {
+  return new UsageError(`unknown command '${name}': the ${backend} backend runs ${scriptCommandNames.join(', ')}`)
 }
 
 /** An argv split at its redirection: `echo a > f` is `{ command: ['echo', 'a'], redirect: '>', file: 'f' }`. */
@@ -79,11 +79,11 @@ export interface ParsedCommand {
  * parseCommand(['echo', '1', '>', '/sys/module/p/parameters/n'], 'qemu').file // '/sys/module/p/parameters/n'
  */
 export function parseCommand(argv: readonly string[], backend: string): ParsedCommand {
-  if (argv.length === 0) throw new BackendError('empty command', 'usage')
+  if (argv.length === 0) throw new UsageError('empty command')
   const at = argv.findIndex((w) => w === '>' || w === '>>')
   const command = at >= 0 ? argv.slice(0, at) : [...argv]
   const file = at >= 0 ? (argv[at + 1] ?? '') : ''
-  if (at >= 0 && (!file || argv.length > at + 2)) throw new BackendError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`, 'usage')
+  if (at >= 0 && (!file || argv.length > at + 2)) throw new UsageError(`'${argv.join(' ')}': a redirection takes exactly one file after '${argv[at]}'`)
   if (!scriptCommand(command[0] ?? '')) throw unknownCommandError(command[0] ?? '', backend)
   return { command, redirect: at >= 0 ? (argv[at] as '>' | '>>') : '', file }
 }

@@ -3,7 +3,7 @@ import process from 'node:process'
 import { parseCommand, type ParsedCommand, scriptCommand } from '../../contract/script.js'
 import { kernelFailureError } from '../../observe/kernel-failure.js'
 import { splitUnrelated } from '../../observe/unrelated.js'
-import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
+import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord, UsageError } from '../types.js'
 import { parseKmsgStream } from '../../observe/kmsg.js'
 import { kmsgReadEndedCleanly, kmsgReader } from './kmsg.js'
 import type { RunResult, Runner } from './runner.js'
@@ -58,7 +58,7 @@ export class RemoteBackend implements Backend {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.closed) throw new BackendError(`the ${this.name} backend is closed`, 'usage')
+    if (this.closed) throw new UsageError(`the ${this.name} backend is closed`)
     const parsed = parseCommand(argv, this.name)
     const cwd = path.resolve(options.cwd ?? process.cwd())
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs
@@ -124,7 +124,7 @@ export class RemoteBackend implements Backend {
    * stay. For pristine-per-test semantics use the qemu backend.
    */
   async reset(): Promise<void> {
-    if (this.closed) throw new BackendError(`the ${this.name} backend is closed`, 'usage')
+    if (this.closed) throw new UsageError(`the ${this.name} backend is closed`)
     this.config.forget?.()
     const still = new Set((await this.loadedModules()) ?? [])
     const failed: string[] = []
