@@ -99,9 +99,9 @@ describe('host functions', () => {
     const r = h.call('hello_init')
     expect(r).toEqual({ kind: 'returned', value: 0n, instructions: expect.any(Number) })
     expect(printed).toHaveLength(1)
-    expect(printed[0].fmt).toBe('\x016hello: %d %s\n')
-    expect(printed[0].args[0]).toBe(42n)
-    expect(h.cpu.memory.readCString(printed[0].args[1])).toBe('world')
+    expect(printed[0]!.fmt).toBe('\x016hello: %d %s\n')
+    expect(printed[0]!.args[0]).toBe(42n)
+    expect(h.cpu.memory.readCString(printed[0]!.args[1]!)).toBe('world')
     expect(r.kind === 'returned' && r.instructions).toBeLessThan(40)
     // Deterministic: the same call costs the same instructions.
     expect(h.call('hello_init')).toEqual(r)
@@ -110,8 +110,8 @@ describe('host functions', () => {
   test('varargs beyond the six argument registers come from the stack', () => {
     printed.length = 0
     expect(h.value('many')).toBe(BigInt('%d %ld %s %llx %d %d %d %d %d\n'.length))
-    const { args } = printed[0]
-    expect(h.cpu.memory.readCString(args[2])).toBe('str')
+    const { args } = printed[0]!
+    expect(h.cpu.memory.readCString(args[2]!)).toBe('str')
     expect(args.filter((_, i) => i !== 2)).toEqual([1n, 0xfffffffffffffffen, 0xffffffffffn, 5n, 6n, 7n, 8n, 9n])
   })
 
@@ -180,8 +180,8 @@ describe('calls that do not return', () => {
     expect(r.regs.rdi).toBe(0n)
     expect(r.regs.rip).toBe(r.rip)
     expect(r.callees.slice(0, 3)).toEqual([h.addr('read_null'), h.addr('level2'), h.addr('level1')])
-    expect(r.backtrace[0] > h.addr('level2') && r.backtrace[0] < h.addr('level1')).toBe(true)
-    expect(r.backtrace[1] > h.addr('level1')).toBe(true)
+    expect(r.backtrace[0]! > h.addr('level2') && r.backtrace[0]! < h.addr('level1')).toBe(true)
+    expect(r.backtrace[1]! > h.addr('level1')).toBe(true)
     expect(r.backtrace).toHaveLength(2)
   })
 

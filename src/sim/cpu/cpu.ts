@@ -148,7 +148,7 @@ export class Cpu extends Exec {
       this.memory.writeU64(top, this.exitAddress)
       this.setReg(RSP, top)
       const regs = [RDI, RSI, RDX, RCX, 8, 9]
-      args.slice(0, 6).forEach((a, i) => this.setReg(regs[i], BigInt.asUintN(64, a)))
+      args.slice(0, 6).forEach((a, i) => this.setReg(regs[i]!, BigInt.asUintN(64, a)))
       this.rip = address
       this.df = 0
       if (!saved) this.sdepth = 0
@@ -208,8 +208,9 @@ export class Cpu extends Exec {
     const backtrace: bigint[] = []
     const callees: bigint[] = []
     for (let i = Math.min(this.sdepth, SHADOW_CAP) - 1; i >= 0 && backtrace.length < 32; i--) {
-      const ret = toBig(this.shLo[i], this.shHi[i])
-      callees.push(toBig(this.shFn[2 * i], this.shFn[2 * i + 1]))
+      // i is below the shadow stack's depth and capacity.
+      const ret = toBig(this.shLo[i]!, this.shHi[i]!)
+      callees.push(toBig(this.shFn[2 * i]!, this.shFn[2 * i + 1]!))
       if (ret === this.exitAddress) break
       backtrace.push(ret)
     }
@@ -519,8 +520,8 @@ export class Cpu extends Exec {
         return { kind: 'stopped', reason: e.reason, detail: { caller }, ...this.state() }
       }
       case 'jmp':
-        this.ripLo = this.R[e.reg]
-        this.ripHi = this.H[e.reg]
+        this.ripLo = this.R[e.reg]!
+        this.ripHi = this.H[e.reg]!
         return undefined
       case 'ret':
         break

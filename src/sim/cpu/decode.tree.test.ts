@@ -31,7 +31,7 @@ function eachFunction(elf: ElfFile, visit: (name: number, section: string, data:
   for (let i = 1; i < elf.symbolCount(); i++) {
     const r = elf.symbolRaw(i)
     if ((r.info & 0xf) !== STT_FUNC || r.size === 0 || r.shndx === 0 || r.shndx >= 0xff00) continue
-    const sec = elf.sections[r.shndx]
+    const sec = elf.sections[r.shndx]!
     if (!sec.name.startsWith('.text')) continue
     const data = elf.sectionData(sec)
     const start = Number(r.value)
@@ -88,11 +88,11 @@ test('instruction boundaries agree with objdump on a sample of modules', async (
       const s = /^Disassembly of section (\S+):$/.exec(line)
       if (s) {
         cur = new Set()
-        bounds.set(s[1], cur)
+        bounds.set(s[1]!, cur)
         continue
       }
       const m = /^\s+([0-9a-f]+):\t/.exec(line)
-      if (m && cur) cur.add(parseInt(m[1], 16))
+      if (m && cur) cur.add(parseInt(m[1]!, 16))
     }
     const buf = readFileSync(file)
     const elf = readElf(new Uint8Array(buf.buffer, buf.byteOffset, buf.length))

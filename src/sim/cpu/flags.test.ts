@@ -98,7 +98,7 @@ add({ name: 'btr_imm_l', body: 'btrl $31, %k[a]', mask: fixed(CF | ZF) })
 add({ name: 'imul3_q', body: 'imulq $-7, %q[b], %q[a]', mask: fixed(CF | OF) })
 add({ name: 'imul3_l', body: 'imull $100000, %k[b], %k[a]', mask: fixed(CF | OF) })
 add({ name: 'imul3_w', body: 'imulw $300, %w[b], %w[a]', mask: fixed(CF | OF) })
-for (const [name, body] of [['cbw', 'cbtw'], ['cwde', 'cwtl'], ['cdqe', 'cltq'], ['cwd', 'cwtd'], ['cdq', 'cltd'], ['cqo', 'cqto']]) {
+for (const [name, body] of [['cbw', 'cbtw'], ['cwde', 'cwtl'], ['cdqe', 'cltq'], ['cwd', 'cwtd'], ['cdq', 'cltd'], ['cqo', 'cqto']] as const) {
   add({ name, body, a: '+a', c: '+d', mask: fixed(ALL) })
 }
 add({ name: 'bswap_q', body: 'bswapq %q[a]', mask: fixed(ALL) })
@@ -189,7 +189,7 @@ const FLAGS_IN = [0n, 0x8d5n, 0x1n, 0xc4n, 0x10n, 0x800n, 0x41n]
 
 interface Case { a: bigint; b: bigint; c: bigint; fin: bigint }
 const CASES: Case[] = []
-VALUES.forEach((a, i) => VALUES.forEach((b, j) => CASES.push({ a, b, c: COUNTS[(i * 7 + j) % COUNTS.length], fin: FLAGS_IN[(i + j) % FLAGS_IN.length] })))
+VALUES.forEach((a, i) => VALUES.forEach((b, j) => CASES.push({ a, b, c: COUNTS[(i * 7 + j) % COUNTS.length]!, fin: FLAGS_IN[(i + j) % FLAGS_IN.length]! })))
 
 function cFunction(t: Template): string {
   return `void T_${t.name}(u64 a, u64 b, u64 c, u64 fin, u64 *out) {
@@ -234,7 +234,7 @@ describe('one instruction at a time, judged by the host CPU', () => {
   test.each(templates.map((t, i) => [t.name, t, i] as const))('%s', (_name, t, f) => {
     const mism: string[] = []
     CASES.forEach((k, i) => {
-      const want = native[f * CASES.length + i].map((x) => BigInt(`0x${x}`))
+      const want = native[f * CASES.length + i]!.map((x) => BigInt(`0x${x}`))
       const r = h.call(`T_${t.name}`, [k.a, k.b, k.c, k.fin, DATA_BASE])
       if (r.kind !== 'returned') {
         mism.push(`${JSON.stringify(k, (_, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}: ${say(r)}`)
@@ -244,9 +244,9 @@ describe('one instruction at a time, judged by the host CPU', () => {
       const mask = t.mask(k.a, k.b, k.c)
       if (mask === null) return
       const m = BigInt(mask)
-      const same = got[0] === want[0] && got[2] === want[2] && got[3] === want[3] && (got[1] & m) === (want[1] & m)
+      const same = got[0] === want[0] && got[2] === want[2] && got[3] === want[3] && (got[1]! & m) === (want[1]! & m)
       if (!same) {
-        const f = (v: bigint[]): string => `a=${v[0].toString(16)} fl=${(v[1] & m).toString(16)} b=${v[2].toString(16)} c=${v[3].toString(16)}`
+        const f = (v: bigint[]): string => `a=${v[0]!.toString(16)} fl=${(v[1]! & m).toString(16)} b=${v[2]!.toString(16)} c=${v[3]!.toString(16)}`
         mism.push(`a=${k.a.toString(16)} b=${k.b.toString(16)} c=${k.c.toString(16)} fin=${k.fin.toString(16)}: cpu ${f(got)} | native ${f(want)}`)
       }
     })

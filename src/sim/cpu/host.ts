@@ -58,7 +58,7 @@ const ARG_REGS = [7, 6, 2, 1, 8, 9] // rdi rsi rdx rcx r8 r9
 export function sysvArgs(src: ArgSource, rsp: bigint): CallArgs {
   const arg = (i: number): bigint => {
     if (!Number.isInteger(i) || i < 0) throw new RangeError(`argument index ${i} is not a non-negative integer`)
-    if (i < 6) return src.regValue(ARG_REGS[i])
+    if (i < 6) return src.regValue(ARG_REGS[i]!)
     return src.memory.readU64(BigInt.asUintN(64, rsp + 8n + 8n * BigInt(i - 6)))
   }
   return {

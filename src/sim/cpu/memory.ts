@@ -85,7 +85,7 @@ export class SparseMemory implements GuestMemory {
   }
 
   read8(lo: number, hi: number): number {
-    return this.pageFor(lo, hi, PROT_R).data[lo & PAGE_MASK]
+    return this.pageFor(lo, hi, PROT_R).data[lo & PAGE_MASK]!
   }
   read16(lo: number, hi: number): number {
     const o = lo & PAGE_MASK

@@ -8,13 +8,13 @@ import { PAGE_SIZE } from './memory.js'
  * matters to the guest; the 6.1.0-56 kernel's own offsets (in /proc/kallsyms) are not needed.
  * fixed_percpu_data must be at 0: the stack canary is read as %gs:0x28.
  */
-export const PERCPU_OFFSETS: Readonly<Record<string, number>> = {
+export const PERCPU_OFFSETS = {
   fixed_percpu_data: 0x0,
   cpu_number: 0x100,
   this_cpu_off: 0x108,
   __preempt_count: 0x110,
   current_task: 0x118,
-}
+} as const satisfies Readonly<Record<string, number>>
 
 /** x86's preempt_count in a preemptible task context: PREEMPT_NEED_RESCHED is kept inverted. */
 const PREEMPT_ENABLED = 0x80000000

@@ -25,7 +25,7 @@ function functionImports(bytes: Uint8Array): Set<string> {
   const data = new Set<string>()
   for (const s of elf.sections) {
     if (s.type !== SHT_RELA || s.info === 0) continue
-    for (const r of elf.relocationsFor(elf.sections[s.info])) {
+    for (const r of elf.relocationsFor(elf.sections[s.info]!)) {
       if (elf.symbolShndx(r.sym) !== 0) continue
       ;(r.type === R_X86_64_PLT32 ? fn : data).add(elf.symbolName(r.sym))
     }

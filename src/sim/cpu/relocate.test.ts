@@ -11,7 +11,7 @@ const BASE = 0xffffffffc0001000n
 const SYMS = [0n, 0xffffffffc0002000n, 0xffffffff81234567n, 0x1234n, 0x100000000n, 0xffffffff7fffffffn]
 
 function run(relocs: Rela[], buf = new Uint8Array(64)) {
-  const r = applyRelocateAdd({ module: 'mod', sectionAddr: BASE, relocs, symbolValue: (i) => SYMS[i], target: bufferTarget(buf, BASE), formatPointer: () => 'LOC' })
+  const r = applyRelocateAdd({ module: 'mod', sectionAddr: BASE, relocs, symbolValue: (i) => SYMS[i]!, target: bufferTarget(buf, BASE), formatPointer: () => 'LOC' })
   const view = new DataView(buf.buffer)
   return { r, buf, u32: (o: number) => view.getUint32(o, true), u64: (o: number) => view.getBigUint64(o, true) }
 }
@@ -53,7 +53,7 @@ describe('applyRelocateAdd (6.1 arch/x86/kernel/module.c)', () => {
       ],
     })
     const r = run([{ offset: 0, type: R_X86_64_32S, sym: 5, addend: 0 }]).r
-    expect(r.ok === false && r.messages[0].text).toBe('module: overflow in relocation type 11 val ffffffff7fffffff')
+    expect(r.ok === false && r.messages[0]!.text).toBe('module: overflow in relocation type 11 val ffffffff7fffffff')
   })
 
   test('a nonzero location is refused with the 6.1 text', () => {
@@ -73,9 +73,9 @@ describe('applyRelocateAdd (6.1 arch/x86/kernel/module.c)', () => {
   test('writes into GuestMemory; an unmapped location is a GuestFault', () => {
     const mem = new SparseMemory()
     mem.map(BASE, 4096, 'rw')
-    expect(applyRelocateAdd({ module: 'm', sectionAddr: BASE, relocs: [{ offset: 8, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i], target: mem }).ok).toBe(true)
+    expect(applyRelocateAdd({ module: 'm', sectionAddr: BASE, relocs: [{ offset: 8, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i]!, target: mem }).ok).toBe(true)
     expect(mem.readU64(BASE + 8n)).toBe(0xffffffffc0002000n)
-    expect(() => applyRelocateAdd({ module: 'm', sectionAddr: BASE + 4096n, relocs: [{ offset: 0, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i], target: mem })).toThrow(/write fault|read fault/)
+    expect(() => applyRelocateAdd({ module: 'm', sectionAddr: BASE + 4096n, relocs: [{ offset: 0, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i]!, target: mem })).toThrow(/write fault|read fault/)
   })
 })
 

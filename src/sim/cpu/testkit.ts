@@ -81,7 +81,7 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
     }
   }
   for (const s of alloc) {
-    const r = applyRelocateAdd({ module, sectionAddr: addr.get(s.index)!, relocs: elf.relocationsFor(s), symbolValue: (i) => values[i], target: cpu.memory })
+    const r = applyRelocateAdd({ module, sectionAddr: addr.get(s.index)!, relocs: elf.relocationsFor(s), symbolValue: (i) => values[i]!, target: cpu.memory })
     if (!r.ok) throw new LoadError(r.messages.map((m) => m.text).join('\n'), r.messages)
   }
   if (textEnd > base) cpu.memory.protect(base, Number(textEnd - base), 'rx')
