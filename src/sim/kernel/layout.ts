@@ -79,8 +79,7 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
   const isInit = (name: string) => name.startsWith('.init')
   let core = 0
   let init = 0
-  for (let m = 0; m < masks.length; m++) {
-    const [want, not] = masks[m]
+  for (const [m, [want, not]] of masks.entries()) {
     for (const s of sections) {
       if ((s.flags & want) !== want || s.flags & not || placed[s.index] || isInit(s.name)) continue
       const at = align(core, s.align || 1)
@@ -91,8 +90,7 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
     if (m !== 3) core = strict(core)
     if (m === 0) textSize.core = core
   }
-  for (let m = 0; m < masks.length; m++) {
-    const [want, not] = masks[m]
+  for (const [m, [want, not]] of masks.entries()) {
     for (const s of sections) {
       if ((s.flags & want) !== want || s.flags & not || placed[s.index] || !isInit(s.name)) continue
       const at = align(init, s.align || 1)
@@ -105,7 +103,8 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
   }
   if (!o.kallsyms || !o.symtabIndex) return { coreSize: core, initSize: init, placement, textSize }
 
-  const symsect = sections[o.symtabIndex]
+  // symtabIndex names one of these sections (the loader found the symbol table there).
+  const symsect = sections[o.symtabIndex]!
   const strsect = sections[o.strtabIndex]
   symsect.flags |= SHF_ALLOC
   init = align(init, symsect.align || 1) + symsect.size
@@ -133,7 +132,7 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
     const shndx = syms.shndx(i)
     if (shndx === 0 || shndx >= sections.length || syms.nameLen(i) === 0) return false
     if (o.kallsymsAll && shndx === o.pcpuIndex) return true
-    const sec = sections[shndx]
+    const sec = sections[shndx]!
     if (!(sec.flags & SHF_ALLOC) || placed[shndx] !== 'core') return false
     return o.kallsymsAll || (sec.flags & SHF_EXECINSTR) !== 0
   }
@@ -152,6 +151,7 @@ const INIT_TYPE = [MOD_INIT_TEXT, MOD_INIT_RODATA, -1, MOD_INIT_DATA, MOD_INIT_D
  * at the offsets separate allocations would give them, so addresses and sizes are the kernel's.
  */
 export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o: LayoutOptions): ModuleLayout {
+  // size, rounded and base: one entry per memory type (MOD_TEXT..MOD_INIT_RODATA), hence the `!`s.
   const size = [0, 0, 0, 0, 0, 0, 0]
   const at: Array<{ type: number; offset: number } | undefined> = new Array(sections.length)
   const isInit = (name: string) => name.startsWith('.init')
@@ -163,14 +163,14 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
     [SHF_ALLOC, 0],
   ]
   const put = (s: KSection, type: number) => {
-    const offset = align(size[type], s.align || 1)
+    const offset = align(size[type]!, s.align || 1)
     size[type] = offset + s.size
     at[s.index] = { type, offset }
   }
   for (const init of [false, true]) {
-    for (let m = 0; m < masks.length; m++) {
-      const [want, not] = masks[m]
-      const type = (init ? INIT_TYPE : CORE_TYPE)[m]
+    for (const [m, [want, not]] of masks.entries()) {
+      // CORE_TYPE and INIT_TYPE have a row per mask.
+      const type = (init ? INIT_TYPE : CORE_TYPE)[m]!
       for (const s of sections) {
         if ((s.flags & want) !== want || s.flags & not || at[s.index] || isInit(s.name) !== init || type < 0) continue
         put(s, type)
@@ -178,7 +178,7 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
     }
   }
   if (o.kallsyms && o.symtabIndex) {
-    const symsect = sections[o.symtabIndex]
+    const symsect = sections[o.symtabIndex]!
     const strsect = sections[o.strtabIndex]
     symsect.flags |= SHF_ALLOC
     put(symsect, MOD_INIT_DATA)
@@ -190,12 +190,12 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
         ndst++
       }
     }
-    size[MOD_DATA] = align(size[MOD_DATA], symsect.align || 1) + ndst * ELF_SYM_SIZE + strtabSize + ndst
+    size[MOD_DATA] = align(size[MOD_DATA]!, symsect.align || 1) + ndst * ELF_SYM_SIZE + strtabSize + ndst
     if (strsect) {
       strsect.flags |= SHF_ALLOC
       put(strsect, MOD_INIT_DATA)
     }
-    size[MOD_INIT_DATA] = align(size[MOD_INIT_DATA], 8) + MOD_KALLSYMS_SIZE + syms.count
+    size[MOD_INIT_DATA] = align(size[MOD_INIT_DATA]!, 8) + MOD_KALLSYMS_SIZE + syms.count
   }
   // module_memory_alloc() page-rounds every kind, strict RWX or not.
   const rounded = size.map((n) => align(n, o.pageSize))
@@ -207,19 +207,19 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
     for (const t of types) {
       if (rounded[t] === 0) continue
       base[t] = next
-      span[range] = next + rounded[t]
+      span[range] = next + rounded[t]!
       next = span[range] + o.pageSize
     }
   }
-  const placement: ModuleLayout['placement'] = at.map((p) => p && { where: p.type >= MOD_INIT_TEXT ? 'init' : 'core', offset: base[p.type] + p.offset })
+  const placement: ModuleLayout['placement'] = at.map((p) => p && { where: p.type >= MOD_INIT_TEXT ? 'init' : 'core', offset: base[p.type]! + p.offset })
   // The kallsyms tables are not placed sections (the 6.1 layout leaves them out too).
   placement[o.symtabIndex] = undefined
   if (o.strtabIndex) placement[o.strtabIndex] = undefined
   return {
-    coreSize: rounded[MOD_TEXT] + rounded[MOD_DATA] + rounded[MOD_RODATA] + rounded[MOD_RO_AFTER_INIT],
-    initSize: rounded[MOD_INIT_TEXT] + rounded[MOD_INIT_DATA] + rounded[MOD_INIT_RODATA],
+    coreSize: rounded[MOD_TEXT]! + rounded[MOD_DATA]! + rounded[MOD_RODATA]! + rounded[MOD_RO_AFTER_INIT]!,
+    initSize: rounded[MOD_INIT_TEXT]! + rounded[MOD_INIT_DATA]! + rounded[MOD_INIT_RODATA]!,
     placement,
-    textSize: { core: rounded[MOD_TEXT], init: rounded[MOD_INIT_TEXT] },
+    textSize: { core: rounded[MOD_TEXT]!, init: rounded[MOD_INIT_TEXT]! },
     span,
   }
 
@@ -227,7 +227,7 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
     const shndx = syms.shndx(i)
     if (shndx === 0 || shndx >= sections.length || syms.nameLen(i) === 0) return false
     if (o.kallsymsAll && shndx === o.pcpuIndex) return true
-    const sec = sections[shndx]
+    const sec = sections[shndx]!
     const p = at[shndx]
     if (!(sec.flags & SHF_ALLOC) || !p || p.type >= MOD_INIT_TEXT) return false
     return o.kallsymsAll || (sec.flags & SHF_EXECINSTR) !== 0
