@@ -80,7 +80,9 @@ function resolveImport(root: string, from: string, spec: string): string {
   for (const candidate of [target.replace(/\.js$/, '.ts'), join(target, 'index.ts'), target]) {
     try {
       if (statSync(candidate).isFile()) return toKey(root, candidate)
-    } catch {}
+    } catch {
+      // no such file: try the next form
+    }
   }
   return `${toKey(root, target)} (missing)`
 }

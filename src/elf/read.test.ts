@@ -103,7 +103,7 @@ describe('readElf', () => {
       try {
         readElfAll(b)
       } catch (e) {
-        if (!(e instanceof ElfError)) throw new Error(`case ${i}: ${String(e)}`)
+        if (!(e instanceof ElfError)) throw new Error(`case ${i}: ${String(e)}`, { cause: e })
         elfErrors++
       }
     }

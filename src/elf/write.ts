@@ -2,7 +2,6 @@ import { Buffer } from 'node:buffer'
 import type { ModuleBehaviour } from './types.js'
 import { BEHAVIOUR_SECTION } from './behaviour.js'
 import {
-  MODULE_NAME_LEN,
   MODULE_NAME_OFFSET,
   MODVERSION_INFO_SIZE,
   KERNEL_SYMBOL_SIZE,

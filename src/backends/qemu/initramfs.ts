@@ -59,7 +59,9 @@ async function dropbearHostKey(): Promise<string> {
   try {
     await access(file)
     return file
-  } catch {}
+  } catch {
+    // not made yet: make it below
+  }
   // Unique per call: two backends may start at once (dropbearkey refuses to overwrite a file).
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   const r = await execa(sshFiles.dropbearkey, ['-t', 'ed25519', '-f', tmp], { reject: false, all: true })

@@ -1,0 +1,15 @@
+// ESLint flat config: JavaScript's and typescript-eslint's recommended rules over the TypeScript sources.
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'fixtures/', 'coverage/'] },
+  { files: ['**/*.ts'], extends: [js.configs.recommended, ...tseslint.configs.recommended] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      // `_name` marks a parameter an interface requires but this implementation does not use.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+)
