@@ -3,7 +3,7 @@
 // kvzalloc, kmem_cache_zalloc) compile to these in the module.
 import type { CallArgs, KernelFunction } from '../cpu/types.js'
 import { note, type KapiContext } from './context.js'
-import { readCString, u32 } from './guest.js'
+import { readCString, readUint, u32 } from './guest.js'
 import { KMALLOC_SIZES, KernelBug, VMALLOC_BASE, ZERO_SIZE_PTR } from './heap.js'
 
 /** NR_KMALLOC_TYPES x (KMALLOC_SHIFT_HIGH + 1) on Debian's 6.1 (NORMAL, CGROUP, RECLAIM, DMA x 14). */
@@ -147,6 +147,9 @@ export function allocFunctions(ctx: KapiContext, caches = new CacheRegistry(ctx)
     kvfree_sensitive: (call) => free(call.arg(0), isVmalloc(call.arg(0)) ? 'vfree' : 'kvfree'),
     is_vmalloc_addr: (call) => (isVmalloc(call.arg(0)) ? 1 : 0),
     kmem_cache_create: (call) => caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(4)),
+    // 6.12: kmem_cache_create() is a macro over __kmem_cache_create_args(name, size, args, flags); args->ctor is at 24.
+    __kmem_cache_create_args: (call) =>
+      caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(2) === 0n ? 0n : readUint(ctx.memory, call.arg(2) + 24n, 8)),
     kmem_cache_create_usercopy: (call) =>
       caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(6)),
     kmem_cache_alloc: (call) => fromCache(call.arg(0), 'kmem_cache_alloc'),

@@ -54,7 +54,7 @@ export function listFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     if (s.length > after) s += ' '
     return s.slice(0, 63)
   }
-  return {
+  const fns: Record<string, KernelFunction> = {
     __list_add_valid: (call) => {
       const [n, p, x] = [call.arg(0), call.arg(1), call.arg(2)]
       if (p === 0n) corruption(ctx, 23, 'list_add corruption. prev is NULL.\n', [])
@@ -102,4 +102,8 @@ export function listFunctions(ctx: KapiContext): Record<string, KernelFunction> 
       ctx.printk.store(concat([utf8(`${debugPrefix(call.arg(0))}${names}: `), body]), { level: 7, devInfo: true, caller: ctx.caller?.() ?? 0 })
     },
   }
+  // 6.6+ (CONFIG_LIST_HARDENED) exports the checks as *_or_report, same arguments and result.
+  fns.__list_add_valid_or_report = fns.__list_add_valid!
+  fns.__list_del_entry_valid_or_report = fns.__list_del_entry_valid!
+  return fns
 }
