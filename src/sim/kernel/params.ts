@@ -24,7 +24,9 @@ export interface ParamInstance {
 }
 
 const KPARAM_SIZE = 40
-const INT_RANGE: Record<string, [bigint, bigint]> = {
+/** The integer types, whose setter is kstrto*() with a range. */
+type IntParamType = Exclude<ParamType, 'charp' | 'bool' | 'invbool' | 'string' | 'custom'>
+const INT_RANGE: Readonly<Record<IntParamType, [bigint, bigint]>> = {
   byte: [0n, 255n], short: [-32768n, 32767n], ushort: [0n, 65535n],
   int: [-(2n ** 31n), 2n ** 31n - 1n], uint: [0n, 2n ** 32n - 1n], hexint: [0n, 2n ** 32n - 1n],
   long: [-(2n ** 63n), 2n ** 63n - 1n], ulong: [0n, 2n ** 64n - 1n], ullong: [0n, 2n ** 64n - 1n],
@@ -52,8 +54,9 @@ export function readParams(elf: ElfFile, sec: ElfSection | undefined): ParamInst
     const opsName = opsAt && 'name' in opsAt ? opsAt.name : ''
     const type = (/^param_ops_(\w+)$/.exec(opsName)?.[1] ?? 'custom') as ParamType
     const known = type in INT_RANGE || ['charp', 'bool', 'invbool', 'string'].includes(type)
-    const perm = data[base + 24] | (data[base + 25] << 8)
-    const p: ParamInstance = { name, type: known ? type : 'custom', perm, unsafe: (data[base + 27] & 1) !== 0, value: null }
+    // A __param that is SHT_NOBITS has no bytes: perm and flags read as 0.
+    const perm = (data[base + 24] ?? 0) | ((data[base + 25] ?? 0) << 8)
+    const p: ParamInstance = { name, type: known ? type : 'custom', perm, unsafe: ((data[base + 27] ?? 0) & 1) !== 0, value: null }
     const argAt = target(elf, relocs.get(base + 32))
     if (argAt && 'sec' in argAt) initialValue(elf, p, argAt.sec, argAt.off)
     out.push(p)
@@ -68,8 +71,8 @@ function target(elf: ElfFile, r: ElfRela | undefined): Target | undefined {
   if (!r) return undefined
   const raw = elf.symbolRaw(r.sym)
   if (raw.shndx === 0) return { name: elf.symbolName(r.sym) }
-  if (raw.shndx >= elf.sections.length) return undefined
-  return { sec: elf.sections[raw.shndx], off: Number(raw.value) + r.addend }
+  const sec = elf.sections[raw.shndx]
+  return sec && { sec, off: Number(raw.value) + r.addend }
 }
 
 function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: number): void {
@@ -78,15 +81,15 @@ function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: numb
   const readUint = (o: number, w: number): bigint => {
     if (!bytes || o < 0 || o + w > bytes.length) return 0n
     let v = 0n
-    for (let i = w - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[o + i])
+    for (let i = w - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[o + i]!) // o + w <= bytes.length
     return v
   }
   const pointee = (o: number): string | null => {
     const at = nobits ? undefined : target(elf, elf.relocationsFor(sec).find((r) => r.offset === o))
     return at && 'sec' in at ? elf.stringAt(at.sec, at.off) : null
   }
-  if (p.type in WIDTH) {
-    const w = WIDTH[p.type]
+  const w = WIDTH[p.type]
+  if (w !== undefined) {
     let v = readUint(off, w)
     if (SIGNED.has(p.type)) v = BigInt.asIntN(w * 8, v)
     p.value = v
@@ -204,7 +207,7 @@ function kstrto(s0: string, signed: boolean, range: [bigint, bigint]): bigint | 
   let v = 0n
   const B = BigInt(base)
   for (; i < s.length; i++) {
-    const d = parseInt(s[i], 16)
+    const d = parseInt(s[i]!, 16)
     if (Number.isNaN(d) || d >= base) break
     v = v * B + BigInt(d)
     if (v > 2n ** 64n - 1n) return -ERANGE
@@ -235,7 +238,7 @@ function nextArg(args: string): { param: string; val: string | null; rest: strin
   let i = 0
   let equals = 0
   for (; i < a.length; i++) {
-    if (/\s/.test(a[i]) && !inQuote) break
+    if (/\s/.test(a[i]!) && !inQuote) break
     if (equals === 0 && a[i] === '=') equals = i
     if (a[i] === '"') inQuote = !inQuote
   }
