@@ -29,7 +29,7 @@ export interface LoadInfo {
 /** Strings of .modinfo as get_modinfo() walks them. */
 function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string]> {
   if (!s || s.type === SHT_NOBITS) return []
-  const data = elf.sectionData(elf.sections[s.index])
+  const data = elf.sectionData(elf.sections[s.index]!)
   const out: Array<[string, string]> = []
   let i = 0
   while (i < data.length) {
@@ -112,7 +112,7 @@ export function setupLoadInfo(k: KernelState, image: Uint8Array, sections: KSect
   const versIdx = flags & MODULE_INIT_IGNORE_MODVERSIONS ? 0 : findSec(sections, '__versions')
   const pcpuIdx = findSec(sections, '.data..percpu')
   // rewrite_section_headers(): modinfo and versions are tracked but not kept.
-  sections[versIdx].flags &= ~SHF_ALLOC
-  sections[infoIdx].flags &= ~SHF_ALLOC
+  sections[versIdx]!.flags &= ~SHF_ALLOC
+  sections[infoIdx]!.flags &= ~SHF_ALLOC
   return { elf, info, sections, get, all, infoName: early ?? info.name, infoIdx, symIdx, versIdx, pcpuIdx }
 }

@@ -132,19 +132,19 @@ function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: 
   const { sections, elf, symIdx, pcpuIdx } = li
   const err = checkModinfo(k, mod, li.infoName, li.get, flags, li.versIdx !== 0)
   if (err) return err
-  sections[pcpuIdx].flags &= ~SHF_ALLOC
+  sections[pcpuIdx]!.flags &= ~SHF_ALLOC
   for (const n of ['.data..ro_after_init', '__jump_table']) {
     const i = findSec(sections, n)
-    if (i) sections[i].flags |= SHF_RO_AFTER_INIT
+    if (i) sections[i]!.flags |= SHF_RO_AFTER_INIT
   }
-  const strOff = sections[sections[symIdx].link]?.offset ?? 0
+  const strOff = sections[sections[symIdx]!.link]?.offset ?? 0
   const layout = computeLayout(sections, {
     count: elf.symbolCount(),
     shndx: (i) => elf.symbolRaw(i).shndx,
     nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
   }, {
     pageSize: config.pageSize, strictModuleRwx: config.strictModuleRwx, kallsyms: config.kallsyms, kallsymsAll: true,
-    symtabIndex: symIdx, strtabIndex: sections[symIdx].link, pcpuIndex: pcpuIdx, memoryTypes: loaderFacts(k.profile).memoryTypes,
+    symtabIndex: symIdx, strtabIndex: sections[symIdx]!.link, pcpuIndex: pcpuIdx, memoryTypes: loaderFacts(k.profile).memoryTypes,
   })
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
@@ -317,7 +317,7 @@ function readExports(elf: ElfFile, info: ModuleInfo, sections: KSection[], mod: 
     const data = elf.sectionData(sec)
     const off = Number(raw.value)
     if (off + 4 > data.length) continue
-    crcs.set(elf.symbolName(i).slice(6), (data[off] | (data[off + 1] << 8) | (data[off + 2] << 16) | (data[off + 3] << 24)) >>> 0)
+    crcs.set(elf.symbolName(i).slice(6), (data[off]! | (data[off + 1]! << 8) | (data[off + 2]! << 16) | (data[off + 3]! << 24)) >>> 0)
   }
   const hasCrc = { false: findSec(sections, '__kcrctab') !== 0, true: findSec(sections, '__kcrctab_gpl') !== 0 }
   for (const gpl of [false, true]) {

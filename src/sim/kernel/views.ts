@@ -26,7 +26,7 @@ function procModules(k: KernelState): string {
 function sysModule(k: KernelState, path: string): { mod: SimModule; rest: string[] } | undefined {
   const parts = path.split('/').filter(Boolean)
   if (parts[0] !== 'sys' || parts[1] !== 'module' || parts.length < 3) return undefined
-  const mod = findModule(k, parts[2], false)
+  const mod = findModule(k, parts[2]!, false)
   return mod && mod.state !== 'gone' ? { mod, rest: parts.slice(3) } : undefined
 }
 
