@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest'
 import { modinfoValue, readModule } from '../elf/module.js'
 import { EMBEDDED_RELEASE } from '../profile/embedded.js'
 import { fixturesRoot } from './fixtures.js'
-import { releaseFixtures } from './release-fixtures.js'
+import { packageFixturesFor, releaseFixtures } from './release-fixtures.js'
 
 const other = '6.12.117+deb12-amd64'
 
@@ -27,5 +27,15 @@ describe('releaseFixtures', () => {
     const started = Date.now()
     expect(await releaseFixtures(other)).toBe(dir)
     expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  test.runIf(existsSync(`/lib/modules/${other}/build/Makefile`))("a spec's fixtures/stacking on another release is that release's tree; the pinned release, other directories and printk/ stay as they are", async () => {
+    const tree = await releaseFixtures(other)
+    expect(await packageFixturesFor(join(fixturesRoot, 'stacking'), other)).toBe(join(tree, 'fixtures', 'stacking'))
+    expect(await packageFixturesFor(join(fixturesRoot, 'errors'), other)).toBe(join(tree, 'fixtures', 'errors'))
+    expect(await packageFixturesFor(join(fixturesRoot, 'stacking'), EMBEDDED_RELEASE)).toBeUndefined()
+    expect(await packageFixturesFor(join(fixturesRoot, 'printk'), other)).toBeUndefined()
+    expect(await packageFixturesFor(fixturesRoot, other)).toBeUndefined()
+    expect(await packageFixturesFor('/tmp', other)).toBeUndefined()
   })
 })

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { copyFile, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
 import { EMBEDDED_RELEASE } from '../profile/embedded.js'
@@ -119,4 +119,21 @@ async function compress(from: string, to: string): Promise<void> {
   }
   await mkdir(dirname(to), { recursive: true })
   await writeFile(to, r.stdout as Uint8Array)
+}
+
+/**
+ * A directory of the package's own fixtures (fixtures/hello, fixtures/stacking...) as a spec names it, on another
+ * release: the same directory in that release's fixture tree (modules built for it, the broken ones included);
+ * undefined for the pinned release and for any other directory.
+ * @example await packageFixturesFor('fixtures/stacking', '6.12.117+deb12-amd64') // '~/.cache/kmodspec/fixtures/6.12…/<hash>/fixtures/stacking'
+ */
+export async function packageFixturesFor(dir: string, release: string): Promise<string | undefined> {
+  if (release === EMBEDDED_RELEASE) return undefined
+  const [real, own] = await Promise.all([realpath(dir).catch(() => undefined), realpath(fixturesRoot).catch(() => undefined)])
+  if (real === undefined || own === undefined) return undefined
+  const rel = relative(own, real)
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined
+  const top = rel.split(sep)[0]
+  if (!SCRIPT_MODULE_DIRS.some((d) => d.split('/')[0] === top)) return undefined
+  return join(await releaseFixtures(release), 'fixtures', rel)
 }

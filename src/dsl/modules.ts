@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { buildCached } from '../build/cache.js'
 import { BuildError } from '../build/kbuild.js'
+import { packageFixturesFor } from '../build/release-fixtures.js'
 import { modinfoValue, readModule } from '../elf/index.js'
 import { isModuleModel, type ModuleModel } from './define.js'
 import { StepFailure } from './errors.js'
@@ -44,6 +45,12 @@ export async function modulesIn(source: string, release: string): Promise<string
   const info = await stat(source).catch(() => undefined)
   if (!info) throw new StepFailure(`modules entry ${source} to exist`, 'no such file or directory')
   if (info.isFile()) return [source]
+  // kmodspec's own fixtures on another release: the tree built for it, broken modules included (build/release-fixtures.ts).
+  const own = await packageFixturesFor(source, release).catch((error: unknown) => {
+    if (error instanceof BuildError) throw new StepFailure(`the modules in ${source} built for ${release}`, error.message, { cause: error })
+    throw error
+  })
+  if (own !== undefined) return modulesIn(own, release)
   const entries = await readdir(source, { recursive: true })
   // A project root as `modules: '.'`: the .ko files of installed packages (node_modules) are not the project's.
   const kos = entries.filter((e) => e.endsWith('.ko') && !e.split(path.sep).some((part) => part === 'node_modules' || part.startsWith('.'))).sort().map((e) => path.join(source, e))
