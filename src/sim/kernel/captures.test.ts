@@ -35,7 +35,7 @@ function words(line: string): string[] {
   let has = false
   let q: string | undefined
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]
+    const c = line[i]!
     if (q) {
       if (c === q) q = undefined
       else if (c === '\\' && q === '"' && i + 1 < line.length) cur += line[++i]
@@ -69,7 +69,7 @@ function lsmodTable(text: string) {
 
 function procTable(text: string) {
   return text.split('\n').filter(Boolean).map((l) => {
-    const [name, size, used, holders] = l.split(' ')
+    const [name = '', size, used, holders = '-'] = l.split(' ')
     return { name, size: Number(size), used: Number(used), holders: holders === '-' ? [] : holders.split(',').filter(Boolean).sort() }
   })
 }
@@ -83,7 +83,7 @@ function replay(k: SimKernel, step: Step, where: string, root: string): void {
   k.tick(1000)
   if (cmd === 'insmod') {
     const force = args[0] === '-f'
-    const [file, ...params] = force ? args.slice(1) : args
+    const [file = '', ...params] = force ? args.slice(1) : args
     const flags = force ? MODULE_INIT_IGNORE_MODVERSIONS | MODULE_INIT_IGNORE_VERMAGIC : 0
     // insmod joins its parameter words with single spaces, quoting nothing (kmod 30).
     const path = join(root, file)
@@ -113,13 +113,13 @@ function replay(k: SimKernel, step: Step, where: string, root: string): void {
     failed = texts.some((t) => t === undefined)
     stdout = texts.map((t) => t ?? '').join('')
   } else if (cmd === 'ls') {
-    const list = k.listDir(args[0])
+    const list = k.listDir(args[0]!)
     failed = list === undefined
     expect(failed, `${where}: exit`).toBe(step.exitCode !== 0)
     if (list) expect(list, `${where}: entries`).toEqual(step.stdout.split(/\s+/).filter(Boolean).sort())
   } else if (cmd === 'echo') {
     const gt = args.indexOf('>')
-    failed = k.writeFile(args[gt + 1], args.slice(0, gt).join(' ') + '\n') !== 0
+    failed = k.writeFile(args[gt + 1]!, args.slice(0, gt).join(' ') + '\n') !== 0
   } else if (cmd === 'dmesg') {
     if (args.includes('-C') || args.includes('-c')) k.log.clear()
   } else if (cmd === 'lsmod') {
@@ -151,7 +151,7 @@ for (const release of run) {
     })
     for (const f of files) {
       const steps = readCapture(join(dir, f), project).commands as Step[]
-      if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]))) continue
+      if (steps.some((s) => OUTSIDE.has(words(s.cmd)[0]!))) continue
       test(f.replace(/\.json$/, ''), () => {
         const k = createSimKernel({ profile })
         for (const [i, s] of readCapture(join(dir, f), root).commands.entries()) replay(k, s as Step, `${f} step ${i + 1} (${s.cmd})`, root)
