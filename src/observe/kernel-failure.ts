@@ -21,7 +21,7 @@ export function findKernelFailure(records: readonly KernelLogRecord[]): KernelFa
     const at = records.findIndex((r) => re.test(r.text))
     if (at < 0) continue
     // Start the report at the "cut here" marker when the kernel printed one.
-    const cut = at > 0 && /cut here/.test(records[at - 1].text) ? at - 1 : at
+    const cut = at > 0 && /cut here/.test(records[at - 1]!.text) ? at - 1 : at
     return { kind, report: records.slice(cut).map((r) => r.text).join('\n') }
   }
   return undefined

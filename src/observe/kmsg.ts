@@ -10,12 +10,14 @@ export function parseKmsgRecord(raw: string): KernelLogRecord | undefined {
   const semi = raw.indexOf(';')
   if (semi < 0) return undefined
   const [prio, seq, usec] = raw.slice(0, semi).split(',').map(Number)
-  if (![prio, seq, usec].every(Number.isFinite)) return undefined
+  if (!isFiniteNumber(prio) || !isFiniteNumber(seq) || !isFiniteNumber(usec)) return undefined
   const end = raw.indexOf('\n', semi)
   const escaped = raw.slice(semi + 1, end < 0 ? undefined : end)
   const text = decodeKmsgText(escaped)
   return { seq, level: prio & 7, facility: prio >> 3, timestampUs: usec, text }
 }
+
+const isFiniteNumber = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v)
 
 /** Undoes /dev/kmsg's \xNN escaping (bytes, then UTF-8). */
 export function decodeKmsgText(escaped: string): string {
@@ -31,7 +33,7 @@ export function decodeKmsgText(escaped: string): string {
         continue
       }
     }
-    bytes.push(src[i])
+    bytes.push(src[i]!)
   }
   return Buffer.from(bytes).toString('utf8')
 }
