@@ -3,7 +3,7 @@
 import { utf8 } from './guest.js'
 import { SMALL, SPECIAL, ZEROPAD, checkPointer, errorString, number, stringBytes, type Fmt, type Out, type Spec } from './vsprintf-core.js'
 
-const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]) : '')
+const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]!) : '')
 const le = (b: Uint8Array): bigint => b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n)
 
 /** special_hex_number(): "0x" and 2*size zero-padded digits; the caller's width is not used. */
@@ -22,7 +22,7 @@ export function uuidString(f: Fmt, out: Out, ptr: bigint, spec: Spec, ext: Uint8
   const b = f.mem.read(ptr, 16)
   let s = ''
   index.forEach((at, i) => {
-    s += b[at].toString(16).padStart(2, '0')
+    s += b[at]!.toString(16).padStart(2, '0') // at < 16, b holds 16 bytes
     if (i === 3 || i === 5 || i === 7 || i === 9) s += '-'
   })
   stringBytes(out, utf8(upper ? s.toUpperCase() : s), spec)
@@ -60,7 +60,7 @@ export function netdevBits(f: Fmt, out: Out, ptr: bigint, spec: Spec, ext: Uint8
 /** The first `nbits` bits of an unsigned long array (little-endian words, so bit i is byte i/8's bit i%8). */
 function bits(f: Fmt, ptr: bigint, nbits: number): (i: number) => boolean {
   const bytes = f.mem.read(ptr, Math.ceil(nbits / 64) * 8)
-  return (i) => ((bytes[i >> 3] >> (i & 7)) & 1) === 1
+  return (i) => ((bytes[i >> 3]! >> (i & 7)) & 1) === 1 // callers ask for i < nbits
 }
 
 /** bitmap_string(): %*pb, 32-bit chunks in hex from the top, comma-separated, the first one partial. */
