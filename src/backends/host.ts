@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { BackendOptions } from './options.js'
-import { BackendError } from './types.js'
+import { UsageError } from './types.js'
 import { refuseUnknownOptions } from './options.js'
 import { type ParsedCommand, RemoteBackend, targetRelease } from './remote/backend.js'
 import { localRunner } from './remote/runner.js'
@@ -12,7 +12,7 @@ export interface HostBackendOptions extends BackendOptions {
   /**
    * Host loads modules into the running kernel: opt in. Default false: insmod, rmmod, modprobe
    * (other than its -n/--dry-run, --show-depends, -c/--showconfig forms) and `echo ... > FILE`
-   * under /proc or /sys are refused with a 'usage' BackendError, so a spec meant for a VM cannot
+   * under /proc or /sys are refused with a UsageError, so a spec meant for a VM cannot
    * change this machine's kernel by accident.
    */
   allowModuleLoad?: boolean
@@ -54,11 +54,11 @@ export function kernelChange(parsed: ParsedCommand, cwd: string): string | undef
 export async function createHostBackend(options: HostBackendOptions = {}): Promise<RemoteBackend> {
   refuseUnknownOptions('host', options)
   const { sudo = false, allowModuleLoad = false, timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
-  if (typeof sudo !== 'boolean' || typeof allowModuleLoad !== 'boolean') throw new BackendError('the host backend options sudo and allowModuleLoad take true or false', 'usage')
+  if (typeof sudo !== 'boolean' || typeof allowModuleLoad !== 'boolean') throw new UsageError('the host backend options sudo and allowModuleLoad take true or false')
   const runner = localRunner({ sudo })
   const release = await targetRelease(runner)
   if (wanted !== undefined && wanted !== release) {
-    throw new BackendError(`the host runs kernel ${release}, not the release ${wanted} asked for: the host backend tests the running kernel (use the qemu backend for another release)`, 'usage')
+    throw new UsageError(`the host runs kernel ${release}, not the release ${wanted} asked for: the host backend tests the running kernel (use the qemu backend for another release)`)
   }
   return new RemoteBackend({
     name: 'host',
@@ -68,7 +68,7 @@ export async function createHostBackend(options: HostBackendOptions = {}): Promi
     guard(parsed, cwd) {
       const why = allowModuleLoad ? undefined : kernelChange(parsed, cwd)
       if (why) {
-        throw new BackendError(`refused '${[...parsed.command, ...(parsed.redirect ? [parsed.redirect, parsed.file] : [])].join(' ')}': ${why} of this machine. Host loads modules into the running kernel: opt in with allowModuleLoad: true, or use the qemu backend`, 'usage')
+        throw new UsageError(`refused '${[...parsed.command, ...(parsed.redirect ? [parsed.redirect, parsed.file] : [])].join(' ')}': ${why} of this machine. Host loads modules into the running kernel: opt in with allowModuleLoad: true, or use the qemu backend`)
       }
     },
   })

@@ -4,7 +4,7 @@
  */
 import type { ModuleTree } from './tree.js'
 import type { BackendName } from './types.js'
-import { BackendError } from './types.js'
+import { UsageError } from './types.js'
 
 /** Options every backend understands; each backend's own options ride along in the same object. */
 export interface BackendOptions {
@@ -42,13 +42,13 @@ function why(backend: BackendName, option: string): string {
 }
 
 /**
- * Throws a 'usage' BackendError for the first option (with a value other than undefined) that
+ * Throws a UsageError for the first option (with a value other than undefined) that
  * the backend does not take.
  * @example refuseUnknownOptions('qemu', { sysroot: '/srv/root' }) // throws: the qemu backend does not take the option 'sysroot' (...): drop it
  */
 export function refuseUnknownOptions(backend: BackendName, options: Record<string, unknown>): void {
   for (const [option, value] of Object.entries(options)) {
     if (value === undefined || backendOptions[backend].includes(option)) continue
-    throw new BackendError(`the ${backend} backend does not take the option '${option}' (${why(backend, option)}): drop it`, 'usage')
+    throw new UsageError(`the ${backend} backend does not take the option '${option}' (${why(backend, option)}): drop it`)
   }
 }

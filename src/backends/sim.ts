@@ -16,7 +16,7 @@ import { installedTreeProblem, resolveTree, type ModuleTree } from './tree.js'
 import { findKernelFailure } from '../observe/kernel-failure.js'
 import { refuseUnknownOptions } from './options.js'
 import { parseCommand } from '../contract/index.js'
-import { BackendError, type Backend, type ExecOptions, type ExecResult } from './types.js'
+import { BackendError, UsageError, type Backend, type ExecOptions, type ExecResult } from './types.js'
 
 export interface SimBackendOptions {
   /** Kernel release; default: the embedded profile's. Another release reads its installed headers. */
@@ -52,8 +52,8 @@ const COMMAND_US = 1000
 export async function createSimBackend(options: SimBackendOptions & Record<string, unknown> = {}): Promise<Backend> {
   refuseUnknownOptions('sim', options)
   const { release: wanted, sysroot, overrides, cmdline, timeoutMs: timeoutOption, timeout = timeoutOption ?? 60_000 } = options
-  if (!validTimeout(timeout)) throw new BackendError(`timeout must be a positive number of milliseconds, got ${String(timeout)}`, 'usage')
-  if (cmdline !== undefined && typeof cmdline !== 'string') throw new BackendError(`cmdline must be a string of kernel arguments, got ${typeof cmdline}`, 'usage')
+  if (!validTimeout(timeout)) throw new UsageError(`timeout must be a positive number of milliseconds, got ${String(timeout)}`)
+  if (cmdline !== undefined && typeof cmdline !== 'string') throw new UsageError(`cmdline must be a string of kernel arguments, got ${typeof cmdline}`)
   if (sysroot !== undefined) {
     let ok = false
     try {
@@ -61,15 +61,15 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     } catch {
       ok = false
     }
-    if (!ok) throw new BackendError(`sysroot '${sysroot}' is not a directory: give an existing directory (it holds lib/modules/<release> and etc/modprobe.d)`, 'usage')
+    if (!ok) throw new UsageError(`sysroot '${sysroot}' is not a directory: give an existing directory (it holds lib/modules/<release> and etc/modprobe.d)`)
   }
   let tree: ModuleTree
   try {
     tree = resolveTree(options.tree)
   } catch (error) {
-    throw new BackendError((error as Error).message, 'usage')
+    throw new UsageError((error as Error).message)
   }
-  if (tree === 'installed' && sysroot !== undefined) throw new BackendError("sysroot and tree 'installed' both give /lib/modules: use one of them", 'usage')
+  if (tree === 'installed' && sysroot !== undefined) throw new UsageError("sysroot and tree 'installed' both give /lib/modules: use one of them")
   let profile: KernelProfile = options.profile ?? (await loadEmbeddedProfile())
   if (!options.profile && wanted !== undefined && wanted !== profile.release) profile = await profileForRelease(wanted)
   const newKernel = (): SimKernel => createSimKernel({ profile, overrides, cmdline })
@@ -82,10 +82,10 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
   let dead: string | undefined
 
   const exec = async (argv: readonly string[], execOptions: ExecOptions = {}): Promise<ExecResult> => {
-    if (closed) throw new BackendError('the sim backend is closed: create a new one', 'usage')
+    if (closed) throw new UsageError('the sim backend is closed: create a new one')
     if (dead) throw new BackendError(`the simulated kernel is not running (${dead} in an earlier step): call reset() for a fresh kernel`, 'died')
     const limit = execOptions.timeoutMs ?? timeout
-    if (!validTimeout(limit)) throw new BackendError(`timeoutMs must be a positive number of milliseconds, got ${String(limit)}`, 'usage')
+    if (!validTimeout(limit)) throw new UsageError(`timeoutMs must be a positive number of milliseconds, got ${String(limit)}`)
     // The script language's one parser refuses what every backend refuses, before anything runs.
     parseCommand(argv, 'sim')
     const from = kernel.log.nextSeq()
@@ -142,7 +142,7 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     release: profile.release,
     exec,
     async reset() {
-      if (closed) throw new BackendError('the sim backend is closed: create a new one', 'usage')
+      if (closed) throw new UsageError('the sim backend is closed: create a new one')
       kernel = newKernel()
       vfs.reset(kernel)
       dead = undefined

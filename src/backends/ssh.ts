@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import process from 'node:process'
 import type { BackendOptions } from './options.js'
-import { BackendError } from './types.js'
+import { BackendError, UsageError } from './types.js'
 import { refuseUnknownOptions } from './options.js'
 import { RemoteBackend, targetRelease } from './remote/backend.js'
 import { type Runner, sshRunner } from './remote/runner.js'
@@ -86,15 +86,15 @@ class Uploader {
 export async function createSshBackend(options: SshBackendOptions = {}): Promise<RemoteBackend> {
   refuseUnknownOptions('ssh', options)
   const { target = process.env.KMODSPEC_SSH_TARGET, port, identity, sshOptions = [], timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
-  if (!target) throw new BackendError('the ssh backend needs a target: pass { target: "user@host" } or set KMODSPEC_SSH_TARGET', 'usage')
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new BackendError(`ssh port '${String(port)}' is not a TCP port number (1-65535)`, 'usage')
+  if (!target) throw new UsageError('the ssh backend needs a target: pass { target: "user@host" } or set KMODSPEC_SSH_TARGET')
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`ssh port '${String(port)}' is not a TCP port number (1-65535)`)
   if (!Array.isArray(sshOptions) || sshOptions.some((o) => typeof o !== 'string' || !o.includes('='))) {
-    throw new BackendError('sshOptions takes ssh -o options as strings such as "StrictHostKeyChecking=no"', 'usage')
+    throw new UsageError('sshOptions takes ssh -o options as strings such as "StrictHostKeyChecking=no"')
   }
   const runner = await sshRunner({ target, port, identity, sshOptions })
   try {
     const release = await targetRelease(runner)
-    if (wanted !== undefined && wanted !== release) throw new BackendError(`${runner.where} runs kernel ${release}, not the release ${wanted} asked for`, 'usage')
+    if (wanted !== undefined && wanted !== release) throw new UsageError(`${runner.where} runs kernel ${release}, not the release ${wanted} asked for`)
     const uploader = new Uploader(runner, timeout)
     return new RemoteBackend({
       name: 'ssh',

@@ -4,7 +4,7 @@ import path from 'node:path'
 import process from 'node:process'
 import { execa } from 'execa'
 import type { BackendOptions } from '../options.js'
-import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord } from '../types.js'
+import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord, UsageError } from '../types.js'
 import { cacheDir, sha256 } from './cache.js'
 import { buildInitramfs } from './initramfs.js'
 import { chooseKernel, uncompressedKernel } from './kernel.js'
@@ -152,7 +152,7 @@ class QemuBackendImpl implements QemuBackend {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.closed) throw new BackendError('the qemu backend is closed', 'usage')
+    if (this.closed) throw new UsageError('the qemu backend is closed')
     const vm = this.vm
     if (!vm?.alive) throw new BackendError('the VM is not running (it crashed, hung or died in an earlier step): call reset() for a fresh kernel', 'died')
     // `echo TEXT > FILE`: the agent opens FILE itself, no shell involved.
@@ -203,7 +203,7 @@ class QemuBackendImpl implements QemuBackend {
   }
 
   async reset(): Promise<void> {
-    if (this.closed) throw new BackendError('the qemu backend is closed', 'usage')
+    if (this.closed) throw new UsageError('the qemu backend is closed')
     await this.vm?.kill()
     this.vm = undefined
     this.uploaded.clear()
@@ -296,17 +296,17 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   try {
     tree = resolveTree(options.tree)
   } catch (error) {
-    throw new BackendError((error as Error).message, 'usage')
+    throw new UsageError((error as Error).message)
   }
-  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new BackendError(`accel '${accel}' is not one of auto, kvm, tcg`, 'usage')
-  if (!/^\d+[MG]?$/.test(memory)) throw new BackendError(`memory '${memory}' is not a QEMU size such as 256M`, 'usage')
-  if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string')) throw new BackendError('qemuArgs takes an array of strings, e.g. [\'-icount\', \'shift=0,sleep=off\']', 'usage')
-  if (typeof stateCache === 'string' && !(await exists(stateCache))) throw new BackendError(`stateCache directory ${stateCache} does not exist: create it, or pass true for the default cache`, 'usage')
+  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new UsageError(`accel '${accel}' is not one of auto, kvm, tcg`)
+  if (!/^\d+[MG]?$/.test(memory)) throw new UsageError(`memory '${memory}' is not a QEMU size such as 256M`)
+  if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string')) throw new UsageError('qemuArgs takes an array of strings, e.g. [\'-icount\', \'shift=0,sleep=off\']')
+  if (typeof stateCache === 'string' && !(await exists(stateCache))) throw new UsageError(`stateCache directory ${stateCache} does not exist: create it, or pass true for the default cache`)
   if (network !== undefined) {
     const { sshPort, authorizedKey } = network as Partial<NonNullable<QemuBackendOptions['network']>>
-    if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535) throw new BackendError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`, 'usage')
+    if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535) throw new UsageError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`)
     if (typeof authorizedKey !== 'string' || !/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(authorizedKey.trim()) || authorizedKey.trim().includes('\n')) {
-      throw new BackendError('network.authorizedKey takes one public key line, e.g. the contents of id_ed25519.pub', 'usage')
+      throw new UsageError('network.authorizedKey takes one public key line, e.g. the contents of id_ed25519.pub')
     }
   }
   const version = await qemuVersion(qemu)

@@ -3,7 +3,7 @@ import process from 'node:process'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
 import { track } from '../qemu/cleanup.js'
-import { BackendError } from '../types.js'
+import { BackendError, UsageError } from '../types.js'
 import { shellLine, shellQuote } from './quote.js'
 
 /** What one program run on the target printed and how it ended. */
@@ -65,7 +65,7 @@ export function localRunner(options: { sudo?: boolean; /** Whether this process 
       })
       if (r.timedOut) throw timedOut(argv, where, timeoutMs)
       if (r.exitCode === undefined) {
-        if (cwd && !existsSync(cwd)) throw new BackendError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`, 'usage')
+        if (cwd && !existsSync(cwd)) throw new UsageError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`)
         const missing = (r as { code?: string }).code === 'ENOENT'
         throw new BackendError(
           missing ? `'${full[0]}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)` : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
@@ -122,7 +122,7 @@ export function remoteLine(argv: readonly string[], cwd?: string): string {
  */
 export async function sshRunner(t: SshTarget): Promise<Runner> {
   if (!t.target || /^-/.test(t.target) || /\s/.test(t.target)) {
-    throw new BackendError(`ssh target '${t.target}' is not user@host: pass the target option or set KMODSPEC_SSH_TARGET`, 'usage')
+    throw new UsageError(`ssh target '${t.target}' is not user@host: pass the target option or set KMODSPEC_SSH_TARGET`)
   }
   const dir = await tmpDir({ prefix: 'kmodspec-ssh-', unsafeCleanup: true })
   const controlPath = `${dir.path}/cm`
@@ -134,7 +134,7 @@ export async function sshRunner(t: SshTarget): Promise<Runner> {
   return {
     where,
     async run(argv, { cwd, input, timeoutMs } = {}) {
-      if (closed) throw new BackendError(`the ssh connection to ${where} is closed`, 'usage')
+      if (closed) throw new UsageError(`the ssh connection to ${where} is closed`)
       const sub = execa('ssh', sshArgv(t, controlPath, remoteLine(argv, cwd)), {
         reject: false,
         stripFinalNewline: false,
