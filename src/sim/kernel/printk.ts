@@ -133,7 +133,20 @@ export class Printk {
   }
 
   since(from: number): KernelLogRecord[] {
-    return this.records.filter((r) => r.final && r.rec.seq >= from).map((r) => ({ ...r.rec }))
+    // Records are stored in seq order: start at the first one >= from (a binary search) instead of filtering the whole log.
+    let lo = 0
+    let hi = this.records.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.records[mid]!.rec.seq < from) lo = mid + 1
+      else hi = mid
+    }
+    const out: KernelLogRecord[] = []
+    for (let i = lo; i < this.records.length; i++) {
+      const r = this.records[i]!
+      if (r.final) out.push({ ...r.rec })
+    }
+    return out
   }
 
   /** The sequence number of the first record a reader has not seen: an open record counts as unseen. */
