@@ -263,7 +263,9 @@ function mountPoints(abs: string, names: string[]): string[] {
 
 function hostStat(path: string): VfsStat | undefined {
   try {
-    const st = fs.statSync(path)
+    // throwIfNoEntry: a missing file (rmmod NAME stats ./NAME) is common, and node's ENOENT exception costs more than the stat
+    const st = fs.statSync(path, { throwIfNoEntry: false })
+    if (!st) return undefined
     if (st.isDirectory()) return { type: 'dir', size: 0, mtimeMs: st.mtimeMs }
     return { type: 'file', size: st.size, mtimeMs: st.mtimeMs }
   } catch {

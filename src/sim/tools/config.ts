@@ -84,6 +84,8 @@ export function loadConfig(ctx: ToolContext, moddir: string, paths?: string[]): 
   const nested = (path: string) => cfg.errors.push(libkmodErr(772, 'conf_files_filter_out', `Directories inside directories are not supported: ${path}`))
   for (const file of configFiles(ctx, paths ?? MODPROBE_CONFIG_DIRS, ['.conf', '.alias'], nested, [['modules.softdep', `${moddir}/modules.softdep`]])) {
     let text: string
+    // modules.softdep is often missing: ask stat first rather than pay for the VfsError
+    if (ctx.vfs.stat(file)?.type !== 'file') continue
     try {
       text = ctx.vfs.readText(file)
     } catch {

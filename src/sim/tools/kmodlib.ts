@@ -157,7 +157,9 @@ export class ModuleDb {
     if (!this.cache.has(name)) {
       let parsed: Map<string, string[]> | undefined
       try {
-        parsed = readIndex(this.ctx.vfs.readFile(`${this.dir}/${name}`))
+        // a missing index (the in-memory tree before depmod) is common: ask stat first rather than pay for the VfsError
+        const path = `${this.dir}/${name}`
+        parsed = this.ctx.vfs.stat(path)?.type === 'file' ? readIndex(this.ctx.vfs.readFile(path)) : undefined
       } catch {
         parsed = undefined
       }
