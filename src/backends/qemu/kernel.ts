@@ -67,7 +67,8 @@ export async function chooseKernel(options: { kernel?: string; release?: string;
   for (const release of releases) {
     if (await exists(`/lib/modules/${release}/build`)) return { release, image: `/boot/vmlinuz-${release}`, headers: `/lib/modules/${release}/build` }
   }
-  if (releases.length) return { release: releases[0], image: `/boot/vmlinuz-${releases[0]}` }
+  const [newest] = releases
+  if (newest !== undefined) return { release: newest, image: `/boot/vmlinuz-${newest}` }
   throw new BackendError(`no kernel image in /boot: install linux-image-${EMBEDDED_RELEASE} and linux-headers-${EMBEDDED_RELEASE} (npm run vm:setup does it on Debian)`, 'setup')
 }
 

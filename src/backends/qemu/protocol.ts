@@ -74,7 +74,9 @@ class Cursor {
 }
 
 export function decodeReply(body: Buffer): Reply {
-  const type = String.fromCharCode(body[0])
+  const first = body[0]
+  if (first === undefined) throw new Error('kmodspec agent sent an empty reply frame')
+  const type = String.fromCharCode(first)
   const c = new Cursor(body.subarray(1))
   switch (type) {
     case 'H': return { type: 'hello', release: c.blob().toString('utf8') }
@@ -89,7 +91,7 @@ export function decodeReply(body: Buffer): Reply {
       while (!c.done) kmsg.push(c.blob().toString('utf8'))
       return { type: 'result', status, stdout, stderr, kmsg }
     }
-    default: throw new Error(`kmodspec agent sent an unknown reply type 0x${body[0]?.toString(16)}`)
+    default: throw new Error(`kmodspec agent sent an unknown reply type 0x${first.toString(16)}`)
   }
 }
 

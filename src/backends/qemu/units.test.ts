@@ -43,6 +43,11 @@ describe('agent protocol', () => {
     const got = [...frames].flatMap((byte) => reader.push(Buffer.from([byte])))
     expect(got.map((b) => decodeReply(b))).toEqual([{ type: 'pong', token: 7 }, { type: 'pong', token: 9 }])
   })
+
+  it('names an empty or unknown reply frame', () => {
+    expect(() => decodeReply(Buffer.alloc(0))).toThrow('kmodspec agent sent an empty reply frame')
+    expect(() => decodeReply(Buffer.from('Z'))).toThrow('kmodspec agent sent an unknown reply type 0x5a')
+  })
 })
 
 describe('writeCpio', () => {
