@@ -17,7 +17,7 @@ function fakeTarget() {
     where: 'the fake target',
     async run(argv: readonly string[], _o?: RunOptions) {
       calls.push([...argv])
-      const [cmd, arg] = argv
+      const [cmd, arg = ''] = argv
       if (cmd === 'dd' && argv[1] === 'if=/dev/kmsg') return { exitCode: 1, stdout: log.join(''), stderr: "dd: error reading '/dev/kmsg': Resource temporarily unavailable\n" }
       if (cmd === 'cat' && arg === '/proc/modules') return { exitCode: 0, stdout: modules.map((m) => `${m} 16384 0 - Live 0x0\n`).join(''), stderr: '' }
       if (cmd === 'insmod') {

@@ -64,10 +64,11 @@ export class RemoteBackend implements Backend {
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs
     this.config.guard?.(parsed, cwd)
     await this.config.prepare?.(parsed, cwd)
-    const tracks = scriptCommand(parsed.command[0])?.changesKernel === true
+    // parseCommand() refused an argv whose first word is not a command of the language.
+    const tracks = scriptCommand(parsed.command[0]!)?.changesKernel === true
     const modulesBefore = tracks ? await this.loadedModules() : undefined
     const before = await this.readLog()
-    const lastSeq = before.length > 0 ? before[before.length - 1].seq : -1
+    const lastSeq = before.at(-1)?.seq ?? -1
     const r = parsed.redirect ? await this.echoInto(parsed, cwd, timeoutMs) : await this.config.runner.run(parsed.command, { cwd, timeoutMs })
     const records = (await this.readLog()).filter((rec) => rec.seq > lastSeq)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
@@ -101,7 +102,7 @@ export class RemoteBackend implements Backend {
   private async loadedModules(): Promise<string[] | undefined> {
     const r = await this.config.runner.run(['cat', '/proc/modules'], { timeoutMs: this.config.timeoutMs })
     if (r.exitCode !== 0) return undefined
-    return r.stdout.split('\n').filter(Boolean).map((line) => line.split(' ')[0])
+    return r.stdout.split('\n').filter(Boolean).map((line) => line.split(' ')[0]!)
   }
 
   private track(before: string[] | undefined, after: string[] | undefined): void {

@@ -8,7 +8,7 @@ const nasty = ["it's", "''", "'", '', ' ', 'a b', '$(touch /tmp/kmodspec-pwned)'
 
 /** The argv a shell gets back from a line, as NUL-separated words. */
 async function splitBy(shell: string[], line: string): Promise<string[]> {
-  const r = await execa(shell[0], [...shell.slice(1), '-c', `printf '%s\\0' ${line}`])
+  const r = await execa(shell[0]!, [...shell.slice(1), '-c', `printf '%s\\0' ${line}`])
   return r.stdout.split('\0').slice(0, -1)
 }
 
