@@ -15,13 +15,18 @@ const PROT_BITS: Record<GuestProt, number> = { r: PROT_R, rw: PROT_R | PROT_W, r
 
 /** One mapped 4 KiB page; `code` caches decoded instructions and is dropped on any write. */
 export class Page {
-  readonly data = new Uint8Array(PAGE_SIZE)
-  readonly view = new DataView(this.data.buffer)
+  readonly view: DataView
   /** Decoded instructions by page offset (owned by the CPU; cleared when the page is written). */
   code: unknown[] | undefined = undefined
   /** Host functions by page offset (owned by the CPU). */
   host: Map<number, unknown> | undefined = undefined
-  constructor(public prot: number) {}
+  /** `data`: the page's 4 KiB, by default its own; map() gives a range's pages slices of one buffer (one allocation, not one a page). */
+  constructor(
+    public prot: number,
+    readonly data = new Uint8Array(PAGE_SIZE),
+  ) {
+    this.view = new DataView(data.buffer, data.byteOffset, PAGE_SIZE)
+  }
 }
 
 /** Page number (addr >> 12) of a 64-bit address given as 32-bit halves: exact in a double (52 bits). */
@@ -214,17 +219,37 @@ export class SparseMemory implements GuestMemory {
   map(addr: bigint, len: number, prot: GuestProt): void {
     const bits = PROT_BITS[prot]
     if (bits === undefined) throw new Error(`map: protection '${prot}' is not one of r, rw, rx, rwx`)
+    const count = this.pageCount(addr, len)
+    const slab = count > 0 ? new Uint8Array(count * PAGE_SIZE) : undefined
+    let i = 0
     this.eachPage(addr, len, (key) => {
-      this.pages.set(key, new Page(bits))
+      this.pages.set(key, new Page(bits, slab!.subarray(i * PAGE_SIZE, ++i * PAGE_SIZE)))
+      this.forget(key)
     })
-    this.flushTlb()
+    this.flushTlb(count)
   }
 
   unmap(addr: bigint, len: number): void {
     this.eachPage(addr, len, (key) => {
       this.pages.delete(key)
+      this.forget(key)
     })
-    this.flushTlb()
+    this.flushTlb(this.pageCount(addr, len))
+  }
+
+  /**
+   * A writable view of [addr, addr+len) when it lies inside one page that is readable and writable (the page's
+   * decoded code dropped, as a write does), else undefined: apply_relocate_add's fast path, which then
+   * faults exactly as read() and write() would by taking the slow path.
+   */
+  span(addr: bigint, len: number): Uint8Array | undefined {
+    const [lo, hi] = split(addr)
+    const o = lo & PAGE_MASK
+    if (len <= 0 || o + len > PAGE_SIZE) return undefined
+    const p = this.page(lo, hi)
+    if (p === undefined || (p.prot & (PROT_R | PROT_W)) !== (PROT_R | PROT_W)) return undefined
+    p.code = undefined
+    return p.data.subarray(o, o + len)
   }
 
   protect(addr: bigint, len: number, prot: GuestProt): void {
@@ -282,10 +307,26 @@ export class SparseMemory implements GuestMemory {
     return s
   }
 
-  private flushTlb(): void {
+  /** After map/unmap of `pages` pages: forget() already dropped their TLB slots unless the range was larger than the TLB. */
+  private flushTlb(pages = TLB_SIZE): void {
     this.epoch++
+    if (pages < TLB_SIZE) return
     this.tlbKey.fill(-1)
     this.tlbPage.fill(undefined)
+  }
+
+  /** Drop page `key`'s TLB slot if it holds it (a slot is key mod TLB_SIZE: pageKey's high part is a multiple of 2^20). */
+  private forget(key: number): void {
+    const slot = key % TLB_SIZE
+    if (this.tlbKey[slot] === key) {
+      this.tlbKey[slot] = -1
+      this.tlbPage[slot] = undefined
+    }
+  }
+
+  private pageCount(addr: bigint, len: number): number {
+    if (len <= 0) return 0
+    return Number((BigInt.asUintN(64, addr + BigInt(len) - 1n) >> 12n) - (BigInt.asUintN(64, addr) >> 12n) + 1n)
   }
 
   private eachPage(addr: bigint, len: number, fn: (key: number, addr: bigint) => void): void {

@@ -26,6 +26,8 @@ export interface Rela {
 export interface RelocTarget {
   read(addr: bigint, len: number): Uint8Array
   write(addr: bigint, data: Uint8Array): void
+  /** Optional fast path: a writable view of [addr, addr+len) when reading and writing it cannot fault, else undefined. */
+  span?(addr: bigint, len: number): Uint8Array | undefined
 }
 
 /** A kernel log line the relocation code printed. */
@@ -91,6 +93,17 @@ export function applyRelocateAdd(input: RelocateInput): RelocateResult {
       default:
         return fail(`module: ${input.module}: Unknown rela relocation: ${BigInt(rel.type)}`)
     }
+    // In one readable and writable page: check and write in place (no fault possible there, so the same result).
+    const view = input.target.span?.(loc, size)
+    if (view !== undefined) {
+      let nonzero = false
+      for (let i = 0; i < size; i++) if (view[i] !== 0) nonzero = true
+      if (nonzero) return fail(`module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`)
+      putLe(view, val, size)
+      if (rel.type === R_X86_64_32 && val !== BigInt.asUintN(32, val)) return overflow(rel.type, val)
+      if (rel.type === R_X86_64_32S && BigInt.asIntN(64, val) !== BigInt.asIntN(32, val)) return overflow(rel.type, val)
+      continue
+    }
     const existing = input.target.read(loc, size)
     if (existing.some((b) => b !== 0)) {
       return fail(`module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`)
@@ -122,6 +135,22 @@ export function bufferTarget(buf: Uint8Array, base: bigint): RelocTarget {
   return {
     read: (addr, len) => buf.slice(at(addr, len), at(addr, len) + len),
     write: (addr, data) => buf.set(data, at(addr, data.length)),
+  }
+}
+
+/** The low `size` bytes of `v`, little-endian, into `out` (two 32-bit halves: no bigint per byte). */
+function putLe(out: Uint8Array, v: bigint, size: number): void {
+  // masks, not BigInt.asUintN(32, ...): node 20's optimizer crashes on that here (RepresentationChangerError)
+  let lo = Number(v & 0xffffffffn)
+  let hi = size > 4 ? Number((v >> 32n) & 0xffffffffn) : 0
+  for (let i = 0; i < size; i++) {
+    if (i < 4) {
+      out[i] = lo & 0xff
+      lo >>>= 8
+    } else {
+      out[i] = hi & 0xff
+      hi >>>= 8
+    }
   }
 }
 
