@@ -33,7 +33,7 @@ describe('host backend (read-only on this machine)', () => {
       ['cat', '/proc/sys/kernel/tainted'],
       ['ls', 'fixtures/hello'],
     ]) {
-      const direct = await execa(argv[0], argv.slice(1), { cwd: root, reject: false, stripFinalNewline: false })
+      const direct = await execa(argv[0]!, argv.slice(1), { cwd: root, reject: false, stripFinalNewline: false })
       const r = await exec(argv)
       expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: direct.exitCode, stdout: direct.stdout, stderr: direct.stderr })
       expect(r.argv).toEqual(argv)

@@ -93,9 +93,9 @@ describe('ssh backend on the ssh test VM', () => {
     ])
     expect(both.ssh.map(shown)).toEqual(both.agent.map(shown))
     expect(both.ssh[0]).toMatchObject({ exitCode: 1, stderr: 'insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n' })
-    expect(both.ssh[0].dmesg.map((d) => d.text)).toContain('hello_feature: Unknown symbol api_test (err -2)')
+    expect(both.ssh[0]!.dmesg.map((d) => d.text)).toContain('hello_feature: Unknown symbol api_test (err -2)')
     // A charp keeps the newline echo wrote (fixtures/captures/params.json shows the same).
-    expect(both.ssh[3].stdout).toBe('tester\n\n')
+    expect(both.ssh[3]!.stdout).toBe('tester\n\n')
     expect(both.ssh[6]).toMatchObject({ exitCode: 1, stderr: "echo: can't create /sys/module/params/parameters/count: Permission denied\n" })
     expect(both.ssh[7]).toMatchObject({ exitCode: 1, stderr: 'echo: write error: Invalid argument\n' })
   }, 120_000)

@@ -151,7 +151,7 @@ describe('modinfo agrees with kmod 30 on 300 seeded mutants', () => {
     for (let i = 0; i < 300; i++) {
       const rand = caseRandom(SEED, i)
       const base = rand() % files.length
-      const m = mutate(files[base], rand)
+      const m = mutate(files[base]!, rand)
       writeFileSync(join(work, 'm.ko'), m.bytes)
       const argv = ['modinfo', './m.ko']
       const [got, want] = [sim(argv, work), await real(argv, work)]
