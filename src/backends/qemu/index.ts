@@ -265,7 +265,7 @@ async function qemuVersion(qemu: string): Promise<string> {
   if (r.failed || r.exitCode !== 0) {
     throw new BackendError(`${qemu} is not runnable: install qemu-system-x86 (npm run vm:setup does it on Debian)`, 'setup')
   }
-  return r.stdout.split('\n')[0]
+  return r.stdout.split('\n')[0]! // split() gives at least one string
 }
 
 /**

@@ -10,6 +10,7 @@ describe('localRunner', () => {
     expect(await r.run(['cat'])).toMatchObject({ exitCode: 0, stdout: '' })
     expect((await r.run(['pwd'], { cwd: '/tmp' })).stdout).toBe('/tmp\n')
     expect((await r.run(['sh', '-c', 'echo $PATH'])).stdout).toMatch(/(^|:)\/usr\/sbin(:|$)/)
+    await expect(r.run([])).rejects.toThrow('empty command: nothing to run on this machine')
   })
 
   it('prefixes sudo -n -- for a non-root process when sudo is set, and only then', async () => {

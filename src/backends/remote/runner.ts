@@ -54,8 +54,9 @@ export function localRunner(options: { sudo?: boolean; /** Whether this process 
   return {
     where,
     async run(argv, { cwd, input, timeoutMs } = {}) {
-      const full = sudo ? ['sudo', '-n', '--', ...argv] : [...argv]
-      const r = await execa(full[0], full.slice(1), {
+      const [program, ...args] = sudo ? ['sudo', '-n', '--', ...argv] : argv
+      if (program === undefined) throw new UsageError(`empty command: nothing to run on ${where}`)
+      const r = await execa(program, args, {
         cwd,
         reject: false,
         stripFinalNewline: false,
@@ -68,7 +69,7 @@ export function localRunner(options: { sudo?: boolean; /** Whether this process 
         if (cwd && !existsSync(cwd)) throw new UsageError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`)
         const missing = (r as { code?: string }).code === 'ENOENT'
         throw new BackendError(
-          missing ? `'${full[0]}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)` : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
+          missing ? `'${program}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)` : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
           'setup',
         )
       }
