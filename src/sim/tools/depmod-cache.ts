@@ -148,14 +148,21 @@ export class FactsCache {
   }
 
   /** Keep this run's output files for the next run with the same inputs (see memo()); failures are ignored. */
-  setMemo(key: string, files: Array<[string, Uint8Array]>): void {
+  setMemo(key: string, files: Array<[string, Uint8Array | string]>): void {
     const tmp = `${this.memoFile()}.${process.pid}.tmp`
+    let fd: number | undefined
     try {
       fs.mkdirSync(this.dir, { recursive: true })
-      const head = JSON.stringify({ format: FORMAT, tree: this.tree, key, files: files.map(([n, b]) => [n, b.length]) }) + '\n'
-      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(head), ...files.map(([, b]) => b)]))
+      const length = (b: Uint8Array | string) => (typeof b === 'string' ? Buffer.byteLength(b) : b.length)
+      const head = JSON.stringify({ format: FORMAT, tree: this.tree, key, files: files.map(([n, b]) => [n, length(b)]) }) + '\n'
+      // written piece by piece (text as UTF-8): no copy of all the outputs in one buffer (peak memory)
+      fd = fs.openSync(tmp, 'w')
+      for (const piece of [head, ...files.map(([, b]) => b)]) writeAll(fd, piece)
+      fs.closeSync(fd)
+      fd = undefined
       fs.renameSync(tmp, this.memoFile())
     } catch {
+      if (fd !== undefined) fs.closeSync(fd)
       try {
         fs.unlinkSync(tmp)
       } catch {
@@ -189,4 +196,10 @@ export class FactsCache {
       }
     }
   }
+}
+
+/** Write all of `data` at the end of `fd` (writeSync may write less than asked). */
+function writeAll(fd: number, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data
+  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at)
 }

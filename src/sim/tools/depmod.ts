@@ -233,7 +233,7 @@ export const depmod: Tool = (outer, argv) => {
     return 0
   }
   for (const [name, data] of files) ctx.vfs.writeFile(`${dir}/${name}`, data)
-  if (memoKey !== undefined && !spoke) cache!.setMemo(memoKey, files.map(([name, data]) => [name, typeof data === 'string' ? Buffer.from(data) : data]))
+  if (memoKey !== undefined && !spoke) cache!.setMemo(memoKey, files.map(([name, data]) => [name, data]))
   void warnDups
   return 0
 }
@@ -372,6 +372,8 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
     dep += line + '\n'
     depBin.insert(m.name, line, m.idx)
   }
+  // each index written as soon as it is filled, so only one trie is alive at a time (peak memory)
+  const depBinBytes = depBin.write()
   let alias = '# Aliases extracted from modules themselves.\n'
   const aliasBin = new IndexWriter()
   let softdep = '# Soft dependencies extracted from modules themselves.\n'
@@ -389,6 +391,7 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   }
   // kmod writes the devname header only above a first entry
   if (devname) devname = '# Device nodes to trigger on-demand module loading.\n' + devname
+  const aliasBinBytes = aliasBin.write()
   let symbols = '# Aliases for symbols, used by symbol_request().\n'
   const symBin = new IndexWriter()
   for (const name of kmodHashOrder(owners.keys(), 2048)) {
@@ -398,9 +401,9 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   }
   const files: File[] = [
     ['modules.dep', dep, dep],
-    ['modules.dep.bin', depBin.write()],
+    ['modules.dep.bin', depBinBytes],
     ['modules.alias', alias, alias],
-    ['modules.alias.bin', aliasBin.write()],
+    ['modules.alias.bin', aliasBinBytes],
     ['modules.softdep', softdep, softdep],
     ['modules.symbols', symbols, symbols],
     ['modules.symbols.bin', symBin.write()],

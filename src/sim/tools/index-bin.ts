@@ -61,7 +61,10 @@ export class IndexWriter {
     }
   }
 
-  /** The index file's bytes: nodes written post-order into one growing buffer (children before their parent). */
+  /**
+   * The index file's bytes: nodes written post-order into one growing buffer (children before their parent).
+   * The writer is left empty, so its trie can be collected while the caller still holds the writer.
+   */
   write(): Uint8Array {
     let buf = Buffer.allocUnsafe(1 << 16)
     let size = 12
@@ -117,6 +120,7 @@ export class IndexWriter {
       return offset >>> 0
     }
     const rootOffset = writeNode(this.root)
+    this.root = newNode('')
     buf.writeUInt32BE(INDEX_MAGIC, 0)
     buf.writeUInt32BE(INDEX_VERSION, 4)
     buf.writeUInt32BE(rootOffset, 8)
