@@ -14,8 +14,8 @@ import { hashSources, moduleCacheRoot } from './cache.js'
 import { buildFixtures, fixturesRoot } from './fixtures.js'
 import { BuildError, resolveHeaders } from './kbuild.js'
 
-/** The module directories the fixture scripts load; printk/ has its own capture and 6.8 removed APIs it uses. */
-export const SCRIPT_MODULE_DIRS = ['hello', 'stacking/core', 'stacking/client', 'refcount', 'modprobe', 'crash', 'exec', 'errors'] as const
+/** The module directories of a release's tree (fixtures.ts's recipe without printk/: 6.8 removed APIs it uses). */
+export const SCRIPT_MODULE_DIRS = ['hello', 'stacking/core', 'stacking/client', 'refcount', 'modprobe', 'crash', 'exec', 'tree', 'holders', 'errors'] as const
 
 /** Compressed copies the scripts load (fixtures/compressed), made as Debian's kbuild makes them. */
 const COMPRESSED: ReadonlyArray<[source: string, target: string]> = [
