@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { buildSyntheticModule, type SyntheticModuleSpec } from '../elf/write.js'
+import { composeVermagic, parseKernelConfig } from '../profile/index.js'
 import { behaviourActions, initReturn, type ModuleModel } from './define.js'
 
 /**
@@ -6,6 +8,22 @@ import { behaviourActions, initReturn, type ModuleModel } from './define.js'
  * used when a model gives none: the Backend contract does not expose the kernel's vermagic.
  */
 const DEFAULT_VERMAGIC_FLAGS = 'SMP preempt mod_unload modversions '
+
+const vermagics = new Map<string, string>()
+
+/** The release's own vermagic when its headers are installed (a -rt kernel's says preempt_rt), else Debian 12 6.1's flags. */
+function defaultVermagic(release: string): string {
+  let v = vermagics.get(release)
+  if (v === undefined) {
+    try {
+      v = composeVermagic(release, parseKernelConfig(readFileSync(`/lib/modules/${release}/build/.config`, 'utf8')))
+    } catch {
+      v = `${release} ${DEFAULT_VERMAGIC_FLAGS}`
+    }
+    vermagics.set(release, v)
+  }
+  return v
+}
 
 /** The synthetic .ko for a model: its static facts in ELF sections, its behaviour as JSON. */
 export function buildModelImage(model: ModuleModel, release: string): Uint8Array {
@@ -32,7 +50,7 @@ export function syntheticSpec(model: ModuleModel, release: string): SyntheticMod
     license: d.license,
     modinfo,
     depends: [...(d.depends ?? [])],
-    vermagic: d.vermagic ?? `${release} ${DEFAULT_VERMAGIC_FLAGS}`,
+    vermagic: d.vermagic ?? defaultVermagic(release),
     exports,
     imports: [...(d.uses ?? [])],
     behaviour: {
