@@ -42,9 +42,25 @@ function u64(b: Buffer, at: number): number {
   return hi >= 0x200000 ? Infinity : hi * 0x100000000 + b.readUInt32LE(at)
 }
 
-/** `len` bytes of `fd` at `pos` (fewer only past the end of the file). */
-function readAt(fd: number, pos: number, len: number): Buffer {
-  const b = Buffer.allocUnsafe(len)
+/**
+ * One reusable buffer per part of a module readFactsFast reads: every part is decoded into strings before
+ * the next module, so 4,000 modules do not leave ~200 MB of short-lived buffers for the GC (peak memory).
+ */
+const scratch: Buffer[] = []
+const HEADER = 0
+const SHDRS = 1
+const SHSTRTAB = 2
+const MODINFO = 3
+const STRTAB = 4
+const SYMTAB = 5
+const VERSIONS = 6
+const KSYMTAB_STRINGS = 7
+
+/** `len` bytes of `fd` at `pos` (fewer only past the end of the file), in part `role`'s reused buffer: valid until the next read of that part. */
+function readAt(fd: number, pos: number, len: number, role: number): Buffer {
+  let own = scratch[role]
+  if (own === undefined || own.length < len) scratch[role] = own = Buffer.allocUnsafe(Math.max(len, 4096))
+  const b = own.subarray(0, len)
   let got = 0
   while (got < len) {
     const n = fs.readSync(fd, b, got, len - got, pos + got)
@@ -87,14 +103,14 @@ const cstr = (b: Buffer, at: number) => decodeRaw(b, at, b.indexOf(0, at))
  */
 export function readFactsFast(fd: number, size: number): DepmodFacts | undefined {
   if (size <= 64) return SLOW
-  const h = readAt(fd, 0, 64)
+  const h = readAt(fd, 0, 64, HEADER)
   if (h.length < 64 || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return SLOW
   const shoff = u64(h, 40)
   const shentsize = h.readUInt16LE(58)
   const shnum = h.readUInt16LE(60)
   const shstrndx = h.readUInt16LE(62)
   if (shentsize !== ELF64_SHDR || shoff + shnum * ELF64_SHDR > size || shstrndx === 0 || shstrndx >= shnum) return SLOW
-  const sh = readAt(fd, shoff, shnum * ELF64_SHDR)
+  const sh = readAt(fd, shoff, shnum * ELF64_SHDR, SHDRS)
   const offs = new Array<number>(shnum)
   const sizes = new Array<number>(shnum)
   // libkmod's elf_get_section_info fails for a section reaching past the file (a large .bss): lookups skip it
@@ -106,7 +122,7 @@ export function readFactsFast(fd: number, size: number): DepmodFacts | undefined
     inFile[i] = offs[i]! + sizes[i]! <= size ? 1 : 0
   }
   if (!inFile[shstrndx] || offs[shstrndx]! >= size || sizes[shstrndx] === 0) return SLOW
-  const names = readAt(fd, offs[shstrndx]!, sizes[shstrndx]!)
+  const names = readAt(fd, offs[shstrndx]!, sizes[shstrndx]!, SHSTRTAB)
   if (names[names.length - 1] !== 0) return SLOW
   // kmod_elf_get_section(): the first section (from 1) with the name
   const found = new Map<string, number>()
@@ -116,16 +132,16 @@ export function readFactsFast(fd: number, size: number): DepmodFacts | undefined
     const name = names.toString('latin1', at, names.indexOf(0, at))
     if (!found.has(name)) found.set(name, i)
   }
-  const section = (name: string): Buffer | undefined | null => {
+  const section = (name: string, role: number): Buffer | undefined | null => {
     const i = found.get(name)
     if (i === undefined) return undefined
     if (offs[i]! >= size) return null
-    return readAt(fd, offs[i]!, sizes[i]!)
+    return readAt(fd, offs[i]!, sizes[i]!, role)
   }
-  const modinfo = section('.modinfo')
-  const strtab = section('.strtab')
-  const symtab = strtab === undefined ? undefined : section('.symtab')
-  const versions = section('__versions')
+  const modinfo = section('.modinfo', MODINFO)
+  const strtab = section('.strtab', STRTAB)
+  const symtab = strtab === undefined ? undefined : section('.symtab', SYMTAB)
+  const versions = section('__versions', VERSIONS)
   if (modinfo === null || strtab === null || symtab === null || versions === null) return SLOW
 
   const aliases: string[] = []
@@ -186,7 +202,7 @@ export function readFactsFast(fd: number, size: number): DepmodFacts | undefined
   }
   let err = 0
   if (exports.length === 0) {
-    const ksym = section('__ksymtab_strings')
+    const ksym = section('__ksymtab_strings', KSYMTAB_STRINGS)
     if (ksym === null) return SLOW
     if (ksym === undefined) err = -ENOENT
     else exports.push(...strings(ksym))
