@@ -23,9 +23,10 @@ test('hello_feature alone fails: insmod does no dependency resolution', async ()
   const run = await kernel({ modules: 'fixtures/hello' })
     .insmod('hello_feature').expectError('unknown-symbol', { symbol: 'api_test' })
     .expectDmesg('hello_feature: Unknown symbol api_test (err -2)')
-    .expectOutput('insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module')
+    .expectOutput(/^insmod: ERROR: could not insert module \S*hello_feature\.ko: Unknown symbol in module$/m)
     .expectNotLoaded('hello_feature')
-  expect(run.actions[0]!.stderr).toBe('insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n')
+  // The path is the module file insmod was given: fixtures/hello on 6.1, that release's build of it on others.
+  expect(run.actions[0]!.stderr).toMatch(/^insmod: ERROR: could not insert module \S*fixtures\/hello\/hello_feature\.ko: Unknown symbol in module\n$/)
 })
 
 test('modinfo --field depends names hello_api', async () => {
