@@ -80,6 +80,8 @@ function classifyLine(line: string, dmesg: ExecResult['dmesg']): Omit<ObservedEr
   if ((m = /could not remove module (\S+): No such file or directory$/.exec(line))) return { kind: 'not-loaded', module: m[1] }
   // delete_module() answers EWOULDBLOCK while the module is in use (e.g. rmmod -f of a module with holders).
   if ((m = /could not remove module (\S+): Resource temporarily unavailable$/.exec(line))) return { kind: 'in-use', module: m[1], by: [] }
+  // delete_module() answers EBUSY for a module that is not live: still coming (e.g. its init oopsed) or going.
+  if ((m = /could not remove module (\S+): Device or resource busy$/.exec(line))) return { kind: 'in-use', module: m[1], by: [] }
   if ((m = /could not insert (?:module (\S+)|'([^']+)'): (.*)$/.exec(line))) return classifyInsert(m[1] ?? m[2]!, m[3]!, dmesg)
   return undefined
 }
