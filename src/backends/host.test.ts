@@ -1,14 +1,12 @@
 // The host backend on this machine. SAFETY: read-only commands only (plus lines written to /dev/kmsg
 // and files in a temp dir): this machine's kernel is not the one our modules are built for.
 import { appendFile, readFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backendConformance } from './conformance.js'
-import { createBackend } from './index.js'
 import { createHostBackend, kernelChange } from './host.js'
 import type { RemoteBackend } from './remote/backend.js'
 import { BackendError } from './types.js'

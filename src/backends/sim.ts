@@ -55,7 +55,7 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
   if (!validTimeout(timeout)) throw new UsageError(`timeout must be a positive number of milliseconds, got ${String(timeout)}`)
   if (cmdline !== undefined && typeof cmdline !== 'string') throw new UsageError(`cmdline must be a string of kernel arguments, got ${typeof cmdline}`)
   if (sysroot !== undefined) {
-    let ok = false
+    let ok: boolean
     try {
       ok = statSync(sysroot).isDirectory()
     } catch {

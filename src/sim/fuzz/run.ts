@@ -104,7 +104,7 @@ export function runFuzzCase(profile: KernelProfile, bases: readonly FuzzBase[], 
   for (const name of loaded) run(['rmmod', name])
   run(['depmod'])
   const depmodCode = lastCode
-  let dep = ''
+  let dep: string
   try {
     dep = vfs.readText(`${dir}/modules.dep`)
   } catch {
