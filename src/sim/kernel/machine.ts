@@ -360,8 +360,13 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
 /** Relocation lists of a parsed image by target section (load.ts reuses the parsed image of a module loaded again). */
 const relocsByElf = new WeakMap<ElfFile, Map<number, ReturnType<ElfFile['relocationsFor']>>>()
 
+/** calledSymbols() of a parsed image, kept with it like its relocation lists (read only). */
+const calledByElf = new WeakMap<ElfFile, ReadonlySet<string>>()
+
 /** Names the module calls (R_X86_64_PLT32 targets): an unknown one is a function, else a variable. */
-function calledSymbols(elf: ElfFile, relocationsFor: (target: ElfFile['sections'][number]) => ReturnType<ElfFile['relocationsFor']>): Set<string> {
+function calledSymbols(elf: ElfFile, relocationsFor: (target: ElfFile['sections'][number]) => ReturnType<ElfFile['relocationsFor']>): ReadonlySet<string> {
+  const known = calledByElf.get(elf)
+  if (known) return known
   const out = new Set<string>()
   for (const s of elf.sections) {
     if (s.type !== SHT_RELA) continue
@@ -371,6 +376,7 @@ function calledSymbols(elf: ElfFile, relocationsFor: (target: ElfFile['sections'
       if (r.type === R_X86_64_PLT32 && elf.symbolRaw(r.sym).shndx === SHN_UNDEF) out.add(elf.symbolName(r.sym))
     }
   }
+  calledByElf.set(elf, out)
   return out
 }
 
