@@ -19,12 +19,14 @@ export class Workqueues {
     private readonly host: RegistryHost,
   ) {}
 
+  /** Runs the matching items pending now; work they queue again waits for the next flush or syscall end (no endless self-requeue). */
   private run(filter: (p: { work: bigint; wq: bigint }) => boolean): void {
-    for (;;) {
-      const i = this.pending.findIndex(filter)
-      if (i < 0) return
-      const [p] = this.pending.splice(i, 1)
-      callIf(this.ctx, this.host, ptrField(this.ctx, p!.work, WORK_FUNC), [p!.work], 'work item')
+    const now = this.pending.filter(filter)
+    for (const p of now) {
+      const i = this.pending.indexOf(p)
+      if (i < 0) continue
+      this.pending.splice(i, 1)
+      callIf(this.ctx, this.host, ptrField(this.ctx, p.work, WORK_FUNC), [p.work], 'work item')
     }
   }
 
