@@ -10,7 +10,18 @@ import { dir as tmpDir } from 'tmp-promise'
 
 const R = '6.1.0-56-amd64'
 const HOST = `/lib/modules/${R}`
-const OUTPUTS = ['modules.alias', 'modules.alias.bin', 'modules.builtin.alias.bin', 'modules.builtin.bin', 'modules.dep', 'modules.dep.bin', 'modules.devname', 'modules.softdep', 'modules.symbols', 'modules.symbols.bin']
+const OUTPUTS = [
+  'modules.alias',
+  'modules.alias.bin',
+  'modules.builtin.alias.bin',
+  'modules.builtin.bin',
+  'modules.dep',
+  'modules.dep.bin',
+  'modules.devname',
+  'modules.softdep',
+  'modules.symbols',
+  'modules.symbols.bin',
+]
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
@@ -38,7 +49,9 @@ export async function depmodFigures(runs = 3) {
     for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) cpSync(join(HOST, f), join(dir, f))
     const script = join(root.path, 'depmod.sh')
     writeFileSync(script, 'depmod -a\n')
-    const clear = () => { for (const f of OUTPUTS) rmSync(join(dir, f), { force: true }) }
+    const clear = () => {
+      for (const f of OUTPUTS) rmSync(join(dir, f), { force: true })
+    }
     const snapshot = () => OUTPUTS.map((f) => readFileSync(join(dir, f)))
 
     const kmod = []
@@ -72,14 +85,18 @@ export async function depmodFigures(runs = 3) {
     const row = (label, xs) => {
       const ms = median(xs.map((x) => x.ms))
       const mib = median(xs.map((x) => x.mib))
-      return ['depmod', `${label}, median of ${runs} (goal <= 1.0x time, <= 2x RSS)`, `${ms.toFixed(0)} ms ${(ms / k.ms).toFixed(2)}x, ${mib.toFixed(0)} MiB ${(mib / k.mib).toFixed(2)}x`]
+      return [
+        'depmod',
+        `${label}, median of ${runs} (goal <= 1.0x time, <= 2x RSS)`,
+        `${ms.toFixed(0)} ms ${(ms / k.ms).toFixed(2)}x, ${mib.toFixed(0)} MiB ${(mib / k.mib).toFixed(2)}x`,
+      ]
     }
     return [
       ['depmod', `kmod 30 depmod -b DIR over ${HOST} (4,023 modules), median of ${runs}`, `${k.ms.toFixed(0)} ms, ${k.mib.toFixed(0)} MiB`],
       row('kmodspec sh --sysroot DIR, depmod -a, first run (empty facts cache)', first),
       row('the same, repeated: every input unchanged, the last outputs replayed', again),
       row('the same, modules.order touched: rendered again from the facts cache', touched),
-      ['depmod', 'all 10 output files byte-identical to kmod\'s, every run', identical ? 'yes' : 'NO'],
+      ['depmod', "all 10 output files byte-identical to kmod's, every run", identical ? 'yes' : 'NO'],
     ]
   } finally {
     await root.cleanup()

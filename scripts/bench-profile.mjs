@@ -56,6 +56,11 @@ export async function whereTimeGoes(step, times) {
     const name = `${f.functionName || '(anonymous)'}${f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : ''}`
     others.set(name, (others.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0))
   })
-  const top = [...others].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, t]) => `${n} ${Math.round((100 * t) / all)}%`)
-  return [...totals].sort((a, b) => b[1] - a[1]).map(([p, t]) => `${p} ${Math.round((100 * t) / all)}%${p === 'other' && top.length ? ` (most: ${top.join(', ')})` : ''}`)
+  const top = [...others]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([n, t]) => `${n} ${Math.round((100 * t) / all)}%`)
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .map(([p, t]) => `${p} ${Math.round((100 * t) / all)}%${p === 'other' && top.length ? ` (most: ${top.join(', ')})` : ''}`)
 }

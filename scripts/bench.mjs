@@ -53,7 +53,7 @@ try {
     await sim.reset()
     await runScenario(sim)
   }, 50)
-  figures.push(['sim', 'where the scenario\'s time goes (sampled; each run on a fresh kernel)', scenarioWhere.join(', ')])
+  figures.push(['sim', "where the scenario's time goes (sampled; each run on a fresh kernel)", scenarioWhere.join(', ')])
   await sim.reset()
   const step = await timeIt(async () => {
     await sim.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd })
@@ -66,12 +66,13 @@ try {
     await sim.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd })
     await sim.exec(['rmmod', 'hello_api'], { cwd })
   }, 500)
-  figures.push(['sim', 'where a step\'s time goes (sampled)', where.join(', ')])
+  figures.push(['sim', "where a step's time goes (sampled)", where.join(', ')])
   // The module's own code on the simulated CPU: counter's init runs a loop over its `loops` parameter.
-  const counter = (loops) => timeIt(async () => {
-    await sim.exec(['insmod', 'fixtures/exec/counter.ko', `loops=${loops}`], { cwd })
-    await sim.exec(['rmmod', 'counter'], { cwd })
-  }, 50)
+  const counter = (loops) =>
+    timeIt(async () => {
+      await sim.exec(['insmod', 'fixtures/exec/counter.ko', `loops=${loops}`], { cwd })
+      await sim.exec(['rmmod', 'counter'], { cwd })
+    }, 50)
   const loop0 = await counter(0)
   const loop10k = await counter(10000)
   figures.push(['sim', 'insmod+rmmod of fixtures/exec/counter.ko loops=0, median of 50', ms(loop0)])
@@ -90,7 +91,11 @@ try {
   }
   global.gc?.()
   const perKernel = (process.memoryUsage().heapUsed - heapBefore) / kernels.length
-  figures.push(['sim', `heap per simulated kernel with 2 modules loaded (100 alive${global.gc ? '' : ', no --expose-gc'})`, `${(perKernel / 1024).toFixed(0)} KiB`])
+  figures.push([
+    'sim',
+    `heap per simulated kernel with 2 modules loaded (100 alive${global.gc ? '' : ', no --expose-gc'})`,
+    `${(perKernel / 1024).toFixed(0)} KiB`,
+  ])
   for (const k of kernels) await k.close()
   figures.push(['sim', 'process RSS after the sim runs', `${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`])
 } finally {
@@ -120,7 +125,11 @@ try {
     const c = process.cpuUsage(c0)
     cpu.push((c.user + c.system) / 1000)
   }
-  figures.push(['sim', "kernel({ tree: 'installed' }) + modprobe bochs (6 modules), warm, median of 10 (goal <= 300 ms)", `${ms(median(wall))} (CPU ${ms(median(cpu))})`])
+  figures.push([
+    'sim',
+    "kernel({ tree: 'installed' }) + modprobe bochs (6 modules), warm, median of 10 (goal <= 300 ms)",
+    `${ms(median(wall))} (CPU ${ms(median(cpu))})`,
+  ])
 }
 
 // Issue 9: the share of the installed tree's modules whose init the simulator models, and what to model
@@ -156,7 +165,11 @@ if (!process.argv.includes('--sim-only')) {
   try {
     await vm.exec(['lsmod'], { cwd })
     figures.push(['qemu', 'start to first command answered, from the saved post-boot state', ms(performance.now() - start)])
-    figures.push(['qemu', 'one command round trip (cat /proc/sys/kernel/tainted), median of 20', ms(await timeIt(() => vm.exec(['cat', '/proc/sys/kernel/tainted'], { cwd }), 20))])
+    figures.push([
+      'qemu',
+      'one command round trip (cat /proc/sys/kernel/tainted), median of 20',
+      ms(await timeIt(() => vm.exec(['cat', '/proc/sys/kernel/tainted'], { cwd }), 20)),
+    ])
     figures.push(['qemu', 'reset to a pristine kernel, median of 5', ms(await timeIt(() => vm.reset(), 5))])
     const vmSamples = []
     for (let i = 0; i < 5; i++) {

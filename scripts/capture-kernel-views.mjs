@@ -19,8 +19,14 @@ async function onVm(lines) {
     async ({ path }) => {
       const script = join(path, 'views.sh')
       writeFileSync(script, lines.join('\n') + '\n')
-      const r = await execa(process.execPath, [join(root, 'dist/cli/main.js'), 'sh', '--backend', 'qemu', '--release', release, '--json', script], { cwd: root, reject: false })
-      return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      const r = await execa(process.execPath, [join(root, 'dist/cli/main.js'), 'sh', '--backend', 'qemu', '--release', release, '--json', script], {
+        cwd: root,
+        reject: false,
+      })
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
     },
     { unsafeCleanup: true },
   )

@@ -14,7 +14,10 @@ const { toStored } = await import(path.join(root, 'dist', 'backends', 'captures.
 const { EMBEDDED_RELEASE } = await import(path.join(root, 'dist', 'profile', 'index.js'))
 const dir = path.join(root, 'fixtures', 'tree')
 const outDir = path.join(dir, 'captures')
-const scripts = (await readdir(dir)).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3)).sort()
+const scripts = (await readdir(dir))
+  .filter((f) => f.endsWith('.sh'))
+  .map((f) => f.slice(0, -3))
+  .sort()
 const wanted = process.argv.slice(2).map((n) => n.replace(/\.sh$/, ''))
 for (const n of wanted) {
   if (!scripts.includes(n)) {
@@ -28,14 +31,24 @@ let failed = 0
 for (const name of wanted.length ? wanted : scripts) {
   const started = Date.now()
   const script = path.join(dir, `${name}.sh`)
-  const r = await execa('node', [path.join(root, 'dist', 'cli', 'main.js'), 'sh', '--backend', 'qemu', '--release', EMBEDDED_RELEASE, '--tree', 'installed', '--json', script], { cwd: root, reject: false })
-  const commands = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const r = await execa(
+    'node',
+    [path.join(root, 'dist', 'cli', 'main.js'), 'sh', '--backend', 'qemu', '--release', EMBEDDED_RELEASE, '--tree', 'installed', '--json', script],
+    { cwd: root, reject: false },
+  )
+  const commands = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
   if (commands.length === 0) {
     failed++
     process.stderr.write(`capture-tree: ${name}: no JSON (exit ${r.exitCode}):\n${r.stderr}\n`)
     continue
   }
-  const capture = toStored({ script: `fixtures/tree/${name}.sh`, release: EMBEDDED_RELEASE, qemu: qemu.split('\n')[0], backend: 'qemu', tree: 'installed', commands }, root)
+  const capture = toStored(
+    { script: `fixtures/tree/${name}.sh`, release: EMBEDDED_RELEASE, qemu: qemu.split('\n')[0], backend: 'qemu', tree: 'installed', commands },
+    root,
+  )
   await writeFile(path.join(outDir, `${name}.json`), JSON.stringify(capture, null, 2) + '\n')
   process.stdout.write(`${name}: ${commands.length} commands in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
 }

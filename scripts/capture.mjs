@@ -29,7 +29,10 @@ try {
 }
 const release = parsed.values.release ?? EMBEDDED_RELEASE
 const wanted = parsed.positionals.map((n) => n.replace(/\.sh$/, ''))
-const scripts = (await readdir(scriptsDir)).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3)).sort()
+const scripts = (await readdir(scriptsDir))
+  .filter((f) => f.endsWith('.sh'))
+  .map((f) => f.slice(0, -3))
+  .sort()
 const names = wanted.length ? wanted : scripts
 for (const n of names) {
   if (!scripts.includes(n)) {
@@ -47,7 +50,9 @@ for (const name of names) {
   const started = Date.now()
   const script = scriptForRelease(await readFile(path.join(scriptsDir, `${name}.sh`), 'utf8'), release)
   // A script that loads modules the release's tree leaves out (printk/: it does not build on 6.8+) has no capture there.
-  const missing = [...new Set([...script.replace(/^\s*#.*$/gm, '').matchAll(/\bfixtures\/([\w-]+)\//g)].map((m) => m[1]))].filter((d) => !existsSync(path.join(cwd, 'fixtures', d)))
+  const missing = [...new Set([...script.replace(/^\s*#.*$/gm, '').matchAll(/\bfixtures\/([\w-]+)\//g)].map((m) => m[1]))].filter(
+    (d) => !existsSync(path.join(cwd, 'fixtures', d)),
+  )
   if (missing.length > 0) {
     process.stdout.write(`skipped ${name} on ${release}: its fixture tree has no ${missing.map((d) => `fixtures/${d}`).join(', ')}\n`)
     continue
@@ -68,6 +73,8 @@ for (const name of names) {
   const capture = toStored({ script: `fixtures/scripts/${name}.sh`, release, qemu: qemuVersion.split('\n')[0], backend: 'qemu', commands }, cwd)
   await writeFile(path.join(outDir, `${name}.json`), JSON.stringify(capture, null, 2) + '\n')
   const errors = commands.filter((c) => c.error).length
-  process.stdout.write(`captured ${name} on ${release}: ${commands.length} commands${errors ? `, ${errors} kernel failure(s)` : ''} (${Date.now() - started} ms)\n`)
+  process.stdout.write(
+    `captured ${name} on ${release}: ${commands.length} commands${errors ? `, ${errors} kernel failure(s)` : ''} (${Date.now() - started} ms)\n`,
+  )
 }
 process.exit(failed ? 1 : 0)

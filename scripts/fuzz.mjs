@@ -73,7 +73,15 @@ async function main() {
       const arm = () => {
         clearTimeout(timer)
         timer = setTimeout(() => {
-          failures.push({ seed: o.seed, caseNo: current, kind: 'hang', command: '(the case)', detail: `no progress for ${WATCHDOG_MS / 1000} s`, base: '?', how: [] })
+          failures.push({
+            seed: o.seed,
+            caseNo: current,
+            kind: 'hang',
+            command: '(the case)',
+            detail: `no progress for ${WATCHDOG_MS / 1000} s`,
+            base: '?',
+            how: [],
+          })
           done++
           void w.terminate().then(() => resolve(current + 1))
         }, WATCHDOG_MS)
@@ -90,7 +98,8 @@ async function main() {
             failures.push(f)
             console.log(describeFailure(f))
           }
-          if (done % 5000 === 0) console.log(`fuzz: ${done}/${o.cases} cases, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s`)
+          if (done % 5000 === 0)
+            console.log(`fuzz: ${done}/${o.cases} cases, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s`)
         } else if (m.type === 'end') {
           clearTimeout(timer)
           void w.terminate().then(() => resolve(end))
@@ -110,7 +119,9 @@ async function main() {
   }
   const count = (k) => failures.filter((f) => f.kind === k).length
   const secs = ((performance.now() - started) / 1000).toFixed(1)
-  console.log(`fuzz: ${o.cases} cases (seed ${o.seed}, cases ${o.from}..${end - 1}) in ${secs} s: ${count('exception')} exceptions, ${count('hang')} hangs, ${count('crash')} crashes; ${kernelFaults} kernel oops/lockup reports (the kernel's own outcome, not failures)`)
+  console.log(
+    `fuzz: ${o.cases} cases (seed ${o.seed}, cases ${o.from}..${end - 1}) in ${secs} s: ${count('exception')} exceptions, ${count('hang')} hangs, ${count('crash')} crashes; ${kernelFaults} kernel oops/lockup reports (the kernel's own outcome, not failures)`,
+  )
   process.exit(failures.length > 0 ? 1 : 0)
 }
 

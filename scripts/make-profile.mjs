@@ -15,8 +15,28 @@ await withDir(
     // Compile only src/profile (it imports nothing else of ours) so this works before a full build.
     const tsc = join(root, 'node_modules/typescript/bin/tsc')
     const files = ['headers.ts', 'embedded.ts', 'index.ts'].map((f) => join(root, 'src/profile', f))
-    await execa(process.execPath, [tsc, '--outDir', out, '--rootDir', join(root, 'src/profile'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-      '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', ...files], { cwd: root, stdio: 'inherit' })
+    await execa(
+      process.execPath,
+      [
+        tsc,
+        '--outDir',
+        out,
+        '--rootDir',
+        join(root, 'src/profile'),
+        '--module',
+        'NodeNext',
+        '--moduleResolution',
+        'NodeNext',
+        '--target',
+        'ES2022',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        ...files,
+      ],
+      { cwd: root, stdio: 'inherit' },
+    )
     const profile = await import(pathToFileURL(join(out, 'index.js')).href)
     const p = await profile.profileForRelease(release)
     const bytes = profile.serializeProfile(p)

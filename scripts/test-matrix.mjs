@@ -16,7 +16,11 @@ const releases = readdirSync(capturesDir, { withFileTypes: true })
   .map((e) => e.name)
   .sort()
 const started = Date.now()
-const setup = await execa('node', ['scripts/vm-setup.mjs', '--if-missing', ...releases.flatMap((r) => ['--release', r])], { cwd: root, stdio: 'inherit', reject: false })
+const setup = await execa('node', ['scripts/vm-setup.mjs', '--if-missing', ...releases.flatMap((r) => ['--release', r])], {
+  cwd: root,
+  stdio: 'inherit',
+  reject: false,
+})
 if (setup.exitCode !== 0) console.error(`kmodspec: test:matrix needs the kernels of ${releases.join(', ')}: the suite below fails for each one missing`)
 const suite = ['src/backends/sim.captures.test.ts', 'src/sim/kernel/captures.test.ts', 'src/build/release-fixtures.test.ts', 'src/profile/loader.test.ts']
 console.log(`\n=== the fixture differential suite on every captured release (KMODSPEC_CAPTURE_RELEASES=all) ===`)

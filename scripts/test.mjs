@@ -38,7 +38,8 @@ async function pass(label, backend, args) {
       counts = { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests }
       // A file that failed to load has no tests but is a failure all the same.
       counts.failed += json.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length
-      for (const r of json.testResults) if (r.endTime > r.startTime) fileTimes.push({ file: relative(process.cwd(), r.name), backend, ms: r.endTime - r.startTime })
+      for (const r of json.testResults)
+        if (r.endTime > r.startTime) fileTimes.push({ file: relative(process.cwd(), r.name), backend, ms: r.endTime - r.startTime })
     } catch {
       counts.failed += 1
     }
@@ -66,7 +67,8 @@ async function main() {
   }
   if (fileTimes.length > 0) {
     console.log('\nslowest test files:')
-    for (const { file, backend, ms } of fileTimes.sort((a, b) => b.ms - a.ms).slice(0, 10)) console.log(`${(ms / 1000).toFixed(1).padStart(7)} s  ${file} (${backend})`)
+    for (const { file, backend, ms } of fileTimes.sort((a, b) => b.ms - a.ms).slice(0, 10))
+      console.log(`${(ms / 1000).toFixed(1).padStart(7)} s  ${file} (${backend})`)
   }
   const skipped = total.skipped > 0 ? `, ${total.skipped} skipped` : ''
   console.log(`\n${total.passed} passed, ${total.failed} failed${skipped}`)

@@ -5,9 +5,12 @@ import { kernel } from 'kmodspec'
 
 test('cmdline: params.count=5 reaches modprobe; printk.time=0 reaches the built-in printk', async () => {
   await kernel({ modules: 'fixtures/errors', cmdline: 'params.count=5 printk.time=0' })
-    .run(['cat', '/sys/module/printk/parameters/time']).expectOutput('N')
-    .install('params').depmod()
+    .run(['cat', '/sys/module/printk/parameters/time'])
+    .expectOutput('N')
+    .install('params')
+    .depmod()
     .modprobe('params')
-    .run(['cat', '/sys/module/params/parameters/count']).expectOutput('5')
+    .run(['cat', '/sys/module/params/parameters/count'])
+    .expectOutput('5')
     .modprobeRemove('params')
 })

@@ -6,23 +6,38 @@ const k = () => kernel({ modules: ['fixtures/hello', 'fixtures/stacking', 'fixtu
 
 describe('error kinds', () => {
   test('unknown-symbol: a module whose dependency is not loaded', async () => {
-    await k().insmod('hello_feature').expectError('unknown-symbol', { symbols: ['api_test'] })
+    await k()
+      .insmod('hello_feature')
+      .expectError('unknown-symbol', { symbols: ['api_test'] })
   })
 
   test('unknown-symbol: a proprietary module using a GPL-only export (the kernel does not resolve it)', async () => {
-    await k().insmod('core_lkm').insmod('gpl_user').expectError('unknown-symbol', { symbol: 'core_gpl_greet' })
-      .expectLoaded('core_lkm', { refcount: 0 }).rmmod('core_lkm')
+    await k()
+      .insmod('core_lkm')
+      .insmod('gpl_user')
+      .expectError('unknown-symbol', { symbol: 'core_gpl_greet' })
+      .expectLoaded('core_lkm', { refcount: 0 })
+      .rmmod('core_lkm')
   })
 
   test('symbol-version: a modversions CRC that disagrees with the exporter', async () => {
-    await k().insmod('hello_api').insmod('crc_mismatch').expectError('symbol-version', { symbol: 'api_test' })
+    await k()
+      .insmod('hello_api')
+      .insmod('crc_mismatch')
+      .expectError('symbol-version', { symbol: 'api_test' })
       .expectDmesg(/disagrees about version of symbol api_test/)
-      .expectNotLoaded('crc_mismatch').rmmod('hello_api')
+      .expectNotLoaded('crc_mismatch')
+      .rmmod('hello_api')
   })
 
   test('in-use: removing a module another one holds', async () => {
-    await k().insmod('hello_api').insmod('hello_feature').rmmod('hello_api').expectError('in-use', { by: 'hello_feature' })
-      .rmmod('hello_feature').rmmod('hello_api')
+    await k()
+      .insmod('hello_api')
+      .insmod('hello_feature')
+      .rmmod('hello_api')
+      .expectError('in-use', { by: 'hello_feature' })
+      .rmmod('hello_feature')
+      .rmmod('hello_api')
   })
 
   test('not-loaded: removing a module that is not loaded', async () => {
@@ -50,7 +65,10 @@ describe('error kinds', () => {
   })
 
   test('init-failed: init returns -ENODEV', async () => {
-    await k().insmod('init_fail').expectError('init-failed', { errno: 'ENODEV' })
-      .expectDmesg('[init_fail] init fails with -ENODEV').expectNotLoaded('init_fail')
+    await k()
+      .insmod('init_fail')
+      .expectError('init-failed', { errno: 'ENODEV' })
+      .expectDmesg('[init_fail] init fails with -ENODEV')
+      .expectNotLoaded('init_fail')
   })
 })

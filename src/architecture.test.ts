@@ -45,12 +45,14 @@ function layerOf(file: string): string | undefined {
  * Test code: *.test.ts, type tests *.test-d.ts and benchmarks *.bench.ts, and their support files, named testing.ts, testkit.ts, testcc.ts
  * or test-*.ts, or kept in a testing/ folder. Test code sits above every layer: it may import any of them.
  */
-const isTestCode = (file: string): boolean => /\.(test|test-d|bench)\.ts$/.test(file) || /(^|\/)(testing|testkit|testcc|test-[\w-]+)\.ts$/.test(file) || /(^|\/)testing\//.test(file)
+const isTestCode = (file: string): boolean =>
+  /\.(test|test-d|bench)\.ts$/.test(file) || /(^|\/)(testing|testkit|testcc|test-[\w-]+)\.ts$/.test(file) || /(^|\/)testing\//.test(file)
 
 /** Relative module specifiers of a source text: static imports, export-from, side-effect and dynamic imports. */
 export function importSpecifiers(text: string): string[] {
   const specs: string[] = []
-  const statement = /^[ \t]*(?:import|export)\b[^;'"`]*?\bfrom[ \t\n]*['"](\.{1,2}\/[^'"]+)['"]|^[ \t]*import[ \t]*['"](\.{1,2}\/[^'"]+)['"]|\bimport\([ \t]*['"](\.{1,2}\/[^'"]+)['"][ \t]*\)/gm
+  const statement =
+    /^[ \t]*(?:import|export)\b[^;'"`]*?\bfrom[ \t\n]*['"](\.{1,2}\/[^'"]+)['"]|^[ \t]*import[ \t]*['"](\.{1,2}\/[^'"]+)['"]|\bimport\([ \t]*['"](\.{1,2}\/[^'"]+)['"][ \t]*\)/gm
   for (const m of text.matchAll(statement)) specs.push((m[1] ?? m[2] ?? m[3])!)
   return specs
 }
@@ -100,13 +102,15 @@ export function layerViolations(graph: ReadonlyMap<string, readonly string[]>, l
     for (const target of targets) {
       // Test code may read a data module outside src/ (fixtures/real/modules.mjs); code that ships may not.
       if (!graph.has(target)) {
-        if (!(test && !target.endsWith('(missing)') && target.startsWith('../'))) problems.push(`${file} imports ${target}, which is not a source file under src/`)
+        if (!(test && !target.endsWith('(missing)') && target.startsWith('../')))
+          problems.push(`${file} imports ${target}, which is not a source file under src/`)
         continue
       }
       const to = layer(target)
       if (isTestCode(target) && !test) problems.push(`${file} imports the test code ${target}`)
       if (test || from === undefined || to === undefined || from === to) continue
-      if (ranks[to]! >= ranks[from]!) problems.push(`${file} imports ${target}: ${from} may not import ${to} (${ranks[to] === ranks[from] ? 'sideways' : 'upward'})`)
+      if (ranks[to]! >= ranks[from]!)
+        problems.push(`${file} imports ${target}: ${from} may not import ${to} (${ranks[to] === ranks[from] ? 'sideways' : 'upward'})`)
     }
   }
   for (const cycle of cycles(graph)) problems.push(`import cycle: ${[...cycle, cycle[0]].join(' -> ')}`)
@@ -223,7 +227,9 @@ describe('the check can fail', () => {
 })
 
 test('no process is started outside execa', () => {
-  const offenders = [...importGraph(src).keys()].filter((file) => /from ['"](node:)?child_process['"]|shell:\s*true/.test(readFileSync(join(src, file), 'utf8')))
+  const offenders = [...importGraph(src).keys()].filter((file) =>
+    /from ['"](node:)?child_process['"]|shell:\s*true/.test(readFileSync(join(src, file), 'utf8')),
+  )
   expect(offenders).toEqual([])
 })
 
@@ -231,6 +237,8 @@ test("the README's layout table names every layer folder, and only folders that 
   const readme = readFileSync(join(src, '..', 'README.md'), 'utf8')
   const table = readme.slice(readme.indexOf('## Layout'))
   const rows = [...table.matchAll(/^\| `src\/([\w/]+)\/` \|/gm)].map((m) => m[1]!).sort()
-  const folders = Object.keys(ranks).filter((layer) => statSync(join(src, layer), { throwIfNoEntry: false })?.isDirectory()).sort()
+  const folders = Object.keys(ranks)
+    .filter((layer) => statSync(join(src, layer), { throwIfNoEntry: false })?.isDirectory())
+    .sort()
   expect(rows).toEqual(folders)
 })

@@ -44,10 +44,17 @@ test('one capture set per release: the pinned one in fixtures/captures, the othe
     expect(captureDir(dir.path, '6.12.117+deb12-amd64')).toBe(join(dir.path, 'fixtures/captures/6.12.117+deb12-amd64'))
     expect(capturedReleasesToRun(dir.path, {})).toEqual({ run: ['6.1.0-56-amd64'], skipped: ['6.12.117+deb12-amd64'] })
     expect(capturedReleasesToRun(dir.path, { KMODSPEC_CAPTURE_RELEASES: 'all' }).run).toEqual(['6.1.0-56-amd64', '6.12.117+deb12-amd64'])
-    expect(capturedReleasesToRun(dir.path, { KMODSPEC_CAPTURE_RELEASES: '6.12.117+deb12-amd64' })).toEqual({ run: ['6.12.117+deb12-amd64'], skipped: ['6.1.0-56-amd64'] })
-    expect(() => capturedReleasesToRun(dir.path, { KMODSPEC_CAPTURE_RELEASES: '5.10.0-1-amd64' })).toThrow(/5\.10\.0-1-amd64, which has no capture set: use 'all' or some of 6\.1\.0-56-amd64, 6\.12\.117\+deb12-amd64/)
+    expect(capturedReleasesToRun(dir.path, { KMODSPEC_CAPTURE_RELEASES: '6.12.117+deb12-amd64' })).toEqual({
+      run: ['6.12.117+deb12-amd64'],
+      skipped: ['6.1.0-56-amd64'],
+    })
+    expect(() => capturedReleasesToRun(dir.path, { KMODSPEC_CAPTURE_RELEASES: '5.10.0-1-amd64' })).toThrow(
+      /5\.10\.0-1-amd64, which has no capture set: use 'all' or some of 6\.1\.0-56-amd64, 6\.12\.117\+deb12-amd64/,
+    )
   } finally {
     await dir.cleanup()
   }
-  expect(scriptForRelease('cp a /lib/modules/6.1.0-56-amd64\ndepmod -b /lib/modules/6.1.0-56-amd64/x', '6.1.0-56-rt-amd64')).toBe('cp a /lib/modules/6.1.0-56-rt-amd64\ndepmod -b /lib/modules/6.1.0-56-rt-amd64/x')
+  expect(scriptForRelease('cp a /lib/modules/6.1.0-56-amd64\ndepmod -b /lib/modules/6.1.0-56-amd64/x', '6.1.0-56-rt-amd64')).toBe(
+    'cp a /lib/modules/6.1.0-56-rt-amd64\ndepmod -b /lib/modules/6.1.0-56-rt-amd64/x',
+  )
 })

@@ -22,9 +22,7 @@ export interface Capture {
 function mapTexts(commands: TranscriptStep[], from: string, to: string): TranscriptStep[] {
   const swap = (text: string) => text.split(from).join(to)
   // A command the kernel failed under is stored as {cmd, error}: it has no output to map.
-  return commands.map((c) =>
-    c.stdout === undefined ? c : { ...c, stdout: swap(c.stdout), stderr: swap(c.stderr), dmesg: c.dmesg.map(swap) },
-  )
+  return commands.map((c) => (c.stdout === undefined ? c : { ...c, stdout: swap(c.stdout), stderr: swap(c.stderr), dmesg: c.dmesg.map(swap) }))
 }
 
 /** A capture as stored, with the project root replaced by {@link PROJECT_PLACEHOLDER}. */
@@ -52,7 +50,9 @@ export function captureDir(root: string, release: string): string {
 export function captureReleases(root: string): string[] {
   const dir = join(root, 'fixtures', 'captures')
   const others = existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && readdirSync(join(dir, e.name)).some((f) => f.endsWith('.json'))).map((e) => e.name)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && readdirSync(join(dir, e.name)).some((f) => f.endsWith('.json')))
+        .map((e) => e.name)
     : []
   return [EMBEDDED_RELEASE, ...others.sort()]
 }
@@ -76,6 +76,7 @@ export function capturedReleasesToRun(root: string, env: Record<string, string |
   const wanted = env.KMODSPEC_CAPTURE_RELEASES?.trim()
   const names = wanted === 'all' ? all : wanted ? wanted.split(',').map((r) => r.trim()) : [EMBEDDED_RELEASE]
   const unknown = names.filter((r) => !all.includes(r))
-  if (unknown.length > 0) throw new Error(`KMODSPEC_CAPTURE_RELEASES names ${unknown.join(', ')}, which has no capture set: use 'all' or some of ${all.join(', ')}`)
+  if (unknown.length > 0)
+    throw new Error(`KMODSPEC_CAPTURE_RELEASES names ${unknown.join(', ')}, which has no capture set: use 'all' or some of ${all.join(', ')}`)
   return { run: all.filter((r) => names.includes(r)), skipped: all.filter((r) => !names.includes(r)) }
 }

@@ -23,7 +23,7 @@ afterAll(async () => {
 })
 
 describe('host backend (read-only on this machine)', () => {
-  it('returns the tools\' own exit code, stdout and stderr, separately, with the path as given', async () => {
+  it("returns the tools' own exit code, stdout and stderr, separately, with the path as given", async () => {
     for (const argv of [
       ['modinfo', '-F', 'vermagic', 'fixtures/hello/hello_api.ko'],
       ['modinfo', 'fixtures/hello/missing.ko'],
@@ -56,7 +56,7 @@ describe('host backend (read-only on this machine)', () => {
     expect(dmesg.dmesg).toEqual([])
   })
 
-  it('writes echo TEXT > FILE and >> FILE itself, relative to the cwd, with busybox echo\'s error texts', async () => {
+  it("writes echo TEXT > FILE and >> FILE itself, relative to the cwd, with busybox echo's error texts", async () => {
     const d = await tmpDir({ prefix: 'kmodspec-host-test-', unsafeCleanup: true })
     try {
       expect(await exec(['echo', 'hi', "it's", '>', 'out.txt'], d.path)).toMatchObject({ exitCode: 0, stdout: '', stderr: '' })
@@ -64,7 +64,11 @@ describe('host backend (read-only on this machine)', () => {
       expect(await readFile(path.join(d.path, 'out.txt'), 'utf8')).toBe("hi it's\nmore\n")
       expect(await exec(['echo', 'again', '>', 'out.txt'], d.path)).toMatchObject({ exitCode: 0 })
       expect((await exec(['cat', 'out.txt'], d.path)).stdout).toBe('again\n')
-      expect(await exec(['echo', 'x', '>', 'no/such/file'], d.path)).toMatchObject({ exitCode: 1, stdout: '', stderr: "echo: can't create no/such/file: No such file or directory\n" })
+      expect(await exec(['echo', 'x', '>', 'no/such/file'], d.path)).toMatchObject({
+        exitCode: 1,
+        stdout: '',
+        stderr: "echo: can't create no/such/file: No such file or directory\n",
+      })
     } finally {
       await d.cleanup()
     }
@@ -79,7 +83,9 @@ describe('host backend (read-only on this machine)', () => {
     )
     await expect(exec(['rmmod', 'hello_api'])).rejects.toMatchObject({ kind: 'usage' })
     await expect(exec(['modprobe', 'e1000'])).rejects.toMatchObject({ kind: 'usage' })
-    await expect(exec(['echo', '1', '>', '../../proc/sys/kernel/sysrq'], '/tmp/not-created')).rejects.toThrow(/writing \/proc\/sys\/kernel\/sysrq changes the running kernel/)
+    await expect(exec(['echo', '1', '>', '../../proc/sys/kernel/sysrq'], '/tmp/not-created')).rejects.toThrow(
+      /writing \/proc\/sys\/kernel\/sysrq changes the running kernel/,
+    )
     // The guard decides on the parsed command alone (checked here without running anything).
     const p = (command: string[], redirect: '' | '>' = '', file = '') => kernelChange({ command, redirect, file }, '/')
     expect(p(['modprobe', '--show-depends', 'e1000'])).toBeUndefined()
@@ -99,10 +105,13 @@ describe('host backend (read-only on this machine)', () => {
   it('names a release that is not the running one, and a cwd that does not exist, as usage errors', async () => {
     await expect(createHostBackend({ release: '6.1.0-56-amd64-not' })).rejects.toThrow(/the host runs kernel .* not the release 6.1.0-56-amd64-not/)
     // called directly too, an option of another backend is refused rather than dropped
-    await expect(createHostBackend({ cmdline: 'quiet' })).rejects.toThrow("the host backend does not take the option 'cmdline' (host runs a kernel kmodspec does not boot, with the command line it booted with): drop it")
-    await expect(exec(['ls'], '/nonexistent-kmodspec-dir')).rejects.toThrow("the directory /nonexistent-kmodspec-dir to run 'ls' in does not exist on this machine: create it or pass another cwd")
+    await expect(createHostBackend({ cmdline: 'quiet' })).rejects.toThrow(
+      "the host backend does not take the option 'cmdline' (host runs a kernel kmodspec does not boot, with the command line it booted with): drop it",
+    )
+    await expect(exec(['ls'], '/nonexistent-kmodspec-dir')).rejects.toThrow(
+      "the directory /nonexistent-kmodspec-dir to run 'ls' in does not exist on this machine: create it or pass another cwd",
+    )
   })
-
 })
 
 backendConformance('host', {

@@ -54,11 +54,14 @@ export function kernelChange(parsed: ParsedCommand, cwd: string): string | undef
 export async function createHostBackend(options: HostBackendOptions = {}): Promise<RemoteBackend> {
   refuseUnknownOptions('host', options)
   const { sudo = false, allowModuleLoad = false, timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
-  if (typeof sudo !== 'boolean' || typeof allowModuleLoad !== 'boolean') throw new UsageError('the host backend options sudo and allowModuleLoad take true or false')
+  if (typeof sudo !== 'boolean' || typeof allowModuleLoad !== 'boolean')
+    throw new UsageError('the host backend options sudo and allowModuleLoad take true or false')
   const runner = localRunner({ sudo })
   const release = await targetRelease(runner)
   if (wanted !== undefined && wanted !== release) {
-    throw new UsageError(`the host runs kernel ${release}, not the release ${wanted} asked for: the host backend tests the running kernel (use the qemu backend for another release)`)
+    throw new UsageError(
+      `the host runs kernel ${release}, not the release ${wanted} asked for: the host backend tests the running kernel (use the qemu backend for another release)`,
+    )
   }
   return new RemoteBackend({
     name: 'host',
@@ -68,7 +71,9 @@ export async function createHostBackend(options: HostBackendOptions = {}): Promi
     guard(parsed, cwd) {
       const why = allowModuleLoad ? undefined : kernelChange(parsed, cwd)
       if (why) {
-        throw new UsageError(`refused '${[...parsed.command, ...(parsed.redirect ? [parsed.redirect, parsed.file] : [])].join(' ')}': ${why} of this machine. Host loads modules into the running kernel: opt in with allowModuleLoad: true, or use the qemu backend`)
+        throw new UsageError(
+          `refused '${[...parsed.command, ...(parsed.redirect ? [parsed.redirect, parsed.file] : [])].join(' ')}': ${why} of this machine. Host loads modules into the running kernel: opt in with allowModuleLoad: true, or use the qemu backend`,
+        )
       }
     },
   })

@@ -73,5 +73,8 @@ export function normalizeRelease(text: string, releases: readonly string[]): str
 export function reportHead(report: string): string {
   const lines = report.split('\n')
   const rip = lines.findIndex((l) => l.startsWith('RIP: '))
-  return (rip >= 0 ? lines.slice(0, rip + 1) : lines).join('\n').replace(/\bPID: \d+/g, 'PID: N').replace(/\[(\w+):\d+\]/g, '[$1:N]')
+  return (rip >= 0 ? lines.slice(0, rip + 1) : lines)
+    .join('\n')
+    .replace(/\bPID: \d+/g, 'PID: N')
+    .replace(/\[(\w+):\d+\]/g, '[$1:N]')
 }

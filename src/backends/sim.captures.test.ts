@@ -19,7 +19,11 @@ const { run, skipped } = capturedReleasesToRun(root)
 for (const release of skipped) test.skip(`${release}: npm run test:matrix replays its captures (it installs the kernel)`, () => {})
 for (const release of run) {
   const capturesDir = captureDir(root, release)
-  const captures = existsSync(capturesDir) ? readdirSync(capturesDir).filter((f) => f.endsWith('.json')).sort() : []
+  const captures = existsSync(capturesDir)
+    ? readdirSync(capturesDir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : []
 
   describe(`the simulator of ${release} prints what its real kernel printed`, () => {
     /** The directory the scripts run from: its fixtures/ holds modules built for this release. */
@@ -42,14 +46,20 @@ for (const release of run) {
         expect(capture.release, `${file} was captured on another kernel`).toBe(release)
         const expected = capture.commands
         const commands = parseScript(scriptForRelease(readFileSync(join(root, 'fixtures/scripts', `${name}.sh`), 'utf8'), release))
-        expect(commands.map((c) => c.text), `${name}.sh and its capture list different commands: re-capture`).toEqual(expected.map((e) => e.cmd))
+        expect(
+          commands.map((c) => c.text),
+          `${name}.sh and its capture list different commands: re-capture`,
+        ).toEqual(expected.map((e) => e.cmd))
         const sim = await createSimBackend({ profile })
         try {
           for (const [i, command] of commands.entries()) {
             const want = expected[i] as TranscriptStep & { error?: { kind: string; report: string } }
             if (want.error) {
               // The kernel failed under this command: the same kind, and the report as far as it is the kernel's words.
-              const error = await sim.exec(command.argv, { cwd }).then(() => undefined, (e: unknown) => e)
+              const error = await sim.exec(command.argv, { cwd }).then(
+                () => undefined,
+                (e: unknown) => e,
+              )
               expect(error, `${name}.sh line ${command.line}: ${command.text} should fail as the kernel did`).toBeInstanceOf(BackendError)
               expect((error as BackendError).kind).toBe(want.error.kind)
               expect(reportHead((error as BackendError).report)).toBe(reportHead(want.error.report))

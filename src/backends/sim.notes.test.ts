@@ -25,12 +25,21 @@ test('a module whose code calls only modelled kernel functions loads with no not
 
 test("a module's own code runs: its WARN_ON fails the step with the kernel's report, as on the VM", async () => {
   await sim.reset()
-  const error = await sim.exec(['insmod', 'fixtures/crash/crash_warn.ko']).then(() => undefined, (e: unknown) => e)
+  const error = await sim.exec(['insmod', 'fixtures/crash/crash_warn.ko']).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(error).toBeInstanceOf(BackendError)
   const e = error as BackendError
   expect(e.kind).toBe('warning')
   // The first lines as the 6.1 VM printed them for this module (PID aside: the simulator has no process table).
-  expect(e.report.split('\n').slice(0, 6).join('\n').replace(/PID: \d+/g, 'PID: N')).toBe(
+  expect(
+    e.report
+      .split('\n')
+      .slice(0, 6)
+      .join('\n')
+      .replace(/PID: \d+/g, 'PID: N'),
+  ).toBe(
     [
       '------------[ cut here ]------------',
       'WARNING: CPU: 0 PID: N at crash_warn.c:11 crash_warn_init+0x11/0x1000 [crash_warn]',

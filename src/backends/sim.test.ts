@@ -12,7 +12,7 @@ beforeAll(async () => {
   k = await createSimBackend()
 })
 
-test('a host sysroot receives depmod\'s files; a missing one is refused with what to do', async () => {
+test("a host sysroot receives depmod's files; a missing one is refused with what to do", async () => {
   const t = await tmpDir({ unsafeCleanup: true })
   try {
     const s = await createSimBackend({ sysroot: t.path })
@@ -37,15 +37,21 @@ test('lsmod columns, and dmesg -c empties what dmesg shows', async () => {
   expect((await k.exec(['dmesg'])).stdout).toBe('')
 })
 
-test('timeoutMs is counted on the simulated kernel\'s clock: sleeps past it fail the step, a default bounds every step', async () => {
+test("timeoutMs is counted on the simulated kernel's clock: sleeps past it fail the step, a default bounds every step", async () => {
   await k.reset()
   // crash_hang sleeps in msleep(1000) forever: without timeoutMs the default 60 s of its clock stops it.
   const e = await k.exec(['insmod', 'fixtures/crash/crash_hang.ko'], { cwd: root }).catch((x: unknown) => x)
-  expect(e).toMatchObject({ kind: 'timeout', message: "the command 'insmod fixtures/crash/crash_hang.ko' did not finish within 60000 ms (the kernel was stopped; reset() brings a fresh kernel)" })
+  expect(e).toMatchObject({
+    kind: 'timeout',
+    message: "the command 'insmod fixtures/crash/crash_hang.ko' did not finish within 60000 ms (the kernel was stopped; reset() brings a fresh kernel)",
+  })
   // the soft-lockup report the budget ends with came long after the deadline: not what the VM's console shows
   expect((e as { report: string }).report).not.toContain('soft lockup')
   await k.reset()
-  await expect(k.exec(['lsmod'], { timeoutMs: 0 })).rejects.toMatchObject({ kind: 'usage', message: 'timeoutMs must be a positive number of milliseconds, got 0' })
+  await expect(k.exec(['lsmod'], { timeoutMs: 0 })).rejects.toMatchObject({
+    kind: 'usage',
+    message: 'timeoutMs must be a positive number of milliseconds, got 0',
+  })
   await expect(createSimBackend({ timeout: -1 })).rejects.toMatchObject({ kind: 'usage' })
   // a step that finishes within its time is untouched
   expect((await k.exec(['insmod', 'fixtures/hello/hello_api.ko'], { cwd: root, timeoutMs: 1 })).exitCode).toBe(0)

@@ -118,21 +118,35 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     if (kernel.log.now() > deadline) {
       dead = 'a command was stopped at its timeout'
       // What the kernel logged before the deadline is what the VM's console shows when it is stopped.
-      const shown = kernel.log.since(from).filter((r) => r.timestampUs <= deadline).map((r) => r.text)
-      throw new BackendError(`the command '${argv.join(' ')}' did not finish within ${limit} ms (the kernel was stopped; reset() brings a fresh kernel)`, 'timeout', shown.join('\n'))
+      const shown = kernel.log
+        .since(from)
+        .filter((r) => r.timestampUs <= deadline)
+        .map((r) => r.text)
+      throw new BackendError(
+        `the command '${argv.join(' ')}' did not finish within ${limit} ms (the kernel was stopped; reset() brings a fresh kernel)`,
+        'timeout',
+        shown.join('\n'),
+      )
     }
     kernel.tick(COMMAND_US)
     const notes = [...kernel.takeNotes(), ...toolNotes]
     const result: ExecResult = { argv: [...argv], exitCode, stdout, stderr, dmesg: kernel.log.since(from), ...(notes.length > 0 ? { notes } : {}) }
-    if (fault?.kind === 'oops') throw new BackendError(`the kernel reported an oops during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'oops', fault.report, { cause: result })
+    if (fault?.kind === 'oops')
+      throw new BackendError(`the kernel reported an oops during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'oops', fault.report, { cause: result })
     if (fault?.kind === 'panic') dead = 'it panicked'
-    if (fault?.kind === 'panic') throw new BackendError(`the kernel panicked during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'panic', fault.report, { cause: result })
-    if (fault) throw new BackendError(`'${argv.join(' ')}' did not finish: the module's code ran without end (reset() brings a fresh kernel)`, 'timeout', fault.report, { cause: result })
+    if (fault?.kind === 'panic')
+      throw new BackendError(`the kernel panicked during '${argv.join(' ')}' (reset() brings a fresh kernel)`, 'panic', fault.report, { cause: result })
+    if (fault)
+      throw new BackendError(`'${argv.join(' ')}' did not finish: the module's code ran without end (reset() brings a fresh kernel)`, 'timeout', fault.report, {
+        cause: result,
+      })
     // A WARNING the module's code hit, read from the log by the same parser as on the VM.
     const failure = findKernelFailure(result.dmesg)
     if (failure) {
       const what = { oops: 'an oops', warning: 'a WARNING', panic: 'a panic' }[failure.kind]
-      throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, { cause: result })
+      throw new BackendError(`the kernel reported ${what} during '${argv.join(' ')}' (reset() brings a fresh kernel)`, failure.kind, failure.report, {
+        cause: result,
+      })
     }
     return result
   }

@@ -37,7 +37,11 @@ async function freePort(): Promise<number> {
 
 /** What a step showed, with lsmod's e1000 line (the VM's NIC driver) left out. */
 function shown(r: ExecResult) {
-  const ours = (text: string) => text.split('\n').filter((l) => !/^e1000\s/.test(l)).join('\n')
+  const ours = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => !/^e1000\s/.test(l))
+      .join('\n')
   return { argv: r.argv, exitCode: r.exitCode, stdout: ours(r.stdout), stderr: r.stderr, dmesg: r.dmesg.map((d) => `<${d.level}>${d.text}`) }
 }
 
@@ -92,7 +96,10 @@ describe('ssh backend on the ssh test VM', () => {
       ['rmmod', 'params'],
     ])
     expect(both.ssh.map(shown)).toEqual(both.agent.map(shown))
-    expect(both.ssh[0]).toMatchObject({ exitCode: 1, stderr: 'insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n' })
+    expect(both.ssh[0]).toMatchObject({
+      exitCode: 1,
+      stderr: 'insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n',
+    })
     expect(both.ssh[0]!.dmesg.map((d) => d.text)).toContain('hello_feature: Unknown symbol api_test (err -2)')
     // A charp keeps the newline echo wrote (fixtures/captures/params.json shows the same).
     expect(both.ssh[3]!.stdout).toBe('tester\n\n')
@@ -129,21 +136,28 @@ describe('ssh backend on the ssh test VM', () => {
 
   it('runs the seed spec chains unchanged with backend: the ssh backend', async () => {
     await kernel({ backend: ssh, modules: 'fixtures/hello' })
-      .insmod('hello_api').expectDmesg('[hello_api] Hello, World!')
-      .insmod('hello_feature').expectDmesg('[hello_feature] Hello, World!', { exact: true })
+      .insmod('hello_api')
+      .expectDmesg('[hello_api] Hello, World!')
+      .insmod('hello_feature')
+      .expectDmesg('[hello_feature] Hello, World!', { exact: true })
       .expectLoaded('hello_api', { refcount: 1, holders: ['hello_feature'] })
-      .rmmod('hello_feature').expectDmesg(['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'], { exact: true })
-      .rmmod('hello_api').expectDmesg('[hello_api] Bye bye, World!', { exact: true })
-      .expectNotLoaded('hello_feature').expectNotLoaded('hello_api')
+      .rmmod('hello_feature')
+      .expectDmesg(['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'], { exact: true })
+      .rmmod('hello_api')
+      .expectDmesg('[hello_api] Bye bye, World!', { exact: true })
+      .expectNotLoaded('hello_feature')
+      .expectNotLoaded('hello_api')
     const run = await kernel({ backend: ssh, modules: 'fixtures/hello' })
-      .insmod('hello_feature').expectError('unknown-symbol', { symbol: 'api_test' })
+      .insmod('hello_feature')
+      .expectError('unknown-symbol', { symbol: 'api_test' })
       .expectDmesg('hello_feature: Unknown symbol api_test (err -2)')
       .expectOutput('insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module')
       .expectNotLoaded('hello_feature')
     expect(run.actions[0]!.stderr).toBe('insmod: ERROR: could not insert module fixtures/hello/hello_feature.ko: Unknown symbol in module\n')
     await kernel({ backend: ssh, modules: 'fixtures/hello' })
       .expectModinfo('hello_feature', { depends: 'hello_api' })
-      .run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko']).expectOutput(/^hello_api$/m)
+      .run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko'])
+      .expectOutput(/^hello_api$/m)
   }, 120_000)
 
   it('says what is wrong with a target it cannot reach, and is what createBackend gives for ssh', async () => {

@@ -32,7 +32,10 @@ class Uploader {
   private uploaded = new Map<string, string>()
   private dirs = new Set<string>()
 
-  constructor(private readonly runner: Runner, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly runner: Runner,
+    private readonly timeoutMs: number,
+  ) {}
 
   forget(): void {
     this.uploaded.clear()
@@ -87,7 +90,8 @@ export async function createSshBackend(options: SshBackendOptions = {}): Promise
   refuseUnknownOptions('ssh', options)
   const { target = process.env.KMODSPEC_SSH_TARGET, port, identity, sshOptions = [], timeoutMs, timeout = timeoutMs ?? 60_000, release: wanted } = options
   if (!target) throw new UsageError('the ssh backend needs a target: pass { target: "user@host" } or set KMODSPEC_SSH_TARGET')
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`ssh port '${String(port)}' is not a TCP port number (1-65535)`)
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new UsageError(`ssh port '${String(port)}' is not a TCP port number (1-65535)`)
   if (!Array.isArray(sshOptions) || sshOptions.some((o) => typeof o !== 'string' || !o.includes('='))) {
     throw new UsageError('sshOptions takes ssh -o options as strings such as "StrictHostKeyChecking=no"')
   }

@@ -17,7 +17,9 @@ const trees: readonly ModuleTree[] = ['empty', 'installed']
 export function resolveTree(option?: unknown): ModuleTree {
   const value = option ?? (process.env.KMODSPEC_TREE || undefined) ?? 'empty'
   if (!trees.includes(value as ModuleTree)) {
-    throw new Error(`tree ${JSON.stringify(value)} (from ${option !== undefined ? 'the tree option' : 'KMODSPEC_TREE'}) is not one of ${trees.join(', ')}: use 'installed' for the kernel's own /lib/modules/<release>, or leave it out`)
+    throw new Error(
+      `tree ${JSON.stringify(value)} (from ${option !== undefined ? 'the tree option' : 'KMODSPEC_TREE'}) is not one of ${trees.join(', ')}: use 'installed' for the kernel's own /lib/modules/<release>, or leave it out`,
+    )
   }
   return value as ModuleTree
 }

@@ -90,7 +90,10 @@ export async function buildCached(sourceDir: string, options: CachedBuildOptions
 async function readManifest(dir: string): Promise<string[] | undefined> {
   const text = await readFile(join(dir, MANIFEST), 'utf8').catch(() => undefined)
   if (text === undefined) return undefined
-  const files = text.split('\n').filter((l) => l !== '').map((rel) => join(dir, rel))
+  const files = text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((rel) => join(dir, rel))
   return files.every((f) => existsSync(f)) ? files : undefined
 }
 

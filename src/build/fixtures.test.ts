@@ -21,7 +21,10 @@ function versionCrc(elf: Buffer, symbol: string): number | undefined {
 
 function modinfo(elf: Buffer): string[] {
   const { offset, size } = findSection(elf, '.modinfo')!
-  return elf.toString('latin1', offset, offset + size).split('\0').filter(Boolean)
+  return elf
+    .toString('latin1', offset, offset + size)
+    .split('\0')
+    .filter(Boolean)
 }
 
 function* files(dir: string): Generator<string> {
@@ -45,7 +48,10 @@ describe(`buildFixtures for ${release}`, () => {
 
   test('rebuilds exactly the committed .ko files, byte for byte', async () => {
     // fixtures/real holds copies of the installed tree's modules (fixtures/real/*.sh), not modules the recipe builds.
-    const committed = [...files(fixturesRoot)].filter((f) => f.endsWith('.ko')).map((f) => relative(fixturesRoot, f)).filter((f) => !f.startsWith('real/'))
+    const committed = [...files(fixturesRoot)]
+      .filter((f) => f.endsWith('.ko'))
+      .map((f) => relative(fixturesRoot, f))
+      .filter((f) => !f.startsWith('real/'))
     expect(built.map((f) => relative(out, f)).sort()).toEqual(committed.sort())
     for (const rel of committed) {
       expect(Buffer.compare(await readFile(join(out, rel)), await readFile(join(fixturesRoot, rel))), rel).toBe(0)
@@ -61,9 +67,7 @@ describe(`buildFixtures for ${release}`, () => {
     expect(versionCrc(await ko('errors/gpl_user.ko'), 'core_gpl_greet')).toBe(versionCrc(await ko('stacking/client/client_lkm.ko'), 'core_gpl_greet'))
     expect(modinfo(await ko('errors/gpl_user.ko'))).toEqual(expect.arrayContaining(['license=Proprietary', 'depends=core_lkm']))
     expect(modinfo(await ko('stacking/client/client_lkm.ko'))).toContain('depends=core_lkm')
-    expect(modinfo(await ko('errors/bad_vermagic.ko')).find((e) => e.startsWith('vermagic='))).toBe(
-      `vermagic=${release} SMP preempt mod_unl0ad modversions `,
-    )
+    expect(modinfo(await ko('errors/bad_vermagic.ko')).find((e) => e.startsWith('vermagic='))).toBe(`vermagic=${release} SMP preempt mod_unl0ad modversions `)
     expect(await ko('errors/truncated.ko')).toEqual((await ko('hello/hello_api.ko')).subarray(0, truncatedLength))
     expect((await ko('errors/not_elf.ko')).subarray(0, 4).toString('latin1')).not.toBe('\x7fELF')
   })

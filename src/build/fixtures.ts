@@ -72,10 +72,16 @@ export async function buildFixtures(options: FixtureBuildOptions = {}): Promise<
 
       // gpl_user: core_gpl_greet marked EXPORT_SYMBOL, so modpost links a proprietary module to it.
       const core = await readFile(symvers('core'), 'utf8')
-      await writeFile(symvers('core-not-gpl'), changeSymbol(core, 'core_gpl_greet', () => ({ exportType: 'EXPORT_SYMBOL' })))
+      await writeFile(
+        symvers('core-not-gpl'),
+        changeSymbol(core, 'core_gpl_greet', () => ({ exportType: 'EXPORT_SYMBOL' })),
+      )
       // crc_mismatch: api_test with every CRC bit flipped, so the kernel's check must fail.
       const hello = await readFile(symvers('hello'), 'utf8')
-      await writeFile(symvers('hello-bad-crc'), changeSymbol(hello, 'api_test', (e) => ({ crc: ~e.crc >>> 0 })))
+      await writeFile(
+        symvers('hello-bad-crc'),
+        changeSymbol(hello, 'api_test', (e) => ({ crc: ~e.crc >>> 0 })),
+      )
       await build('errors', { extraSymbols: [symvers('core-not-gpl'), symvers('hello-bad-crc')] })
     },
     { unsafeCleanup: true, prefix: 'kmodspec-fixtures-' },

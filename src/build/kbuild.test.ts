@@ -13,7 +13,11 @@ const release = '6.1.0-56-amd64'
 async function modinfo(ko: string): Promise<string[]> {
   const elf = await readFile(ko)
   const section = findSection(elf, '.modinfo')!
-  return elf.subarray(section.offset, section.offset + section.size).toString('latin1').split('\0').filter(Boolean)
+  return elf
+    .subarray(section.offset, section.offset + section.size)
+    .toString('latin1')
+    .split('\0')
+    .filter(Boolean)
 }
 
 const exporter = `// SPDX-License-Identifier: GPL-2.0

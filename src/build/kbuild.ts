@@ -80,9 +80,7 @@ export function defaultRelease(): string {
   if (existsSync(join(headersDirFor(EMBEDDED_RELEASE), 'Makefile'))) return EMBEDDED_RELEASE
   const running = osRelease()
   if (existsSync(join(headersDirFor(running), 'Makefile'))) return running
-  const installed = existsSync(modulesRoot)
-    ? readdirSync(modulesRoot).filter((r) => existsSync(join(headersDirFor(r), 'Makefile')))
-    : []
+  const installed = existsSync(modulesRoot) ? readdirSync(modulesRoot).filter((r) => existsSync(join(headersDirFor(r), 'Makefile'))) : []
   installed.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
   const newest = installed.at(-1)
   if (newest === undefined) {
@@ -99,7 +97,9 @@ export function resolveHeaders(options: Pick<BuildOptions, 'release' | 'headersD
   if (options.headersDir !== undefined) {
     const dir = resolve(options.headersDir)
     if (!existsSync(join(dir, 'Makefile'))) {
-      throw new BuildError(`${dir} is not a kernel headers tree (no Makefile there): pass the build directory of installed headers, e.g. /lib/modules/<release>/build`)
+      throw new BuildError(
+        `${dir} is not a kernel headers tree (no Makefile there): pass the build directory of installed headers, e.g. /lib/modules/<release>/build`,
+      )
     }
     return dir
   }
@@ -203,5 +203,8 @@ async function modulesBuilt(dir: string): Promise<string[]> {
   if (!existsSync(order)) return []
   const lines = (await readFile(order, 'utf8')).split('\n').filter((l) => l.trim() !== '')
   // modules.order names .o files on some kernels and .ko files on others.
-  return lines.map((l) => l.trim().replace(/\.o$/, '.ko')).map((l) => relative(dir, resolve(dir, l))).filter((rel) => existsSync(join(dir, rel)))
+  return lines
+    .map((l) => l.trim().replace(/\.o$/, '.ko'))
+    .map((l) => relative(dir, resolve(dir, l)))
+    .filter((rel) => existsSync(join(dir, rel)))
 }

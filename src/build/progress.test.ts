@@ -17,27 +17,35 @@ afterEach(() => {
 
 /** Two builds of the same sources (the second from the cache), with what each wrote on stderr. */
 async function twice(tty: boolean): Promise<[string, string]> {
-  return withDir(async ({ path: dir }) => {
-    const src = path.join(dir, 'tiny')
-    await mkdir(src)
-    await writeFile(path.join(src, 'tiny.c'), tiny)
-    await writeFile(path.join(src, 'Kbuild'), 'obj-m += tiny.o\n')
-    const said: string[] = []
-    const saved = process.stderr.isTTY
-    Object.defineProperty(process.stderr, 'isTTY', { value: tty, configurable: true })
-    try {
-      for (let i = 0; i < 2; i++) {
-        let text = ''
-        const spy = vi.spyOn(process.stderr, 'write').mockImplementation((t) => ((text += String(t)), true))
-        await buildCached(src, { release, cacheRoot: path.join(dir, 'cache') })
-        spy.mockRestore()
-        said.push(text.split(src).join('<src>').replace(/\d+\.\d s/, 'N s'))
+  return withDir(
+    async ({ path: dir }) => {
+      const src = path.join(dir, 'tiny')
+      await mkdir(src)
+      await writeFile(path.join(src, 'tiny.c'), tiny)
+      await writeFile(path.join(src, 'Kbuild'), 'obj-m += tiny.o\n')
+      const said: string[] = []
+      const saved = process.stderr.isTTY
+      Object.defineProperty(process.stderr, 'isTTY', { value: tty, configurable: true })
+      try {
+        for (let i = 0; i < 2; i++) {
+          let text = ''
+          const spy = vi.spyOn(process.stderr, 'write').mockImplementation((t) => ((text += String(t)), true))
+          await buildCached(src, { release, cacheRoot: path.join(dir, 'cache') })
+          spy.mockRestore()
+          said.push(
+            text
+              .split(src)
+              .join('<src>')
+              .replace(/\d+\.\d s/, 'N s'),
+          )
+        }
+      } finally {
+        Object.defineProperty(process.stderr, 'isTTY', { value: saved, configurable: true })
       }
-    } finally {
-      Object.defineProperty(process.stderr, 'isTTY', { value: saved, configurable: true })
-    }
-    return said as [string, string]
-  }, { unsafeCleanup: true })
+      return said as [string, string]
+    },
+    { unsafeCleanup: true },
+  )
 }
 
 test('in CI without a terminal: one line per build, nothing when cached', async () => {

@@ -45,8 +45,18 @@ export interface ReleaseFixturesOptions {
 /** A hash of what a release's fixture tree is made from: the module sources, not_elf.ko and the release's built-ins. */
 async function treeKey(src: string, release: string, modulesRoot: string): Promise<string> {
   const parts = await Promise.all(SCRIPT_MODULE_DIRS.map((d) => hashSources(join(src, d))))
-  const builtin = await Promise.all(BUILTIN.map((f) => readFile(join(modulesRoot, release, f)).then((b) => b.length, () => -1)))
-  return createHash('sha256').update(JSON.stringify([parts, builtin, (await readFile(join(src, 'errors', 'not_elf.ko'))).toString('base64')])).digest('hex').slice(0, 16)
+  const builtin = await Promise.all(
+    BUILTIN.map((f) =>
+      readFile(join(modulesRoot, release, f)).then(
+        (b) => b.length,
+        () => -1,
+      ),
+    ),
+  )
+  return createHash('sha256')
+    .update(JSON.stringify([parts, builtin, (await readFile(join(src, 'errors', 'not_elf.ko'))).toString('base64')]))
+    .digest('hex')
+    .slice(0, 16)
 }
 
 /**
@@ -65,9 +75,17 @@ export async function releaseFixtures(release: string, options: ReleaseFixturesO
   // One process builds a tree; others (test workers) wait for it rather than build it again on the same cores.
   const lock = `${dir}.lock`
   await mkdir(dirname(dir), { recursive: true })
-  while (!(await mkdir(lock).then(() => true, () => false))) {
+  while (
+    !(await mkdir(lock).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (existsSync(done)) return dir
-    const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0)
+    const age = await stat(lock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    )
     if (age > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true })
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
@@ -111,10 +129,15 @@ async function buildTree(src: string, dir: string, release: string, modulesRoot:
 
 /** xz or zstd as kbuild's Makefile.modinst calls them (xz --check=crc32 --lzma2=dict=1MiB; zstd -T0). */
 async function compress(from: string, to: string): Promise<void> {
-  const [tool, args] = to.endsWith('.xz') ? ['xz', ['--check=crc32', '--lzma2=dict=1MiB', '-c', from]] as const : ['zstd', ['-T0', '-q', '-c', from]] as const
+  const [tool, args] = to.endsWith('.xz')
+    ? (['xz', ['--check=crc32', '--lzma2=dict=1MiB', '-c', from]] as const)
+    : (['zstd', ['-T0', '-q', '-c', from]] as const)
   const r = await execa(tool, [...args], { encoding: 'buffer', reject: false, stdin: 'ignore' })
   if (r.exitCode !== 0) {
-    const why = (r as { code?: string }).code === 'ENOENT' ? `'${tool}' is not installed: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}` : `${tool} exited with ${r.exitCode}`
+    const why =
+      (r as { code?: string }).code === 'ENOENT'
+        ? `'${tool}' is not installed: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`
+        : `${tool} exited with ${r.exitCode}`
     throw new BuildError(`cannot compress ${from}: ${why}`)
   }
   await mkdir(dirname(to), { recursive: true })

@@ -28,9 +28,7 @@ export function parseSymvers(text: string): SymversEntry[] {
 
 /** Format entries as kbuild writes them (`0x%08x`, tab separated, trailing namespace field). */
 export function formatSymvers(entries: SymversEntry[]): string {
-  return entries
-    .map((e) => `0x${e.crc.toString(16).padStart(8, '0')}\t${e.symbol}\t${e.module}\t${e.exportType}\t${e.namespace}\n`)
-    .join('')
+  return entries.map((e) => `0x${e.crc.toString(16).padStart(8, '0')}\t${e.symbol}\t${e.module}\t${e.exportType}\t${e.namespace}\n`).join('')
 }
 
 /** A copy of the text with one symbol changed; throws if the symbol is not there. */

@@ -69,7 +69,10 @@ describe('compareRuns', () => {
       step('dmesg', { stdout: '[   12.000001] [hello_api] Hello, World!\n' }),
     )
     expect(compareRuns(a, b).differences).toEqual([])
-    const c = run(step('cat /proc/modules', { stdout: 'hello_api 16384 0 - Live 0xffffffffc0201000 (OE)\n' }), step('dmesg', { stdout: '[    3.982261] [hello_api] Hello, World!!\n' }))
+    const c = run(
+      step('cat /proc/modules', { stdout: 'hello_api 16384 0 - Live 0xffffffffc0201000 (OE)\n' }),
+      step('dmesg', { stdout: '[    3.982261] [hello_api] Hello, World!!\n' }),
+    )
     expect(compareRuns(a, c).differences.map((d) => d.cmd)).toEqual(['dmesg'])
   })
 
@@ -82,7 +85,14 @@ describe('compareRuns', () => {
   })
 
   test('a kernel failure on one side is a difference, and the rest of that run is reported as not run', () => {
-    const crash: StepRecord = { cmd: 'insmod fixtures/crash/crash_oops.ko', error: { kind: 'oops', message: 'the kernel reported an oops', report: 'BUG: kernel NULL pointer dereference, address: 0000000000000000\nOops: 0002 [#1] PREEMPT SMP NOPTI\n' } }
+    const crash: StepRecord = {
+      cmd: 'insmod fixtures/crash/crash_oops.ko',
+      error: {
+        kind: 'oops',
+        message: 'the kernel reported an oops',
+        report: 'BUG: kernel NULL pointer dereference, address: 0000000000000000\nOops: 0002 [#1] PREEMPT SMP NOPTI\n',
+      },
+    }
     const c = compareRuns(run(step('insmod fixtures/crash/crash_oops.ko'), step('lsmod', { stdout: lsmodOne })), run(crash))
     expect(c.commands).toBe(2)
     expect(c.differences.map((d) => d.fields.map((f) => f.field))).toEqual([['kernel failure'], ['not run']])
@@ -102,7 +112,10 @@ describe('compareRuns', () => {
   })
 
   test('the same kernel failure on both sides is no difference; a different kind is', () => {
-    const oops = (kind: string, address: string): StepRecord => ({ cmd: 'insmod x.ko', error: { kind, message: 'failed', report: `RIP: 0010:x_init+0x1c/0x1000 [x]\nRBX: ${address}\n` } })
+    const oops = (kind: string, address: string): StepRecord => ({
+      cmd: 'insmod x.ko',
+      error: { kind, message: 'failed', report: `RIP: 0010:x_init+0x1c/0x1000 [x]\nRBX: ${address}\n` },
+    })
     expect(compareRuns(run(oops('oops', 'ffffffffc0206000')), run(oops('oops', 'ffffffffc0301000'))).differences).toEqual([])
     expect(compareRuns(run(oops('oops', 'ffffffffc0206000')), run(oops('panic', 'ffffffffc0206000'))).differences).toHaveLength(1)
   })
@@ -133,7 +146,13 @@ describe('formatComparison', () => {
     step('rmmod hello_api'),
   )
   const vm = run(
-    step('insmod fixtures/hello/hello_api.ko', { dmesg: ['hello_api: loading out-of-tree module taints kernel.', 'hello_api: module verification failed: signature and/or required key missing - tainting kernel', '[hello_api] Hello, World!'] }),
+    step('insmod fixtures/hello/hello_api.ko', {
+      dmesg: [
+        'hello_api: loading out-of-tree module taints kernel.',
+        'hello_api: module verification failed: signature and/or required key missing - tainting kernel',
+        '[hello_api] Hello, World!',
+      ],
+    }),
     step('lsmod', { stdout: lsmodOne }),
     step('rmmod hello_api', { exitCode: 1, stderr: 'rmmod: ERROR: Module hello_api is in use\n' }),
   )

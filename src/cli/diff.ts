@@ -333,7 +333,13 @@ export async function main(argv: string[]): Promise<number> {
       if (comparison.differences.length > 0) differ++
       if (values.json) {
         const differences = comparison.differences.map((d) => ({ line: commands[d.index]?.line, ...d }))
-        const record = { script: file, same: differences.length === 0, commands: comparison.commands, releases: { simulator: sim.release, vm: vm.release }, differences }
+        const record = {
+          script: file,
+          same: differences.length === 0,
+          commands: comparison.commands,
+          releases: { simulator: sim.release, vm: vm.release },
+          differences,
+        }
         process.stdout.write(JSON.stringify(record) + '\n')
       } else {
         process.stdout.write(formatComparison(comparison, { name: file, color, lineOf: (i) => commands[i]?.line }))

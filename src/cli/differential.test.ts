@@ -16,7 +16,10 @@ import { parseScript } from './script.js'
 const root = process.cwd()
 const scriptsDir = join(root, 'fixtures/scripts')
 const capturesDir = join(root, 'fixtures/captures')
-const names = readdirSync(scriptsDir).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3)).sort()
+const names = readdirSync(scriptsDir)
+  .filter((f) => f.endsWith('.sh'))
+  .map((f) => f.slice(0, -3))
+  .sort()
 
 /** A backend for the whole file, started on first use; each script after the first gets a reset. */
 function shared(backend: 'sim' | 'qemu') {
@@ -81,7 +84,9 @@ describe('fixture scripts: capture = live VM = simulator', () => {
       const [expected, actual] = [await live(name), await sim.run(name)]
       const comparison = compareRuns(actual, expected)
       if (comparison.differences.length > 0) {
-        expect.fail(`the simulator differs from the real kernel:\n${formatComparison(comparison, { name: `fixtures/scripts/${name}.sh`, lineOf: lineOf(name) })}`)
+        expect.fail(
+          `the simulator differs from the real kernel:\n${formatComparison(comparison, { name: `fixtures/scripts/${name}.sh`, lineOf: lineOf(name) })}`,
+        )
       }
       expect(comparison.commands).toBe(expected.steps.length)
     })

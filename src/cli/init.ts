@@ -40,7 +40,8 @@ async function kbuildDirs(root: string, depth = 3): Promise<string[]> {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
     if (entries.some((e) => e.isFile() && (e.name === 'Kbuild' || e.name === 'Makefile'))) found.push(dir)
     if (left === 0) return
-    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && e.name !== 'specs') await walk(path.join(dir, e.name), left - 1)
+    for (const e of entries)
+      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && e.name !== 'specs') await walk(path.join(dir, e.name), left - 1)
   }
   await walk(root, depth)
   return found
@@ -49,7 +50,10 @@ async function kbuildDirs(root: string, depth = 3): Promise<string[]> {
 /** The modules a kbuild directory lists: `obj-m += a.o b.o` (Kbuild first, as kbuild reads it). */
 export function objM(text: string): string[] {
   const joined = text.replace(/\\\n/g, ' ')
-  return [...joined.matchAll(/^\s*obj-m\s*[:+]?=\s*(.*)$/gm)].flatMap((m) => m[1]!.split(/\s+/)).filter((w) => w.endsWith('.o')).map((w) => w.slice(0, -2))
+  return [...joined.matchAll(/^\s*obj-m\s*[:+]?=\s*(.*)$/gm)]
+    .flatMap((m) => m[1]!.split(/\s+/))
+    .filter((w) => w.endsWith('.o'))
+    .map((w) => w.slice(0, -2))
 }
 
 function modulesIn(dir: string): string[] {
@@ -64,14 +68,20 @@ function modulesIn(dir: string): string[] {
 
 /** The release to build for: the pinned one when its headers are here, else the newest with headers. */
 function chooseRelease(wanted: string | undefined): string {
-  const withHeaders = installedReleases().filter((r) => r.headers).map((r) => r.release)
+  const withHeaders = installedReleases()
+    .filter((r) => r.headers)
+    .map((r) => r.release)
   if (wanted !== undefined) {
-    if (!withHeaders.includes(wanted)) throw new InitError(`no headers for ${wanted} here (installed: ${withHeaders.join(', ') || 'none'}): kmodspec setup --release ${wanted}`)
+    if (!withHeaders.includes(wanted))
+      throw new InitError(`no headers for ${wanted} here (installed: ${withHeaders.join(', ') || 'none'}): kmodspec setup --release ${wanted}`)
     return wanted
   }
   if (withHeaders.includes(PINNED_RELEASE)) return PINNED_RELEASE
   const newest = withHeaders.at(-1)
-  if (newest === undefined) throw new InitError(`init builds the module once to read its modinfo, and no kernel headers are installed: kmodspec setup (or apt-get install linux-headers-$(uname -r))`)
+  if (newest === undefined)
+    throw new InitError(
+      `init builds the module once to read its modinfo, and no kernel headers are installed: kmodspec setup (or apt-get install linux-headers-$(uname -r))`,
+    )
   return newest
 }
 
@@ -106,7 +116,11 @@ export async function init(argv: string[], io: InitIo): Promise<number> {
 async function initOrThrow(argv: string[], io: InitIo): Promise<number> {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { force: { type: 'boolean' }, release: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { force: { type: 'boolean' }, release: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    })
   } catch (error) {
     io.stderr.write(`kmodspec init: ${(error as Error).message}\n${help}`)
     return 2
@@ -121,9 +135,16 @@ async function initOrThrow(argv: string[], io: InitIo): Promise<number> {
     return 2
   }
   const root = path.resolve(io.cwd, positionals[0] ?? '.')
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new InitError(`${root} is not a directory: give the directory that holds your module's sources`)
+  if (
+    !(await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new InitError(`${root} is not a directory: give the directory that holds your module's sources`)
   const dirs = (await kbuildDirs(root)).map((dir) => ({ dir, names: modulesIn(dir) })).filter((d) => d.names.length > 0)
-  if (dirs.length === 0) throw new InitError(`no kernel module in ${root}: it needs a Kbuild or Makefile with an obj-m line (e.g. obj-m += my_module.o) beside the .c sources`)
+  if (dirs.length === 0)
+    throw new InitError(`no kernel module in ${root}: it needs a Kbuild or Makefile with an obj-m line (e.g. obj-m += my_module.o) beside the .c sources`)
   const release = chooseRelease(values.release)
 
   const facts: ModuleFacts[] = []
@@ -132,16 +153,26 @@ async function initOrThrow(argv: string[], io: InitIo): Promise<number> {
     try {
       files = (await buildCached(dir, { release })).files
     } catch (error) {
-      if (error instanceof BuildError) throw new InitError(`building ${path.relative(root, dir) || '.'} for ${release} to read its modinfo failed: ${error.message}`)
+      if (error instanceof BuildError)
+        throw new InitError(`building ${path.relative(root, dir) || '.'} for ${release} to read its modinfo failed: ${error.message}`)
       throw error
     }
     for (const file of files) {
       const info = readModule(await readFile(file))
-      facts.push({ name: info.name, dir: path.relative(root, dir) || '.', release, license: modinfoValue(info, 'license'), depends: modinfoDepends(info), params: modinfoParams(info) })
+      facts.push({
+        name: info.name,
+        dir: path.relative(root, dir) || '.',
+        release,
+        license: modinfoValue(info, 'license'),
+        depends: modinfoDepends(info),
+        params: modinfoParams(info),
+      })
     }
   }
   const names = facts.map((f) => f.name)
-  const summary = facts.map((f) => `${f.name}.ko (parameters: ${f.params.map((p) => p.name).join(', ') || 'none'}; depends: ${f.depends.join(', ') || 'none'})`).join(', ')
+  const summary = facts
+    .map((f) => `${f.name}.ko (parameters: ${f.params.map((p) => p.name).join(', ') || 'none'}; depends: ${f.depends.join(', ') || 'none'})`)
+    .join(', ')
   io.stdout.write(`kmodspec init: built ${summary} for ${release} to read the modinfo\n`)
 
   const wrote: string[] = []
@@ -186,10 +217,21 @@ async function writePackageJson(root: string, force: boolean, kept: string[]): P
       throw new InitError(`${file} is not valid JSON: fix it (or remove it) and run kmodspec init again`)
     }
   } else {
-    pkg = { name: path.basename(root).toLowerCase().replace(/[^a-z0-9._-]/g, '-'), private: true, type: 'module' }
+    pkg = {
+      name: path
+        .basename(root)
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]/g, '-'),
+      private: true,
+      type: 'module',
+    }
   }
   const versions = ownVersions()
-  const scripts = { test: 'kmodspec run', 'test:qemu': 'kmodspec run --backend qemu', 'test:ci': 'kmodspec run --reporter default --reporter junit --output-file reports/junit.xml' }
+  const scripts = {
+    test: 'kmodspec run',
+    'test:qemu': 'kmodspec run --backend qemu',
+    'test:ci': 'kmodspec run --reporter default --reporter junit --output-file reports/junit.xml',
+  }
   const added: string[] = []
   const merge = (key: 'scripts' | 'devDependencies', entries: Record<string, string>) => {
     const into = { ...((pkg[key] as Record<string, string> | undefined) ?? {}) }

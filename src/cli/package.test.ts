@@ -53,7 +53,17 @@ async function project(name: string, packages: string[]): Promise<string> {
 
 test('the packed tarball installs and works: kmodspec sh, import { kernel }, kmodspec/vitest and kmodspec run', async () => {
   const paths = packed.files
-  expect(paths).toEqual(expect.arrayContaining(['dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/vitest/index.js', 'dist/vitest/index.d.ts', 'fixtures/hello/hello_api.ko', 'README.md']))
+  expect(paths).toEqual(
+    expect.arrayContaining([
+      'dist/cli/main.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/vitest/index.js',
+      'dist/vitest/index.d.ts',
+      'fixtures/hello/hello_api.ko',
+      'README.md',
+    ]),
+  )
   expect(paths.filter((p) => /\.test(-d)?\.(js|d\.ts)$/.test(p))).toEqual([])
 
   const project = path.join(packed.dir.path, 'project')
@@ -90,7 +100,13 @@ test('the packed tarball installs and works: kmodspec sh, import { kernel }, kmo
   const run = await execa('npx', ['kmodspec', 'run'], { cwd: project, reject: false })
   // npm's own warnings about this machine's npm config are not ours.
   expect(run.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('npm warn'))).toEqual([])
-  expect(run.stdout.split('\n').slice(0, 5)).toEqual(['kmodspec run: specs on the sim kernel', '', 'specs/hello.spec.ts', '  ✓ hello_feature holds hello_api', ''])
+  expect(run.stdout.split('\n').slice(0, 5)).toEqual([
+    'kmodspec run: specs on the sim kernel',
+    '',
+    'specs/hello.spec.ts',
+    '  ✓ hello_feature holds hello_api',
+    '',
+  ])
   expect(run.exitCode).toBe(0)
 }, 300_000)
 
@@ -111,7 +127,9 @@ test('without vitest, kmodspec run says in one line how to install it; setup wor
 test('kmodspec run of a spec file that does not exist says so in one line, with the pattern', async () => {
   const dir = await project('no-match', [packed.tarball, `vitest@${packed.vitest}`])
   const run = await execa('npx', ['kmodspec', 'run', 'nonexistent.spec.ts'], { cwd: dir, reject: false })
-  expect(ours(run.stderr)).toEqual([`kmodspec run: no spec file matched 'nonexistent.spec.ts' (no such file: nonexistent.spec.ts) in ${dir}: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)`])
+  expect(ours(run.stderr)).toEqual([
+    `kmodspec run: no spec file matched 'nonexistent.spec.ts' (no such file: nonexistent.spec.ts) in ${dir}: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)`,
+  ])
   expect(run.exitCode).toBe(2)
 }, 300_000)
 
@@ -126,7 +144,9 @@ test('kmodspec init in a directory with only hello.c and Kbuild, then the packed
   expect(init.stdout.split('\n').at(-1)).toBe('next: npm install && npm test')
   await execa('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--save-dev', packed.tarball, `vitest@${packed.vitest}`], { cwd: dir })
   const test = await execa('npm', ['test'], { cwd: dir, reject: false, env: { KMODSPEC_BACKEND: 'sim' } })
-  expect(test.stdout).toContain('specs/hello.spec.ts\n  ✓ hello › loads and unloads cleanly\n  ✓ hello › modinfo: license, dependencies, parameter types\n  ✓ hello › loads with name, debug set\n')
+  expect(test.stdout).toContain(
+    'specs/hello.spec.ts\n  ✓ hello › loads and unloads cleanly\n  ✓ hello › modinfo: license, dependencies, parameter types\n  ✓ hello › loads with name, debug set\n',
+  )
   expect(test.stdout).toContain('\n3/3 specs passed in 1 file(s) on sim 6.1.0-56-amd64: all passed\n')
   expect(test.exitCode).toBe(0)
 }, 300_000)

@@ -53,7 +53,11 @@ test("the README's spec examples pass on the simulator as written", async () => 
       }
       let out = ''
       // A cold kbuild of my_module may take longer than vitest's default 5 s on a busy machine.
-      const code = await runSpecs(['--', '--testTimeout=120000'], { cwd: dir, stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (out += t) } })
+      const code = await runSpecs(['--', '--testTimeout=120000'], {
+        cwd: dir,
+        stdout: { write: (t: string) => (out += t) },
+        stderr: { write: (t: string) => (out += t) },
+      })
       // The 6.12-only describe block is skipped on the default release.
       expect(out).toContain('5/6 specs passed in 5 file(s) on sim 6.1.0-56-amd64: all passed')
       expect(code).toBe(0)

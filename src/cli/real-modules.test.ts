@@ -18,7 +18,11 @@ const root = process.cwd()
 const dir = join(root, 'fixtures/real')
 /** registries.sh shows the booted kernel's own devices and filesystems: a capture to read, not one the simulator matches yet. */
 const BASELINE = new Set(['registries'])
-const names = readdirSync(dir).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3)).filter((n) => !BASELINE.has(n)).sort()
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith('.sh'))
+  .map((f) => f.slice(0, -3))
+  .filter((n) => !BASELINE.has(n))
+  .sort()
 const commandsOf = (name: string) => parseScript(readFileSync(join(dir, `${name}.sh`), 'utf8'))
 const captureOf = (name: string): ScriptRun => {
   const c = readCapture(join(dir, 'captures', `${name}.json`), root)
@@ -45,7 +49,11 @@ function expectSame(name: string, actual: ScriptRun, expected: ScriptRun, labels
 describe('real Debian 6.1 modules: simulator = real kernel', () => {
   test('the scripts are the ones captured', () => {
     expect(names.length).toBeGreaterThanOrEqual(9)
-    for (const name of names) expect(commandsOf(name).map((c) => c.text), `${name}.sh changed since its capture: node fixtures/real/capture.mjs ${name}`).toEqual(captureOf(name).steps.map((s) => s.cmd))
+    for (const name of names)
+      expect(
+        commandsOf(name).map((c) => c.text),
+        `${name}.sh changed since its capture: node fixtures/real/capture.mjs ${name}`,
+      ).toEqual(captureOf(name).steps.map((s) => s.cmd))
   })
 
   for (const name of names) {

@@ -28,8 +28,19 @@ export interface InstalledRelease {
  */
 export function installedReleases(roots: KernelRoots = {}): InstalledRelease[] {
   const { boot = '/boot', modules = '/lib/modules' } = roots
-  const list = (dir: string) => { try { return readdirSync(dir) } catch { return [] } }
-  const names = new Set([...list(boot).filter((n) => n.startsWith('vmlinuz-')).map((n) => n.slice('vmlinuz-'.length)), ...list(modules)])
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir)
+    } catch {
+      return []
+    }
+  }
+  const names = new Set([
+    ...list(boot)
+      .filter((n) => n.startsWith('vmlinuz-'))
+      .map((n) => n.slice('vmlinuz-'.length)),
+    ...list(modules),
+  ])
   return [...names]
     .map((release) => ({ release, image: existsSync(path.join(boot, `vmlinuz-${release}`)), headers: existsSync(path.join(modules, release, 'build')) }))
     .filter((r) => r.image || r.headers)
@@ -53,12 +64,21 @@ export function releaseProblem(release: string, needs: { image: boolean; headers
     const names = installed.map((r) => r.release).join(', ') || 'none'
     return `kernel release ${release} is not installed (installed: ${names}): add it with '${setup}'`
   }
-  if (needs.image && !found.image) return `kernel release ${release} has headers but no kernel image (/boot/vmlinuz-${release}): install linux-image-${release} ('${setup}')`
-  if (needs.headers && !found.headers) return `kernel release ${release} has a kernel image but no headers (/lib/modules/${release}/build): install linux-headers-${release} ('${setup}')`
+  if (needs.image && !found.image)
+    return `kernel release ${release} has headers but no kernel image (/boot/vmlinuz-${release}): install linux-image-${release} ('${setup}')`
+  if (needs.headers && !found.headers)
+    return `kernel release ${release} has a kernel image but no headers (/lib/modules/${release}/build): install linux-headers-${release} ('${setup}')`
   return undefined
 }
 
 /** `--release A,B --release C` (or KMODSPEC_RELEASE=A,B) as a list without repeats. */
 export function parseReleaseList(values: readonly string[]): string[] {
-  return [...new Set(values.flatMap((v) => v.split(',')).map((r) => r.trim()).filter((r) => r !== ''))]
+  return [
+    ...new Set(
+      values
+        .flatMap((v) => v.split(','))
+        .map((r) => r.trim())
+        .filter((r) => r !== ''),
+    ),
+  ]
 }

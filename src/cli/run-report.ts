@@ -11,12 +11,17 @@ export interface ReportOptions {
   color: boolean
 }
 
-const indent = (text: string, by: string) => text.split('\n').map((l) => (l === '' ? l : by + l)).join('\n')
+const indent = (text: string, by: string) =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? l : by + l))
+    .join('\n')
 
 /** The report as lines of text; the last line sums up. One release: a list; several: a table. */
 export function formatReport(report: RunReport, options: ReportOptions): string {
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text)
-  const mark = (o: SpecOutcome | undefined) => (!o ? paint('2', '·') : o.status === 'passed' ? paint('32', '✓') : o.status === 'failed' ? paint('31', '✗') : paint('33', '-'))
+  const mark = (o: SpecOutcome | undefined) =>
+    !o ? paint('2', '·') : o.status === 'passed' ? paint('32', '✓') : o.status === 'failed' ? paint('31', '✗') : paint('33', '-')
   const { releases } = report
   const matrix = releases.length > 1
   const out: string[] = []
@@ -51,11 +56,16 @@ export function formatReport(report: RunReport, options: ReportOptions): string 
   const verdict =
     c.failed > 0 || c.fileFailures > 0
       ? paint('31', `${c.failed} failed${c.fileFailures > 0 ? `, ${c.fileFailures} file(s) failed to load` : ''}`)
-      : report.errors.length === 0 ? paint('32', 'all passed') : paint('31', 'vitest reported errors (see above)')
+      : report.errors.length === 0
+        ? paint('32', 'all passed')
+        : paint('31', 'vitest reported errors (see above)')
   const files = reportFiles(report).length
   const shard = report.shard ? ` (shard ${report.shard})` : ''
   if (matrix) {
-    out.push('', `${c.passed}/${c.runs} spec runs passed (${report.specs.length} specs × ${releases.length} releases) in ${files} file(s) on ${report.backend}${shard}: ${verdict}`)
+    out.push(
+      '',
+      `${c.passed}/${c.runs} spec runs passed (${report.specs.length} specs × ${releases.length} releases) in ${files} file(s) on ${report.backend}${shard}: ${verdict}`,
+    )
   } else {
     const kernel = releases[0] && releases[0] !== 'default' ? `${report.backend} ${releases[0]}` : report.backend
     out.push('', `${c.passed}/${c.runs} specs passed in ${files} file(s) on ${kernel}${shard}: ${verdict}`)

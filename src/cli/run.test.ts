@@ -54,7 +54,9 @@ test('kmodspec run reports each spec, the failure, the transcript with --verbose
         '        hello_api: loading out-of-tree module taints kernel.',
         '        hello_api: module verification failed: signature and/or required key missing - tainting kernel',
       ])
-      expect(out).toContain('  ✗ hello_api is not loaded\n      kernel(sim).expectNotLoaded(\'hello_api\') failed\n\n      Step:      2/2  after insmod(\'hello_api\')\n')
+      expect(out).toContain(
+        "  ✗ hello_api is not loaded\n      kernel(sim).expectNotLoaded('hello_api') failed\n\n      Step:      2/2  after insmod('hello_api')\n",
+      )
       expect(out).toContain('      At:        specs/hello.spec.ts:11:')
       expect(lines.at(-2)).toBe('1/2 specs passed in 1 file(s) on sim 6.1.0-56-amd64: 1 failed')
       expect(await leftovers()).toEqual([])
@@ -78,8 +80,20 @@ test('kmodspec run reports each spec, the failure, the transcript with --verbose
 
 test('a spec file that does not load is reported as such', () => {
   const vitest: VitestJsonReport = {
-    numTotalTests: 0, numPassedTests: 0, numFailedTests: 0, numTotalTestSuites: 1, numFailedTestSuites: 1, success: false,
-    testResults: [{ name: '/p/specs/broken.spec.ts', status: 'failed', message: "Failed to load url kmodspec (resolved id: kmodspec) in /p/specs/broken.spec.ts. Does the file exist?", assertionResults: [] }],
+    numTotalTests: 0,
+    numPassedTests: 0,
+    numFailedTests: 0,
+    numTotalTestSuites: 1,
+    numFailedTestSuites: 1,
+    success: false,
+    testResults: [
+      {
+        name: '/p/specs/broken.spec.ts',
+        status: 'failed',
+        message: 'Failed to load url kmodspec (resolved id: kmodspec) in /p/specs/broken.spec.ts. Does the file exist?',
+        assertionResults: [],
+      },
+    ],
   }
   const report = emptyReport('sim')
   addRun(report, 'default', vitest, [], '/p')
@@ -93,7 +107,8 @@ test('a spec file that does not load is reported as such', () => {
 })
 
 test('failures lose the stack frames of node and node_modules but keep the first user frame', () => {
-  const message = 'AssertionError: expected 1 to be 2\n    at node:internal/x:1:1\n    at /p/node_modules/vitest/a.js:1:1\n    at /p/specs/a.spec.ts:4:13\n    at /p/specs/a.spec.ts:9:1'
+  const message =
+    'AssertionError: expected 1 to be 2\n    at node:internal/x:1:1\n    at /p/node_modules/vitest/a.js:1:1\n    at /p/specs/a.spec.ts:4:13\n    at /p/specs/a.spec.ts:9:1'
   expect(trimFailure(message)).toBe('AssertionError: expected 1 to be 2\nat /p/specs/a.spec.ts:4:13')
 })
 
@@ -105,12 +120,23 @@ test('in CI, the one-line progress of a cold kbuild shows even when every spec p
       try {
         await mkdir(path.join(dir, 'specs'))
         await mkdir(path.join(dir, 'tiny'))
-        await writeFile(path.join(dir, 'tiny', 'tiny.c'), '#include <linux/module.h>\nstatic int __init tiny_init(void) { return 0; }\nmodule_init(tiny_init);\nMODULE_LICENSE("GPL");\n')
+        await writeFile(
+          path.join(dir, 'tiny', 'tiny.c'),
+          '#include <linux/module.h>\nstatic int __init tiny_init(void) { return 0; }\nmodule_init(tiny_init);\nMODULE_LICENSE("GPL");\n',
+        )
         await writeFile(path.join(dir, 'tiny', 'Kbuild'), 'obj-m += tiny.o\n')
-        await writeFile(path.join(dir, 'specs', 'tiny.spec.ts'), `import { test } from 'vitest'\nimport { kernel } from ${JSON.stringify(entry)}\ntest('tiny loads', async () => { await kernel({ modules: 'tiny' }).insmod('tiny').expectLoaded('tiny') }, 120_000)\n`)
+        await writeFile(
+          path.join(dir, 'specs', 'tiny.spec.ts'),
+          `import { test } from 'vitest'\nimport { kernel } from ${JSON.stringify(entry)}\ntest('tiny loads', async () => { await kernel({ modules: 'tiny' }).insmod('tiny').expectLoaded('tiny') }, 120_000)\n`,
+        )
         const cold = await run([], dir)
         expect(cold.code).toBe(0)
-        expect(cold.out.split('\n').slice(0, 4).map((l) => l.replace(/\d+\.\d s/, 'N s'))).toEqual(['kmodspec run: specs on the sim kernel', '', 'kmodspec: KBUILD tiny for 6.1.0-56-amd64: tiny.ko (N s)', ''])
+        expect(
+          cold.out
+            .split('\n')
+            .slice(0, 4)
+            .map((l) => l.replace(/\d+\.\d s/, 'N s')),
+        ).toEqual(['kmodspec run: specs on the sim kernel', '', 'kmodspec: KBUILD tiny for 6.1.0-56-amd64: tiny.ko (N s)', ''])
         const warm = await run([], dir)
         expect(warm.out.split('\n').slice(0, 4)).toEqual(['kmodspec run: specs on the sim kernel', '', 'specs/tiny.spec.ts', '  ✓ tiny loads'])
       } finally {
@@ -125,7 +151,10 @@ test("a spec slower than vitest's 5 s default passes in a project with no vitest
   await withDir(
     async ({ path: dir }) => {
       await mkdir(path.join(dir, 'specs'))
-      await writeFile(path.join(dir, 'specs', 'slow.spec.ts'), "import { test } from 'vitest'\ntest('takes 6 s', async () => { await new Promise((r) => setTimeout(r, 6000)) })\n")
+      await writeFile(
+        path.join(dir, 'specs', 'slow.spec.ts'),
+        "import { test } from 'vitest'\ntest('takes 6 s', async () => { await new Promise((r) => setTimeout(r, 6000)) })\n",
+      )
       const { code, out } = await run([], dir)
       expect(out).toContain('  ✓ takes 6 s')
       expect(code).toBe(0)

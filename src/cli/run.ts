@@ -48,8 +48,16 @@ FILES filter the spec files by path, as vitest does. Any other vitest option can
 
 /** The options run accepts (its help names each one). */
 export const runOptions = {
-  backend: { type: 'string' }, tree: { type: 'string' }, release: { type: 'string', multiple: true }, reporter: { type: 'string', multiple: true }, 'output-file': { type: 'string', multiple: true },
-  shard: { type: 'string' }, 'merge-reports': { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, update: { type: 'boolean', short: 'u' }, help: { type: 'boolean', short: 'h' },
+  backend: { type: 'string' },
+  tree: { type: 'string' },
+  release: { type: 'string', multiple: true },
+  reporter: { type: 'string', multiple: true },
+  'output-file': { type: 'string', multiple: true },
+  shard: { type: 'string' },
+  'merge-reports': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  update: { type: 'boolean', short: 'u' },
+  help: { type: 'boolean', short: 'h' },
 } as const
 
 const REPORTERS = ['default', 'junit', 'ktap', 'json'] as const
@@ -118,13 +126,21 @@ function planOutputs(reporters: ReporterName[], outputFiles: string[], cwd: stri
     const m = /^(\w+)=(.+)$/.exec(spec)
     const name = m ? m[1] : fileReporters.length === 1 ? fileReporters[0] : undefined
     if (name === undefined) {
-      throw new UsageError(fileReporters.length === 0 ? `--output-file ${spec}: no file reporter to write it (add --reporter junit, ktap or json)` : `--output-file ${spec}: several reporters write files (${fileReporters.join(', ')}): say which, e.g. --output-file ${fileReporters[0]}=${spec}`)
+      throw new UsageError(
+        fileReporters.length === 0
+          ? `--output-file ${spec}: no file reporter to write it (add --reporter junit, ktap or json)`
+          : `--output-file ${spec}: several reporters write files (${fileReporters.join(', ')}): say which, e.g. --output-file ${fileReporters[0]}=${spec}`,
+      )
     }
-    if (name === 'default' || !plan.has(name as ReporterName)) throw new UsageError(`--output-file ${spec}: '${name}' is not one of the file reporters asked for (${fileReporters.join(', ') || 'none'})`)
+    if (name === 'default' || !plan.has(name as ReporterName))
+      throw new UsageError(`--output-file ${spec}: '${name}' is not one of the file reporters asked for (${fileReporters.join(', ') || 'none'})`)
     plan.set(name as ReporterName, path.resolve(cwd, m ? m[2]! : spec))
   }
   const toStdout = [...plan].filter(([, file]) => file === undefined).map(([name]) => name)
-  if (toStdout.length > 1) throw new UsageError(`${toStdout.join(' and ')} would both print to the terminal: give the file reporters an --output-file (e.g. --output-file ${toStdout.find((r) => r !== 'default')}=report)`)
+  if (toStdout.length > 1)
+    throw new UsageError(
+      `${toStdout.join(' and ')} would both print to the terminal: give the file reporters an --output-file (e.g. --output-file ${toStdout.find((r) => r !== 'default')}=report)`,
+    )
   return plan
 }
 
@@ -142,11 +158,25 @@ async function readReports(paths: string[], cwd: string): Promise<RunReport[]> {
   for (const p of paths.map((x) => path.resolve(cwd, x))) {
     const s = await stat(p).catch(() => undefined)
     if (!s) throw new UsageError(`--merge-reports: no such file or directory: ${p}`)
-    if (s.isDirectory()) files.push(...(await readdir(p)).filter((n) => n.endsWith('.json')).sort().map((n) => path.join(p, n)))
+    if (s.isDirectory())
+      files.push(
+        ...(await readdir(p))
+          .filter((n) => n.endsWith('.json'))
+          .sort()
+          .map((n) => path.join(p, n)),
+      )
     else files.push(p)
   }
   if (files.length === 0) throw new UsageError(`--merge-reports: no .json files in ${paths.join(', ')}`)
-  return Promise.all(files.map(async (f) => { try { return parseReport(await readFile(f, 'utf8'), f) } catch (e) { throw new UsageError((e as Error).message) } }))
+  return Promise.all(
+    files.map(async (f) => {
+      try {
+        return parseReport(await readFile(f, 'utf8'), f)
+      } catch (e) {
+        throw new UsageError((e as Error).message)
+      }
+    }),
+  )
 }
 
 /** `kmodspec run` with its directory and output streams given (for tests). */
@@ -249,14 +279,34 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
       await mkdir(recordDir)
       // Type tests are for kmodspec's own suite: off here, with vitest's banner about them.
       const args = [
-        vitest, 'run', ...files, '--typecheck.enabled=false', '--reporter=json', `--outputFile.json=${reportFile}`, ...defaultTimeouts(io.cwd, passThrough),
-        ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []), ...(values.update ? ['--update'] : []), ...passThrough,
+        vitest,
+        'run',
+        ...files,
+        '--typecheck.enabled=false',
+        '--reporter=json',
+        `--outputFile.json=${reportFile}`,
+        ...defaultTimeouts(io.cwd, passThrough),
+        ...(shard ? [`--shard=${shard}`, '--passWithNoTests'] : []),
+        ...(values.update ? ['--update'] : []),
+        ...passThrough,
       ]
-      const childEnv = { KMODSPEC_BACKEND: backend, [RECORD_DIR_ENV]: recordDir, FORCE_COLOR: '0', ...(release ? { KMODSPEC_RELEASE: release } : {}), ...(tree ? { KMODSPEC_TREE: tree } : {}) }
+      const childEnv = {
+        KMODSPEC_BACKEND: backend,
+        [RECORD_DIR_ENV]: recordDir,
+        FORCE_COLOR: '0',
+        ...(release ? { KMODSPEC_RELEASE: release } : {}),
+        ...(tree ? { KMODSPEC_TREE: tree } : {}),
+      }
       const child = await execa(process.execPath, args, { cwd: io.cwd, stdout: 'pipe', stderr: 'pipe', reject: false, env: childEnv })
-      const vitestReport = await readFile(reportFile, 'utf8').then((t) => JSON.parse(t) as VitestJsonReport, () => undefined)
+      const vitestReport = await readFile(reportFile, 'utf8').then(
+        (t) => JSON.parse(t) as VitestJsonReport,
+        () => undefined,
+      )
       // The JSON reporter's own notice is noise here; anything else vitest said may matter.
-      const said = [child.stdout, child.stderr].map((t) => String(t ?? '').replace(/^JSON report written to .*\n?/gm, '')).join('').trim()
+      const said = [child.stdout, child.stderr]
+        .map((t) => String(t ?? '').replace(/^JSON report written to .*\n?/gm, ''))
+        .join('')
+        .trim()
       const code = child.exitCode ?? 1
       const label = `${backend}${release ? ` ${release}` : ''}`
       if (!vitestReport) {
@@ -265,7 +315,9 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
       }
       if (vitestReport.testResults.length === 0 && !shard) {
         const missing = files.filter((f) => !existsSync(path.resolve(io.cwd, f)))
-        throw new UsageError(`no spec file matched ${files.map((f) => `'${f}'`).join(' ')}${missing.length > 0 ? ` (no such file: ${missing.join(', ')})` : ''} in ${io.cwd}: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)`)
+        throw new UsageError(
+          `no spec file matched ${files.map((f) => `'${f}'`).join(' ')}${missing.length > 0 ? ` (no such file: ${missing.join(', ')})` : ''} in ${io.cwd}: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)`,
+        )
       }
       if (said !== '' && (code !== 0 || values.verbose)) chatter.write(`${said}\n\n`)
       else {
@@ -274,8 +326,16 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
         if (progress.length > 0) chatter.write(`${progress.join('\n')}\n\n`)
       }
       const records = await readRecords(recordDir)
-      const failedQuietly = code !== 0 && vitestReport.numFailedTests === 0 && vitestReport.testResults.every((f) => !(f.assertionResults.length === 0 && f.message))
-      addRun(report, release ?? records.find((r) => r.backend === backend)?.release ?? 'default', vitestReport, records, io.cwd, failedQuietly ? `vitest exited with ${code} on ${label} (see above)` : undefined)
+      const failedQuietly =
+        code !== 0 && vitestReport.numFailedTests === 0 && vitestReport.testResults.every((f) => !(f.assertionResults.length === 0 && f.message))
+      addRun(
+        report,
+        release ?? records.find((r) => r.backend === backend)?.release ?? 'default',
+        vitestReport,
+        records,
+        io.cwd,
+        failedQuietly ? `vitest exited with ${code} on ${label} (see above)` : undefined,
+      )
     } finally {
       await tmp.cleanup()
     }
@@ -289,7 +349,9 @@ async function runOrThrow(argv: string[], io: RunIo): Promise<number> {
  * writes into one. A project's own config (or --testTimeout after --) decides otherwise.
  */
 function defaultTimeouts(cwd: string, passThrough: readonly string[]): string[] {
-  const own = ['vitest.config', 'vite.config'].some((base) => ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].some((ext) => existsSync(path.join(cwd, `${base}.${ext}`))))
+  const own = ['vitest.config', 'vite.config'].some((base) =>
+    ['ts', 'mts', 'cts', 'js', 'mjs', 'cjs'].some((ext) => existsSync(path.join(cwd, `${base}.${ext}`))),
+  )
   if (own) return []
   // vitest refuses an option given twice: a timeout the user passes after -- wins.
   const given = (flag: string) => passThrough.some((a) => a === flag || a.startsWith(`${flag}=`))

@@ -19,7 +19,7 @@ describe('splitWords', () => {
   })
 
   test.each([
-    [`echo 'open`, "unterminated single quote"],
+    [`echo 'open`, 'unterminated single quote'],
     [`echo "open`, 'unterminated double quote'],
     ['lsmod | grep lkm', 'pipes are not supported'],
     ['insmod $X', 'variables are not supported'],
@@ -41,7 +41,9 @@ describe('parseScript', () => {
   })
 
   test('names an unknown command and its line', () => {
-    expect(() => parseScript('lsmod\nsudo insmod a.ko\n')).toThrowError(new ScriptError("unknown command 'sudo': use one of insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo", 2))
+    expect(() => parseScript('lsmod\nsudo insmod a.ko\n')).toThrowError(
+      new ScriptError("unknown command 'sudo': use one of insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo", 2),
+    )
   })
 
   test('only echo redirects, once, to one file', () => {
@@ -53,7 +55,9 @@ describe('parseScript', () => {
 
   test('skips a byte-order mark at the start, as shells do, and names one elsewhere', () => {
     expect(parseScript('\uFEFFinsmod a.ko\nlsmod\n').map((c) => c.argv)).toEqual([['insmod', 'a.ko'], ['lsmod']])
-    expect(() => parseScript('lsmod\n\uFEFFrmmod a\n')).toThrowError(new ScriptError("'rmmod' is preceded or followed by an invisible character (U+FEFF, e.g. a byte-order mark): delete it", 2))
+    expect(() => parseScript('lsmod\n\uFEFFrmmod a\n')).toThrowError(
+      new ScriptError("'rmmod' is preceded or followed by an invisible character (U+FEFF, e.g. a byte-order mark): delete it", 2),
+    )
   })
 
   test('accepts CRLF scripts', () => {

@@ -108,7 +108,13 @@ export function checkCommand(argv: string[], line: number): void {
   if (!spec) {
     const plain = name.replace(/[\uFEFF\u200B\u00A0]/g, '')
     if (plain !== name && scriptCommand(plain)) {
-      throw new ScriptError(`'${plain}' is preceded or followed by an invisible character (${[...name].filter((c) => !plain.includes(c)).map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ')}, e.g. a byte-order mark): delete it`, line)
+      throw new ScriptError(
+        `'${plain}' is preceded or followed by an invisible character (${[...name]
+          .filter((c) => !plain.includes(c))
+          .map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`)
+          .join(', ')}, e.g. a byte-order mark): delete it`,
+        line,
+      )
     }
     throw new ScriptError(`unknown command '${name}': use one of ${Object.keys(scriptCommands).join(', ')}`, line)
   }
@@ -126,13 +132,16 @@ export function checkCommand(argv: string[], line: number): void {
 export function parseScript(text: string): ScriptCommand[] {
   const commands: ScriptCommand[] = []
   // A byte-order mark (some Windows editors write one) is not part of the first command, as in shells.
-  text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
-    const line = index + 1
-    const argv = splitWords(raw.replace(/\r$/, ''), line)
-    if (argv.length === 0) return
-    checkCommand(argv, line)
-    commands.push({ line, text: commentless(raw), argv })
-  })
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, index) => {
+      const line = index + 1
+      const argv = splitWords(raw.replace(/\r$/, ''), line)
+      if (argv.length === 0) return
+      checkCommand(argv, line)
+      commands.push({ line, text: commentless(raw), argv })
+    })
   return commands
 }
 

@@ -63,15 +63,25 @@ export interface SetupIo {
 /** ID and ID_LIKE of os-release, and its NAME for messages. */
 function readOsRelease(file: string): { ids: string[]; name: string } {
   let text = ''
-  try { text = readFileSync(file, 'utf8') } catch {}
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {}
   const field = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.replace(/^["']|["']$/g, '')
-  return { ids: [field('ID'), ...(field('ID_LIKE') ?? '').split(' ')].filter((x): x is string => !!x), name: field('PRETTY_NAME') ?? field('NAME') ?? 'an unknown system' }
+  return {
+    ids: [field('ID'), ...(field('ID_LIKE') ?? '').split(' ')].filter((x): x is string => !!x),
+    name: field('PRETTY_NAME') ?? field('NAME') ?? 'an unknown system',
+  }
 }
 
 /** Packages dpkg does not report as installed. */
 async function missingPackages(packages: readonly string[]): Promise<string[]> {
   const r = await execa('dpkg-query', ['-W', '-f', '${Package} ${db:Status-Status}\\n', ...packages], { reject: false })
-  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]))
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' installed'))
+      .map((l) => l.split(' ')[0]),
+  )
   return packages.filter((p) => !installed.has(p))
 }
 
@@ -88,7 +98,10 @@ async function unavailable(packages: readonly string[]): Promise<string[]> {
 /** Kernel releases apt could install (linux-image-R packages with a matching headers package). */
 async function offeredReleases(): Promise<string[]> {
   const r = await execa('apt-cache', ['pkgnames', 'linux-headers-'], { reject: false })
-  return r.stdout.split('\n').filter((n) => /^linux-headers-\d.*-(amd64|rt-amd64|cloud-amd64)$/.test(n)).map((n) => n.slice('linux-headers-'.length))
+  return r.stdout
+    .split('\n')
+    .filter((n) => /^linux-headers-\d.*-(amd64|rt-amd64|cloud-amd64)$/.test(n))
+    .map((n) => n.slice('linux-headers-'.length))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
 }
 
@@ -101,7 +114,15 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 export async function setup(argv: string[], io: SetupIo): Promise<number> {
   let parsed
   try {
-    parsed = parseArgs({ args: argv, options: { release: { type: 'string', multiple: true }, 'if-missing': { type: 'boolean' }, print: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        release: { type: 'string', multiple: true },
+        'if-missing': { type: 'boolean' },
+        print: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
   } catch (error) {
     io.stderr.write(`kmodspec setup: ${(error as Error).message}\n${help}`)
     return 2
@@ -121,10 +142,18 @@ export async function setup(argv: string[], io: SetupIo): Promise<number> {
   const packages = setupPackages(releases)
   const os = readOsRelease(io.osRelease ?? '/etc/os-release')
   if (!os.ids.some((id) => id === 'debian' || id === 'ubuntu')) {
-    const rows: Array<[string, string]> = [...BASE_PACKAGES, ...releases.flatMap((r): Array<[string, string]> => [[`linux-image-${r}`, `the kernel image of ${r} (/boot/vmlinuz-${r})`], [`linux-headers-${r}`, `its headers (/lib/modules/${r}/build)`]])]
+    const rows: Array<[string, string]> = [
+      ...BASE_PACKAGES,
+      ...releases.flatMap((r): Array<[string, string]> => [
+        [`linux-image-${r}`, `the kernel image of ${r} (/boot/vmlinuz-${r})`],
+        [`linux-headers-${r}`, `its headers (/lib/modules/${r}/build)`],
+      ]),
+    ]
     const width = Math.max(...rows.map(([n]) => n.length)) + 2
     const list = rows.map(([n, why]) => `  ${n.padEnd(width)}${why}`)
-    io.stderr.write(`kmodspec setup: this is ${os.name}, not Debian or Ubuntu: install your distribution's equivalents of these Debian packages yourself:\n${list.join('\n')}\n`)
+    io.stderr.write(
+      `kmodspec setup: this is ${os.name}, not Debian or Ubuntu: install your distribution's equivalents of these Debian packages yourself:\n${list.join('\n')}\n`,
+    )
     return 1
   }
   const missing = await missingPackages(packages)
@@ -133,7 +162,13 @@ export async function setup(argv: string[], io: SetupIo): Promise<number> {
     return 0
   }
   const uid = io.uid ?? process.getuid?.() ?? 0
-  const sudo = uid === 0 ? undefined : (io.path ?? process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'sudo')).find((f) => existsSync(f))
+  const sudo =
+    uid === 0
+      ? undefined
+      : (io.path ?? process.env.PATH ?? '')
+          .split(path.delimiter)
+          .map((d) => path.join(d, 'sudo'))
+          .find((f) => existsSync(f))
   if (values.print || (uid !== 0 && !sudo)) {
     const line = `apt-get install -y ${missing.join(' ')}`
     if (values.print) {
@@ -167,7 +202,12 @@ export async function setup(argv: string[], io: SetupIo): Promise<number> {
     io.stderr.write(`kmodspec setup: apt-get install failed (see above); the line was: apt-get install -y ${missing.join(' ')}\n`)
     return 1
   }
-  io.stdout.write(`kmodspec setup: done in ${seconds(Date.now() - started)}; releases installed: ${installedReleases().filter((r) => r.image && r.headers).map((r) => r.release).join(', ')}\n`)
+  io.stdout.write(
+    `kmodspec setup: done in ${seconds(Date.now() - started)}; releases installed: ${installedReleases()
+      .filter((r) => r.image && r.headers)
+      .map((r) => r.release)
+      .join(', ')}\n`,
+  )
   return 0
 }
 
@@ -175,7 +215,10 @@ export async function setup(argv: string[], io: SetupIo): Promise<number> {
 function unavailableMessage(gone: string[], releases: readonly string[], offered: string[]): string {
   const kernels = releases.filter((r) => kernelPackages(r).some((p) => gone.includes(p)))
   if (kernels.length === 0) return `kmodspec setup: apt knows no package ${gone.join(', ')}: check /etc/apt/sources.list (Debian 12 or Ubuntu main is needed)`
-  const installed = installedReleases().map((r) => r.release).join(', ') || 'none'
+  const installed =
+    installedReleases()
+      .map((r) => r.release)
+      .join(', ') || 'none'
   const pinned = kernels.includes(PINNED_RELEASE)
     ? ` The captures in fixtures/captures were made on ${PINNED_RELEASE}: install that ABI from snapshot.debian.org by hand, or re-capture on a kernel you have (npm run build && node scripts/capture.mjs) and change PINNED_RELEASE in src/cli/releases.ts.`
     : ''

@@ -39,7 +39,10 @@ test('an unmodelled kernel function returns 0, is named in a note on stderr, and
     'kmodspec: note: cpufreq_quick_get_max: not modelled by the simulator; it returned 0',
   ])
   // The kernel's words only: the loader's taint lines and the module's own line, with the 0s it got.
-  const log = out.split('\n').filter((l) => l.startsWith('[')).map((l) => l.replace(/^\[ *[\d.]+\] /, ''))
+  const log = out
+    .split('\n')
+    .filter((l) => l.startsWith('['))
+    .map((l) => l.replace(/^\[ *[\d.]+\] /, ''))
   expect(log).toEqual([
     'unmodelled: loading out-of-tree module taints kernel.',
     'unmodelled: module verification failed: signature and/or required key missing - tainting kernel',
@@ -68,7 +71,12 @@ test('after an oops in an export another module called, the script goes on: the 
 
 test('loading a module again while an oops keeps it Loading never returns, and a note says why', async () => {
   const { out, err } = await sh(
-    [`insmod ${fixtures}/crash/crash_export.ko`, `insmod ${fixtures}/crash/crash_export_user.ko`, `insmod ${fixtures}/crash/crash_export_user.ko`, 'lsmod'].join('\n') + '\n',
+    [
+      `insmod ${fixtures}/crash/crash_export.ko`,
+      `insmod ${fixtures}/crash/crash_export_user.ko`,
+      `insmod ${fixtures}/crash/crash_export_user.ko`,
+      'lsmod',
+    ].join('\n') + '\n',
   )
   const after = out.slice(out.lastIndexOf(`$ insmod ${fixtures}/crash/crash_export_user.ko`))
   expect(after).toMatch(/kmodspec: the kernel failed: .* did not finish/)

@@ -39,33 +39,48 @@ test('run --help names the four backends and every option run accepts', async ()
 })
 
 test.each([
-  [['--backend', 'qemu', '--sysroot', '/tmp', 'x.sh'], 'kmodspec sh: --sysroot is for the sim backend only (qemu uses the /lib/modules of its own kernel): drop it\n'],
-  [['--backend', 'host', '--sysroot', '/tmp', 'x.sh'], 'kmodspec sh: --sysroot is for the sim backend only (host uses the /lib/modules of its own kernel): drop it\n'],
+  [
+    ['--backend', 'qemu', '--sysroot', '/tmp', 'x.sh'],
+    'kmodspec sh: --sysroot is for the sim backend only (qemu uses the /lib/modules of its own kernel): drop it\n',
+  ],
+  [
+    ['--backend', 'host', '--sysroot', '/tmp', 'x.sh'],
+    'kmodspec sh: --sysroot is for the sim backend only (host uses the /lib/modules of its own kernel): drop it\n',
+  ],
   [['--timeout', 'soon', 'x.sh'], "kmodspec sh: --timeout takes a whole number of milliseconds, not 'soon'\n"],
-  [['--release', '6.1.0-56-amd64,6.12.117+deb12-amd64', 'x.sh'], 'kmodspec sh: one release at a time (got 6.1.0-56-amd64,6.12.117+deb12-amd64): kmodspec run runs specs on several\n'],
+  [
+    ['--release', '6.1.0-56-amd64,6.12.117+deb12-amd64', 'x.sh'],
+    'kmodspec sh: one release at a time (got 6.1.0-56-amd64,6.12.117+deb12-amd64): kmodspec run runs specs on several\n',
+  ],
   [['--backend', 'tape', 'x.sh'], "kmodspec sh: unknown backend 'tape' (from the backend option): use one of sim, qemu, host, ssh\n"],
 ])('sh %j is refused in one line', async (argv, message) => {
   expect(await sh(argv)).toEqual({ code: 2, out: '', err: message })
 })
 
-test('sh --timeout bounds a sim step on the simulated kernel\'s clock, as on the VM', async () => {
-  await withDir(async ({ path: dir }) => {
-    const script = path.join(dir, 'hang.sh')
-    await writeFile(script, `insmod ${path.resolve(hello, '../crash/crash_hang.ko')}\n`)
-    const r = await sh(['--timeout', '2000', script])
-    expect(r.code).toBe(1)
-    expect(r.out).toContain('kmodspec: the kernel failed: the command \'insmod ')
-    expect(r.out).toContain('crash_hang.ko\' did not finish within 2000 ms')
-  }, { unsafeCleanup: true })
+test("sh --timeout bounds a sim step on the simulated kernel's clock, as on the VM", async () => {
+  await withDir(
+    async ({ path: dir }) => {
+      const script = path.join(dir, 'hang.sh')
+      await writeFile(script, `insmod ${path.resolve(hello, '../crash/crash_hang.ko')}\n`)
+      const r = await sh(['--timeout', '2000', script])
+      expect(r.code).toBe(1)
+      expect(r.out).toContain("kmodspec: the kernel failed: the command 'insmod ")
+      expect(r.out).toContain("crash_hang.ko' did not finish within 2000 ms")
+    },
+    { unsafeCleanup: true },
+  )
 })
 
 test('a script that starts with a byte-order mark runs (the mark is skipped)', async () => {
-  await withDir(async ({ path: dir }) => {
-    const script = path.join(dir, 'bom.sh')
-    await writeFile(script, `\uFEFFinsmod ${hello}/hello_api.ko\nlsmod\n`)
-    const r = await sh([script])
-    expect(r.err).toBe('')
-    expect(r.code).toBe(0)
-    expect(r.out.split('\n').slice(-4)).toEqual(['$ lsmod', 'Module                  Size  Used by', 'hello_api              16384  0', ''])
-  }, { unsafeCleanup: true })
+  await withDir(
+    async ({ path: dir }) => {
+      const script = path.join(dir, 'bom.sh')
+      await writeFile(script, `\uFEFFinsmod ${hello}/hello_api.ko\nlsmod\n`)
+      const r = await sh([script])
+      expect(r.err).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.out.split('\n').slice(-4)).toEqual(['$ lsmod', 'Module                  Size  Used by', 'hello_api              16384  0', ''])
+    },
+    { unsafeCleanup: true },
+  )
 })

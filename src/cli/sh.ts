@@ -33,20 +33,22 @@ options:
   -h, --help      this text
 
 commands:
-${Object.values(scriptCommands).map((form) => `  ${form}`).join('\n')}
+${Object.values(scriptCommands)
+  .map((form) => `  ${form}`)
+  .join('\n')}
 `
 
 /** The options sh accepts (its help names each one). */
 export const shOptions = {
-      backend: { type: 'string' },
-      release: { type: 'string' },
-      sysroot: { type: 'string' },
-      tree: { type: 'string' },
-      cmdline: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      errexit: { type: 'boolean', short: 'e', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+  backend: { type: 'string' },
+  release: { type: 'string' },
+  sysroot: { type: 'string' },
+  tree: { type: 'string' },
+  cmdline: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  errexit: { type: 'boolean', short: 'e', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
 } as const
 
 /** One dmesg-style line: `[    1.234567] text`. */
@@ -117,7 +119,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (values.cmdline !== undefined && (backendName === 'host' || backendName === 'ssh')) {
-    process.stderr.write(`kmodspec sh: --cmdline needs a kernel kmodspec boots (sim or qemu); ${backendName} runs with the command line it booted with: drop it\n`)
+    process.stderr.write(
+      `kmodspec sh: --cmdline needs a kernel kmodspec boots (sim or qemu); ${backendName} runs with the command line it booted with: drop it\n`,
+    )
     return 2
   }
   let tree: ModuleTree
@@ -128,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (tree === 'installed' && values.sysroot !== undefined) {
-    process.stderr.write("kmodspec sh: --sysroot and --tree installed both give /lib/modules: use one of them\n")
+    process.stderr.write('kmodspec sh: --sysroot and --tree installed both give /lib/modules: use one of them\n')
     return 2
   }
   const release = values.release ?? process.env.KMODSPEC_RELEASE
@@ -136,7 +140,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kmodspec sh: one release at a time (got ${release}): kmodspec run runs specs on several\n`)
     return 2
   }
-  const needs = backendName === 'sim' ? { image: false, headers: release !== EMBEDDED_RELEASE } : backendName === 'qemu' ? { image: true, headers: true } : undefined
+  const needs =
+    backendName === 'sim' ? { image: false, headers: release !== EMBEDDED_RELEASE } : backendName === 'qemu' ? { image: true, headers: true } : undefined
   const problem = release !== undefined && needs ? releaseProblem(release, needs) : undefined
   if (problem) {
     process.stderr.write(`kmodspec sh: ${problem}\n`)
@@ -149,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
     source = file === undefined || file === '-' ? await readStdin() : await readFile(file, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message
     process.stderr.write(`kmodspec sh: cannot read script '${file}': ${why}\n`)
     return 2
   }

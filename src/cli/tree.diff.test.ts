@@ -12,10 +12,14 @@ import { parseScript } from './script.js'
 
 const root = process.cwd()
 const dir = join(root, 'fixtures', 'tree')
-const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh')).sort()
+const scripts = readdirSync(dir)
+  .filter((f) => f.endsWith('.sh'))
+  .sort()
 
 test('every installed-tree script has a capture from the VM', () => {
-  const captured = readdirSync(join(dir, 'captures')).filter((f) => f.endsWith('.json')).sort()
+  const captured = readdirSync(join(dir, 'captures'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
   expect(captured, 'capture the missing ones: npm run build && node scripts/capture-tree.mjs').toEqual(scripts.map((s) => s.replace(/\.sh$/, '.json')))
 })
 
@@ -24,7 +28,10 @@ for (const script of scripts) {
   test(`${name}: the simulator with the installed tree prints what the VM printed`, async () => {
     const capture = readCapture(join(dir, 'captures', `${name}.json`), root)
     const commands = parseScript(readFileSync(join(dir, script), 'utf8'))
-    expect(commands.map((c) => c.text), `${script} and its capture list different commands: node scripts/capture-tree.mjs ${name}`).toEqual(capture.commands.map((c) => c.cmd))
+    expect(
+      commands.map((c) => c.text),
+      `${script} and its capture list different commands: node scripts/capture-tree.mjs ${name}`,
+    ).toEqual(capture.commands.map((c) => c.cmd))
     const sim = await createSimBackend({ tree: 'installed' })
     try {
       const comparison = compareRuns(await runScript(sim, commands, root), { release: capture.release, steps: capture.commands })

@@ -9,7 +9,9 @@ import { parseScript } from './script.js'
 
 const root = process.cwd()
 const dir = join(root, 'fixtures', 'tree')
-const scripts = readdirSync(dir).filter((f) => f.endsWith('.sh')).sort()
+const scripts = readdirSync(dir)
+  .filter((f) => f.endsWith('.sh'))
+  .sort()
 let vm: Backend
 
 beforeAll(async () => {

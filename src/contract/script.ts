@@ -27,7 +27,14 @@ export const scriptLanguage: readonly ScriptCommandSpec[] = [
   { name: 'insmod', usage: 'insmod [-f] FILE [PARAM=VALUE...]', provider: 'kmod', vmPath: '/sbin/insmod', changesKernel: true, redirects: false },
   { name: 'rmmod', usage: 'rmmod [-f] NAME...', provider: 'kmod', vmPath: '/sbin/rmmod', changesKernel: true, redirects: false },
   { name: 'lsmod', usage: 'lsmod', provider: 'kmod', vmPath: '/sbin/lsmod', changesKernel: false, redirects: false },
-  { name: 'modinfo', usage: 'modinfo [-F FIELD|--field FIELD|-p] NAME|FILE', provider: 'kmod', vmPath: '/sbin/modinfo', changesKernel: false, redirects: false },
+  {
+    name: 'modinfo',
+    usage: 'modinfo [-F FIELD|--field FIELD|-p] NAME|FILE',
+    provider: 'kmod',
+    vmPath: '/sbin/modinfo',
+    changesKernel: false,
+    redirects: false,
+  },
   {
     name: 'modprobe',
     usage: 'modprobe [-r] [-v] [-n] [-q] [-a] [-D|--show-depends] NAME... [PARAM=VALUE...]',

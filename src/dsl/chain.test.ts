@@ -12,15 +12,21 @@ const featureAlone: ScriptedCommand = {
   dmesg: ['hello_feature: Unknown symbol api_test (err -2)'],
 }
 const apiLoad: ScriptedCommand = { argv: ['insmod', 'fixtures/hello/hello_api.ko'], dmesg: ['[hello_api] Hello, World!'], load: [{ name: 'hello_api' }] }
-const featureLoad: ScriptedCommand = { argv: ['insmod', 'fixtures/hello/hello_feature.ko'], dmesg: ['[hello_feature] Hello, World!'], load: [{ name: 'hello_feature', uses: ['hello_api'] }] }
+const featureLoad: ScriptedCommand = {
+  argv: ['insmod', 'fixtures/hello/hello_feature.ko'],
+  dmesg: ['[hello_feature] Hello, World!'],
+  load: [{ name: 'hello_feature', uses: ['hello_api'] }],
+}
 
 describe('the chain', () => {
   test('runs the queued steps in order when awaited and leaves a given backend open', async () => {
     const backend = createFakeBackend({ script: [featureAlone, apiLoad, featureLoad] })
     const chain = kernel({ backend, modules: 'fixtures/hello' })
-      .insmod('hello_feature').expectError('unknown-symbol', { symbol: 'api_test' })
+      .insmod('hello_feature')
+      .expectError('unknown-symbol', { symbol: 'api_test' })
       .expectDmesg('hello_feature: Unknown symbol api_test (err -2)')
-      .insmod('hello_api').expectDmesg('[hello_api] Hello, World!')
+      .insmod('hello_api')
+      .expectDmesg('[hello_api] Hello, World!')
       .insmod('hello_feature')
       .expectLoaded('hello_api', { refcount: 1, holders: ['hello_feature'] })
     expect(backend.executed).toEqual([])
@@ -33,7 +39,9 @@ describe('the chain', () => {
     expect(run.loadOrder).toEqual(['hello_api', 'hello_feature'])
     expect(run.modules.map((m) => m.name)).toEqual(['hello_feature', 'hello_api'])
     expect(run.transcript.filter((e) => !e.probe).map((e) => e.argv.join(' '))).toEqual([
-      'insmod fixtures/hello/hello_feature.ko', 'insmod fixtures/hello/hello_api.ko', 'insmod fixtures/hello/hello_feature.ko',
+      'insmod fixtures/hello/hello_feature.ko',
+      'insmod fixtures/hello/hello_api.ko',
+      'insmod fixtures/hello/hello_feature.ko',
     ])
     expect(backend.closed).toBe(false)
   })

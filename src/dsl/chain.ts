@@ -93,7 +93,9 @@ export class KernelChain implements PromiseLike<KernelRun> {
 
   /** `modprobe <name> [name=value...]`: load with dependencies from /lib/modules/<release>. */
   modprobe(name: ModuleRef, params?: ModuleParams): this {
-    return this.#queue('action', 'modprobe', [name, params], async (ctx) => ctx.action(formatCall('modprobe', [name, params]), [['modprobe', nameOf(name), ...paramWords(params)]]))
+    return this.#queue('action', 'modprobe', [name, params], async (ctx) =>
+      ctx.action(formatCall('modprobe', [name, params]), [['modprobe', nameOf(name), ...paramWords(params)]]),
+    )
   }
 
   /** `modprobe -r <name>`: unload it and the dependencies nothing else uses. */
@@ -111,14 +113,18 @@ export class KernelChain implements PromiseLike<KernelRun> {
     return this.#queue('action', 'install', [module], async (ctx, catalog) => {
       const file = await ctx.pathOf(await catalog.resolve(module))
       const dir = `/lib/modules/${ctx.backend.release}/extra`
-      return ctx.action(formatCall('install', [module]), [['mkdir', '-p', dir], ['cp', file, dir]])
+      return ctx.action(formatCall('install', [module]), [
+        ['mkdir', '-p', dir],
+        ['cp', file, dir],
+      ])
     })
   }
 
   /** Any command of the script language, e.g. `run(['lsmod'])` or `run(['dmesg'])`. */
   run(argv: string[]): this {
     return this.#queue('action', 'run', [argv], async (ctx) => {
-      if (!Array.isArray(argv) || argv.length === 0 || argv.some((w) => typeof w !== 'string')) throw new StepFailure("a command as an array of strings, e.g. ['lsmod']", JSON.stringify(argv) ?? String(argv))
+      if (!Array.isArray(argv) || argv.length === 0 || argv.some((w) => typeof w !== 'string'))
+        throw new StepFailure("a command as an array of strings, e.g. ['lsmod']", JSON.stringify(argv) ?? String(argv))
       return ctx.action(formatCall('run', [argv]), [argv])
     })
   }
@@ -197,14 +203,23 @@ export class KernelChain implements PromiseLike<KernelRun> {
 
   /** stdout or stderr of the previous action contains the text or matches the RegExp. */
   expectOutput(pattern: string | RegExp): this {
-    if (typeof pattern !== 'string' && !(pattern instanceof RegExp)) this.#usage('expectOutput', [pattern], `the output pattern must be a string or a RegExp, got ${formatValue(pattern)}`, "write expectOutput('text') or expectOutput(/re/)")
+    if (typeof pattern !== 'string' && !(pattern instanceof RegExp))
+      this.#usage(
+        'expectOutput',
+        [pattern],
+        `the output pattern must be a string or a RegExp, got ${formatValue(pattern)}`,
+        "write expectOutput('text') or expectOutput(/re/)",
+      )
     const own = pattern instanceof RegExp ? new RegExp(pattern.source, pattern.flags) : pattern
     return this.#queue('expect', 'expectOutput', [pattern], (ctx) => expectOutput(ctx, own))
   }
 
   // Running
 
-  then<R1 = KernelRun, R2 = never>(onfulfilled?: ((run: KernelRun) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
+  then<R1 = KernelRun, R2 = never>(
+    onfulfilled?: ((run: KernelRun) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
     if (this.#started) {
       const last = this.#steps.at(-1)
       const error = new KmodspecError({
@@ -226,7 +241,13 @@ export class KernelChain implements PromiseLike<KernelRun> {
     try {
       ctx = await RunContext.open(options)
     } catch (cause) {
-      throw new KmodspecError({ title: `kernel(${options.backendName}) could not start`, expected: `a ${options.backendName} backend`, actual: (cause as Error).message ?? String(cause), backend: options.backendName, cause })
+      throw new KmodspecError({
+        title: `kernel(${options.backendName}) could not start`,
+        expected: `a ${options.backendName} backend`,
+        actual: (cause as Error).message ?? String(cause),
+        backend: options.backendName,
+        cause,
+      })
     }
     const catalog = new ModuleCatalog(options.modules, options.cwd, ctx.backend.release)
     const total = this.#steps.length
@@ -247,7 +268,10 @@ export class KernelChain implements PromiseLike<KernelRun> {
           const action = step.kind === 'action' ? ctx.lastAction : undefined
           if (action?.failedResult && !this.#errorExpectedAfter(i)) {
             const kind = action.error ? ` (${action.error.kind})` : ''
-            throw new StepFailure('exit 0 (or an expectError() right after this step)', `exit ${action.failedResult.exitCode}${kind}\n${action.error?.line ?? action.failedResult.stderr.trim()}`)
+            throw new StepFailure(
+              'exit 0 (or an expectError() right after this step)',
+              `exit ${action.failedResult.exitCode}${kind}\n${action.error?.line ?? action.failedResult.stderr.trim()}`,
+            )
           }
         } catch (cause) {
           throw this.#fail(ctx, info, step.kind, cause)
@@ -268,7 +292,14 @@ export class KernelChain implements PromiseLike<KernelRun> {
         release: ctx.backend.release,
         actions: ctx.actions.map((a) => {
           const last = a.failedResult ?? a.results.at(-1)
-          return { call: a.call, exitCode: last?.exitCode ?? 0, stdout: a.results.map((r) => r.stdout).join(''), stderr: a.results.map((r) => r.stderr).join(''), dmesg: a.results.flatMap((r) => r.dmesg), error: a.error }
+          return {
+            call: a.call,
+            exitCode: last?.exitCode ?? 0,
+            stdout: a.results.map((r) => r.stdout).join(''),
+            stderr: a.results.map((r) => r.stderr).join(''),
+            dmesg: a.results.flatMap((r) => r.dmesg),
+            error: a.error,
+          }
         }),
         transcript: ctx.transcript,
         dmesg: ctx.transcript.filter((e) => !e.probe).flatMap((e) => e.dmesg),
@@ -294,8 +325,19 @@ export class KernelChain implements PromiseLike<KernelRun> {
   #fail(ctx: RunContext, step: StepInfo, kind: Step['kind'], cause: unknown): KmodspecError {
     const base = { step, backend: ctx.backend.name, transcript: ctx.transcript, replace: ctx.replacements, showProbes: kind === 'expect' }
     if (cause instanceof StepFailure) return new KmodspecError({ ...base, expected: cause.expected, actual: cause.actual, cause: cause.cause })
-    if (cause instanceof BackendError) return new KmodspecError({ ...base, expected: 'the command to finish', actual: `${cause.kind}: ${cause.message}${cause.report ? `\n${cause.report}` : ''}`, cause })
-    return new KmodspecError({ ...base, expected: 'the step to run', actual: `${(cause as Error)?.name ?? 'Error'}: ${(cause as Error)?.message ?? String(cause)}`, cause })
+    if (cause instanceof BackendError)
+      return new KmodspecError({
+        ...base,
+        expected: 'the command to finish',
+        actual: `${cause.kind}: ${cause.message}${cause.report ? `\n${cause.report}` : ''}`,
+        cause,
+      })
+    return new KmodspecError({
+      ...base,
+      expected: 'the step to run',
+      actual: `${(cause as Error)?.name ?? 'Error'}: ${(cause as Error)?.message ?? String(cause)}`,
+      cause,
+    })
   }
 }
 

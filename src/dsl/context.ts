@@ -29,11 +29,20 @@ export class RunContext {
   private seen = new Set<string>()
   private tmp: DirectoryResult | undefined
 
-  private constructor(readonly backend: Backend, readonly options: NormalizedOptions, private readonly ownsBackend: boolean) {}
+  private constructor(
+    readonly backend: Backend,
+    readonly options: NormalizedOptions,
+    private readonly ownsBackend: boolean,
+  ) {}
 
   static async open(options: NormalizedOptions): Promise<RunContext> {
     if (typeof options.backend === 'object') return new RunContext(options.backend, options, false)
-    const backend = await createBackend({ backend: options.backend, ...(options.release ? { release: options.release } : {}), ...(options.cmdline ? { cmdline: options.cmdline } : {}), ...(options.tree ? { tree: options.tree } : {}) })
+    const backend = await createBackend({
+      backend: options.backend,
+      ...(options.release ? { release: options.release } : {}),
+      ...(options.cmdline ? { cmdline: options.cmdline } : {}),
+      ...(options.tree ? { tree: options.tree } : {}),
+    })
     return new RunContext(backend, options, true)
   }
 
@@ -111,7 +120,10 @@ export class RunContext {
       return rel.startsWith('..') || path.isAbsolute(rel) ? module.path : rel
     }
     if (this.backend.name !== 'sim') {
-      throw new StepFailure(`a .ko file for ${module.name}`, `defineModule('${module.name}') has no .ko: it runs only on the simulated kernel (backend 'sim'); build a real module for '${this.backend.name}'`)
+      throw new StepFailure(
+        `a .ko file for ${module.name}`,
+        `defineModule('${module.name}') has no .ko: it runs only on the simulated kernel (backend 'sim'); build a real module for '${this.backend.name}'`,
+      )
     }
     this.tmp ??= await tmpDir({ prefix: 'kmodspec-', unsafeCleanup: true })
     const file = path.join(this.tmp.path, `${module.name}.ko`)

@@ -26,9 +26,11 @@ async function failure(run: PromiseLike<unknown>): Promise<KmodspecError> {
 
 const healthy = () =>
   kernel({ backend: vm, modules: 'fixtures/hello' })
-    .insmod('hello_api').expectDmesg('[hello_api] Hello, World!')
+    .insmod('hello_api')
+    .expectDmesg('[hello_api] Hello, World!')
     .expectTainted('OE')
-    .rmmod('hello_api').expectNotLoaded('hello_api')
+    .rmmod('hello_api')
+    .expectNotLoaded('hello_api')
 
 describe('a kernel that fails under a spec (qemu)', () => {
   test('an oops fails the step with the kernel report and keeps the command in the transcript', async () => {

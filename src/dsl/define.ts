@@ -94,13 +94,20 @@ const RESERVED = new Set(['init_module', 'cleanup_module'])
 /** Every rule a definition must meet to be written as a .ko; throws the first one broken. */
 function validate(definition: ModuleDefinition): void {
   if (typeof definition !== 'object' || definition === null) {
-    throw new ModuleDefinitionError('?', '(definition)', 'not-a-definition', `the definition is ${definition === null ? 'null' : typeof definition}`, "defineModule({ name: 'my_module', ... })")
+    throw new ModuleDefinitionError(
+      '?',
+      '(definition)',
+      'not-a-definition',
+      `the definition is ${definition === null ? 'null' : typeof definition}`,
+      "defineModule({ name: 'my_module', ... })",
+    )
   }
   const name = definition.name
   const bad: (field: string, problem: DefinitionProblem, what: string, todo: string) => never = (field, problem, what, todo) => {
     throw new ModuleDefinitionError(typeof name === 'string' ? name : String(name), field, problem, what, todo)
   }
-  if (typeof name !== 'string' || !MODULE_NAME.test(name)) bad('name', 'bad-name', `name must be 1-${MODULE_NAME_LEN - 1} letters, digits, _ or -`, "name: 'my_module'")
+  if (typeof name !== 'string' || !MODULE_NAME.test(name))
+    bad('name', 'bad-name', `name must be 1-${MODULE_NAME_LEN - 1} letters, digits, _ or -`, "name: 'my_module'")
   const text = (field: string, value: unknown, todo: string): void => {
     if (value === undefined) return
     if (typeof value !== 'string' || value === '') bad(field, 'bad-text', `${field} must be a non-empty string, got ${JSON.stringify(value)}`, todo)
@@ -123,8 +130,10 @@ function validate(definition: ModuleDefinition): void {
   const exported = new Set<string>()
   exports.forEach((e, i) => {
     const n = typeof e === 'string' ? e : e?.name
-    if (typeof n !== 'string' || !C_IDENT.test(n)) bad(`exports[${i}]`, 'bad-name', `export ${JSON.stringify(e)} is not a C identifier`, "exports: ['my_func'] or [{ name: 'my_func', gpl: true }]")
-    if (RESERVED.has(n)) bad(`exports[${i}]`, 'duplicate', `export ${n} is the symbol of the module's own ${n === 'init_module' ? 'init' : 'exit'}`, 'export another name')
+    if (typeof n !== 'string' || !C_IDENT.test(n))
+      bad(`exports[${i}]`, 'bad-name', `export ${JSON.stringify(e)} is not a C identifier`, "exports: ['my_func'] or [{ name: 'my_func', gpl: true }]")
+    if (RESERVED.has(n))
+      bad(`exports[${i}]`, 'duplicate', `export ${n} is the symbol of the module's own ${n === 'init_module' ? 'init' : 'exit'}`, 'export another name')
     if (exported.has(n)) bad(`exports[${i}]`, 'duplicate', `export ${n} is listed twice`, 'export it once')
     exported.add(n)
   })
@@ -134,13 +143,23 @@ function validate(definition: ModuleDefinition): void {
   })
   if (!Array.isArray(depends)) bad('depends', 'bad-value', 'depends must be a list', "depends: ['hello_api']")
   depends.forEach((d, i) => {
-    if (typeof d !== 'string' || !MODULE_NAME.test(d)) bad(`depends[${i}]`, 'bad-name', `depends holds ${JSON.stringify(d)}, not a module name`, "depends: ['hello_api']")
+    if (typeof d !== 'string' || !MODULE_NAME.test(d))
+      bad(`depends[${i}]`, 'bad-name', `depends holds ${JSON.stringify(d)}, not a module name`, "depends: ['hello_api']")
   })
-  const bodies: Array<[string, FunctionModel | undefined]> = [['init', init], ['exit', exit || undefined], ...Object.entries(functions).map(([f, b]): [string, FunctionModel] => [`functions.${f}`, b])]
+  const bodies: Array<[string, FunctionModel | undefined]> = [
+    ['init', init],
+    ['exit', exit || undefined],
+    ...Object.entries(functions).map(([f, b]): [string, FunctionModel] => [`functions.${f}`, b]),
+  ]
   for (const [where, body] of bodies) {
     list(body?.calls).forEach((call) => {
       if (typeof call !== 'string' || (!exported.has(call) && !uses.includes(call) && !Object.hasOwn(functions, call))) {
-        bad(`${where}.calls`, 'undeclared-call', `${where} calls ${JSON.stringify(call)}, which it neither exports, defines nor uses`, `add '${String(call)}' to uses (or to exports and functions)`)
+        bad(
+          `${where}.calls`,
+          'undeclared-call',
+          `${where} calls ${JSON.stringify(call)}, which it neither exports, defines nor uses`,
+          `add '${String(call)}' to uses (or to exports and functions)`,
+        )
       }
     })
     list(body?.prints).forEach((line) => {
@@ -149,7 +168,8 @@ function validate(definition: ModuleDefinition): void {
   }
   for (const [p, spec] of Object.entries(params)) {
     if (!C_IDENT.test(p)) bad(`params.${p}`, 'bad-name', `parameter ${JSON.stringify(p)} is not a C identifier`, "params: { count: { type: 'int' } }")
-    if (!(PARAM_TYPES as readonly unknown[]).includes(spec?.type)) bad(`params.${p}.type`, 'bad-value', `parameter ${p} has type ${JSON.stringify(spec?.type)}`, `one of ${PARAM_TYPES.join(', ')}`)
+    if (!(PARAM_TYPES as readonly unknown[]).includes(spec?.type))
+      bad(`params.${p}.type`, 'bad-value', `parameter ${p} has type ${JSON.stringify(spec?.type)}`, `one of ${PARAM_TYPES.join(', ')}`)
     text(`params.${p}.description`, spec.description, "description: 'what it sets'")
   }
 }
@@ -176,4 +196,3 @@ export function isModuleModel(value: unknown): value is ModuleModel {
 export function behaviourActions(body: FunctionModel | undefined): Array<{ print: string } | { call: string }> {
   return [...list(body?.prints).map((line) => ({ print: `\u00016${line}\n` })), ...list(body?.calls).map((call) => ({ call }))]
 }
-

@@ -74,7 +74,11 @@ export class KmodspecError extends Error {
 
 /** Thrown inside a step to fail it; the chain turns it into a {@link KmodspecError}. */
 export class StepFailure extends Error {
-  constructor(readonly expected: string, readonly actual: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    options?: { cause?: unknown },
+  ) {
     super(`expected ${expected}, received ${actual}`, options)
     this.name = 'StepFailure'
   }

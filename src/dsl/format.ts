@@ -13,7 +13,12 @@ export function clip(text: string, max = CLIP_AT): string {
 
 /** Every line of a text clipped (messages quote command output line by line). */
 export function clipLines(text: string, max = CLIP_AT): string {
-  return text.length <= max ? text : text.split('\n').map((l) => clip(l, max)).join('\n')
+  return text.length <= max
+    ? text
+    : text
+        .split('\n')
+        .map((l) => clip(l, max))
+        .join('\n')
 }
 
 /** A value as a user would have written it in a spec (long strings clipped). */

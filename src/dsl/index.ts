@@ -1,6 +1,14 @@
 // dsl/: the fluent chain users write specs with.
 export { kernel, KernelChain, type ModuleRef } from './chain.js'
-export { defineModule, isModuleModel, ModuleDefinitionError, type DefinitionProblem, type ModuleDefinition, type ModuleModel, type FunctionModel } from './define.js'
+export {
+  defineModule,
+  isModuleModel,
+  ModuleDefinitionError,
+  type DefinitionProblem,
+  type ModuleDefinition,
+  type ModuleModel,
+  type FunctionModel,
+} from './define.js'
 export { KmodspecError, type StepInfo } from './errors.js'
 export type { KernelOptions, ModuleSource } from './options.js'
 export type { ModuleParams } from './params.js'

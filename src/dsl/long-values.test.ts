@@ -14,7 +14,13 @@ test('clip and formatValue cut at 1000 characters, naming the full length', () =
 
 test('a 1 MB parameter value gives a message of a few KB; the error fields keep the whole value', async () => {
   const big = 'a'.repeat(1_000_000)
-  const error = await kernel({ modules: hello }).insmod('hello_api', { x: big }).expectDmesg(big).then(() => undefined, (e: unknown) => e)
+  const error = await kernel({ modules: hello })
+    .insmod('hello_api', { x: big })
+    .expectDmesg(big)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    )
   expect(error).toBeInstanceOf(KmodspecError)
   const e = error as KmodspecError
   expect(e.message.length).toBeLessThan(10_000)

@@ -53,7 +53,10 @@ export async function modulesIn(source: string, release: string): Promise<string
   if (own !== undefined) return modulesIn(own, release)
   const entries = await readdir(source, { recursive: true })
   // A project root as `modules: '.'`: the .ko files of installed packages (node_modules) are not the project's.
-  const kos = entries.filter((e) => e.endsWith('.ko') && !e.split(path.sep).some((part) => part === 'node_modules' || part.startsWith('.'))).sort().map((e) => path.join(source, e))
+  const kos = entries
+    .filter((e) => e.endsWith('.ko') && !e.split(path.sep).some((part) => part === 'node_modules' || part.startsWith('.')))
+    .sort()
+    .map((e) => path.join(source, e))
   if (!(await isKbuildDir(source))) return kos
   const releases = await Promise.all(kos.map(readVermagicRelease))
   if (kos.length > 0 && releases.every((r) => r === undefined || r === release)) return kos
@@ -69,7 +72,11 @@ export async function modulesIn(source: string, release: string): Promise<string
 export class ModuleCatalog {
   private entries: ResolvedModule[] | undefined
 
-  constructor(private readonly sources: ModuleSource[], private readonly cwd: string, private readonly release: string) {}
+  constructor(
+    private readonly sources: ModuleSource[],
+    private readonly cwd: string,
+    private readonly release: string,
+  ) {}
 
   private async load(): Promise<ResolvedModule[]> {
     if (!this.entries) {
@@ -86,7 +93,8 @@ export class ModuleCatalog {
   /** A name from `modules`, a model, or a path (anything with a `/` or ending in `.ko`). */
   async resolve(module: string | ModuleModel): Promise<ResolvedModule> {
     if (isModuleModel(module)) return { name: module.name, model: module }
-    if (typeof module !== 'string' || module === '') throw new StepFailure('a module name, a .ko path or a defineModule() model', JSON.stringify(module) ?? String(module))
+    if (typeof module !== 'string' || module === '')
+      throw new StepFailure('a module name, a .ko path or a defineModule() model', JSON.stringify(module) ?? String(module))
     const entries = await this.load()
     if (module.includes('/') || module.endsWith('.ko')) {
       const file = path.resolve(this.cwd, module)
@@ -96,18 +104,33 @@ export class ModuleCatalog {
         const byName = entries.filter((e) => e.name === moduleNameOf(module))
         if (byName.length === 1) return byName[0]!
       }
-      if (await stat(file).then((s) => s.isFile(), () => false)) return { name: moduleNameOf(file), path: file }
+      if (
+        await stat(file).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return { name: moduleNameOf(file), path: file }
       throw new StepFailure(`a module file at ${module}`, 'no such file')
     }
     const wanted = module.replace(/-/g, '_')
     const matches = entries.filter((e) => e.name === wanted)
     if (matches.length === 1) return matches[0]!
-    const where = this.sources.length === 0 ? 'no modules option' : this.sources.map((s) => (isModuleModel(s) ? `defineModule('${s.name}')` : path.relative(this.cwd, s) || '.')).join(', ')
-    if (matches.length > 1) throw new StepFailure(`one module named ${wanted} in ${where}`, `${matches.length}: ${matches.map((m) => (m.path ? path.relative(this.cwd, m.path) : `defineModule('${m.name}')`)).join(', ')} (pass a path instead)`)
+    const where =
+      this.sources.length === 0
+        ? 'no modules option'
+        : this.sources.map((s) => (isModuleModel(s) ? `defineModule('${s.name}')` : path.relative(this.cwd, s) || '.')).join(', ')
+    if (matches.length > 1)
+      throw new StepFailure(
+        `one module named ${wanted} in ${where}`,
+        `${matches.length}: ${matches.map((m) => (m.path ? path.relative(this.cwd, m.path) : `defineModule('${m.name}')`)).join(', ')} (pass a path instead)`,
+      )
     const names = [...new Set(entries.map((e) => e.name))]
     throw new StepFailure(
       `a module named ${wanted} in ${where}`,
-      names.length === 0 ? 'no modules there (add a directory or .ko to the modules option)' : `only ${names.join(', ')} (fix the name, or add its directory to modules)`,
+      names.length === 0
+        ? 'no modules there (add a directory or .ko to the modules option)'
+        : `only ${names.join(', ')} (fix the name, or add its directory to modules)`,
     )
   }
 }

@@ -67,10 +67,12 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
 
   let backendName: string
   if (typeof backend === 'object' && backend !== null) {
-    if (typeof backend.exec !== 'function' || typeof backend.release !== 'string') fail('backend is an object but not a Backend', "a backend name ('sim', 'qemu') or the result of createBackend()")
+    if (typeof backend.exec !== 'function' || typeof backend.release !== 'string')
+      fail('backend is an object but not a Backend', "a backend name ('sim', 'qemu') or the result of createBackend()")
     backendName = backend.name
   } else {
-    if (backend !== undefined && typeof backend !== 'string') fail(`backend must be a name or a Backend, got ${typeof backend}`, "backend: 'sim' or backend: 'qemu'")
+    if (backend !== undefined && typeof backend !== 'string')
+      fail(`backend must be a name or a Backend, got ${typeof backend}`, "backend: 'sim' or backend: 'qemu'")
     try {
       backendName = resolveBackendName(backend)
     } catch (error) {
@@ -79,14 +81,22 @@ export function normalizeOptions(options: KernelOptions = {}): NormalizedOptions
   }
   const list = Array.isArray(modules) ? modules : [modules]
   for (const m of list) {
-    if (typeof m !== 'string' && !isModuleModel(m)) fail(`modules holds ${typeof m === 'object' ? JSON.stringify(m) : String(m)}`, 'directories, .ko paths or defineModule() models')
+    if (typeof m !== 'string' && !isModuleModel(m))
+      fail(`modules holds ${typeof m === 'object' ? JSON.stringify(m) : String(m)}`, 'directories, .ko paths or defineModule() models')
   }
-  if (release !== undefined && (typeof release !== 'string' || release === '')) fail(`release must be a non-empty string, got ${JSON.stringify(release)}`, "a kernel release such as '6.1.0-56-amd64', or leave it out")
+  if (release !== undefined && (typeof release !== 'string' || release === ''))
+    fail(`release must be a non-empty string, got ${JSON.stringify(release)}`, "a kernel release such as '6.1.0-56-amd64', or leave it out")
   if (typeof timeout !== 'number' || !(timeout > 0)) fail(`timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}`, 'timeout: 60000')
   if (typeof cwd !== 'string') fail(`cwd must be a path, got ${typeof cwd}`, 'cwd: a directory path')
-  if (cmdline !== undefined && (typeof cmdline !== 'string' || /[\0\n]/.test(cmdline))) fail(`cmdline must be one line of kernel arguments, got ${JSON.stringify(cmdline)}`, "cmdline: 'foo.bar=1 quiet'")
-  if (tree !== undefined && tree !== 'installed' && tree !== 'empty') fail(`tree must be 'installed' or 'empty', got ${JSON.stringify(tree)}`, "tree: 'installed' for the kernel's own /lib/modules/<release>, or leave it out")
-  if (tree !== undefined && typeof backend === 'object' && backend !== null) fail('tree is given with a Backend you created, which already has its tree', "createBackend({ backend: 'sim', tree: 'installed' }), or kernel({ backend: 'sim', tree: 'installed' })")
+  if (cmdline !== undefined && (typeof cmdline !== 'string' || /[\0\n]/.test(cmdline)))
+    fail(`cmdline must be one line of kernel arguments, got ${JSON.stringify(cmdline)}`, "cmdline: 'foo.bar=1 quiet'")
+  if (tree !== undefined && tree !== 'installed' && tree !== 'empty')
+    fail(`tree must be 'installed' or 'empty', got ${JSON.stringify(tree)}`, "tree: 'installed' for the kernel's own /lib/modules/<release>, or leave it out")
+  if (tree !== undefined && typeof backend === 'object' && backend !== null)
+    fail(
+      'tree is given with a Backend you created, which already has its tree',
+      "createBackend({ backend: 'sim', tree: 'installed' }), or kernel({ backend: 'sim', tree: 'installed' })",
+    )
   return {
     backend: (typeof backend === 'object' ? backend : backendName) as BackendName | Backend,
     backendName,

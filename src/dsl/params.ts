@@ -17,7 +17,10 @@ export function paramWords(params: ModuleParams | undefined): string[] {
     }
     if (typeof value !== 'string') {
       const hint = typeof value === 'boolean' ? ` (write ${value ? "'Y'" : "'N'"} or ${value ? 1 : 0} for a bool parameter)` : ''
-      throw new StepFailure(`a string or number for parameter ${name}`, `${typeof value === 'object' ? JSON.stringify(value) : String(value)} (${typeof value})${hint}`)
+      throw new StepFailure(
+        `a string or number for parameter ${name}`,
+        `${typeof value === 'object' ? JSON.stringify(value) : String(value)} (${typeof value})${hint}`,
+      )
     }
     return /\s/.test(value) ? `${name}="${value}"` : `${name}=${value}`
   })

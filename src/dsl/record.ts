@@ -23,7 +23,12 @@ export interface ChainRecord {
   replace: Array<[string, string]>
 }
 
-interface Task { name?: string; filepath?: string; suite?: Task; file?: Task }
+interface Task {
+  name?: string
+  filepath?: string
+  suite?: Task
+  file?: Task
+}
 
 /** The vitest test running now, read from vitest's worker state (no import of vitest: the DSL runs without it). */
 function currentTest(): { file: string | undefined; test: string[] | undefined } {
@@ -39,7 +44,12 @@ export function recordChain(record: Omit<ChainRecord, 'file' | 'test'>, fallback
   const dir = process.env[RECORD_DIR_ENV]
   if (!dir) return
   const where = currentTest()
-  const line: ChainRecord = { file: where.file ?? (fallbackFile ? path.resolve(fallbackFile) : undefined), test: where.test, ...record, transcript: record.transcript.filter((e) => !e.probe) }
+  const line: ChainRecord = {
+    file: where.file ?? (fallbackFile ? path.resolve(fallbackFile) : undefined),
+    test: where.test,
+    ...record,
+    transcript: record.transcript.filter((e) => !e.probe),
+  }
   try {
     appendFileSync(path.join(dir, `${process.pid}-${threadId}.jsonl`), JSON.stringify(line) + '\n')
   } catch {

@@ -73,14 +73,20 @@ describe('module sources in kernel({ modules })', () => {
     const dir = await writeTiny()
     const chain = () =>
       kernel({ modules: dir })
-        .insmod('tiny', { level: 3 }).expectDmesg('tiny: loaded')
-        .run(['cat', '/sys/module/tiny/parameters/level']).expectOutput('3')
+        .insmod('tiny', { level: 3 })
+        .expectDmesg('tiny: loaded')
+        .run(['cat', '/sys/module/tiny/parameters/level'])
+        .expectOutput('3')
         .expectModinfo('tiny', { parm: 'level:how loud (int)' })
-        .rmmod('tiny').expectDmesg('tiny: unloaded')
+        .rmmod('tiny')
+        .expectDmesg('tiny: unloaded')
     const first = await chain()
     expect(moduleCacheRoot()).toBe(path.join(work.path, 'cache', 'kmodspec', 'modules'))
     const files = await cacheFiles()
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^${release}/[0-9a-f]{16}/modules\\.list$`)), expect.stringMatching(new RegExp(`^${release}/[0-9a-f]{16}/tiny\\.ko$`))])
+    expect(files).toEqual([
+      expect.stringMatching(new RegExp(`^${release}/[0-9a-f]{16}/modules\\.list$`)),
+      expect.stringMatching(new RegExp(`^${release}/[0-9a-f]{16}/tiny\\.ko$`)),
+    ])
     const ko = path.join(moduleCacheRoot(), files[1]!)
     expect(first.transcript[1]!.argv).toEqual(['insmod', ko, 'level=3'])
     // The sources stay clean: kbuild ran in a copy.
@@ -101,7 +107,12 @@ describe('module sources in kernel({ modules })', () => {
 
   test('a compile error fails the step with the compiler output naming the user file', async () => {
     const dir = await writeTiny(tinyC.replace('return 0;', 'return nope;'))
-    const error = await kernel({ modules: dir }).insmod('tiny').then(() => undefined, (e: unknown) => e)
+    const error = await kernel({ modules: dir })
+      .insmod('tiny')
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect(error).toBeInstanceOf(KmodspecError)
     const e = error as KmodspecError
     expect(e.step?.call).toBe("insmod('tiny')")
@@ -117,8 +128,15 @@ describe('module sources in kernel({ modules })', () => {
     try {
       // The sim backend as if it ran a kernel whose headers are not installed.
       const backend = Object.create(sim, { release: { value: '6.1.0-99-amd64' } }) as Backend
-      const error = (await kernel({ backend, modules: dir }).insmod('tiny').then(() => undefined, (e: unknown) => e)) as KmodspecError
-      expect(error.actual).toBe("kernel headers for 6.1.0-99-amd64 are not installed (no /lib/modules/6.1.0-99-amd64/build): install them with 'apt-get install linux-headers-6.1.0-99-amd64'")
+      const error = (await kernel({ backend, modules: dir })
+        .insmod('tiny')
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as KmodspecError
+      expect(error.actual).toBe(
+        "kernel headers for 6.1.0-99-amd64 are not installed (no /lib/modules/6.1.0-99-amd64/build): install them with 'apt-get install linux-headers-6.1.0-99-amd64'",
+      )
     } finally {
       await sim.close()
     }

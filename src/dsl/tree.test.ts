@@ -31,6 +31,10 @@ test('tree with a Backend the spec created is refused: that backend already has 
 })
 
 test("a chain with tree: 'installed' modprobes from the kernel's own tree; without it the tree is empty", async () => {
-  await kernel({ tree: 'installed' }).modprobe('dummy').expectLoaded('dummy').run(['ls', '/lib/modules/6.1.0-56-amd64']).expectOutput(/^modules\.dep\.bin$/m)
+  await kernel({ tree: 'installed' })
+    .modprobe('dummy')
+    .expectLoaded('dummy')
+    .run(['ls', '/lib/modules/6.1.0-56-amd64'])
+    .expectOutput(/^modules\.dep\.bin$/m)
   await kernel({ tree: 'empty' }).modprobe('dummy').expectError('not-found')
 })

@@ -15,12 +15,14 @@ const run = () => kernel({ backend: createFakeBackend({ script: [apiLoad] }), mo
 
 describe('records a step did not cause', () => {
   test('are not matched by expectDmesg or expectNoDmesg', async () => {
-    await run().expectDmesg(['[hello_api] Hello, World!'], { exact: true }).expectNoDmesg(/clocksource/)
+    await run()
+      .expectDmesg(['[hello_api] Hello, World!'], { exact: true })
+      .expectNoDmesg(/clocksource/)
     const error = await failureOf(run().expectDmesg(lateSwitch))
     expect(error.message).toContain('Received:  kernel log of insmod')
   })
 
-  test('are shown in the transcript, marked as the kernel\'s own', async () => {
+  test("are shown in the transcript, marked as the kernel's own", async () => {
     const error = await failureOf(run().expectDmesg('[hello_api] Goodbye'))
     expect(shape(error)).toContain(`    [hello_api] Hello, World!\n    ${lateSwitch}  (kernel, not caused by this step)`)
   })

@@ -31,7 +31,9 @@ function linePatternProblem(p: unknown): string | undefined {
  * @example checkLinePatterns(['[x] hi', /ready/], true) // { patterns: ['[x] hi', /ready/] }
  */
 export function checkLinePatterns(lines: unknown, list: boolean): { patterns: Array<string | RegExp> } | { problem: string; todo: string } {
-  const todo = list ? "write expectDmesg('hello: ready'), expectDmesg(/ready$/) or expectDmesg(['line 1', /line 2/])" : "write expectNoDmesg('the line') or expectNoDmesg(/part of it/)"
+  const todo = list
+    ? "write expectDmesg('hello: ready'), expectDmesg(/ready$/) or expectDmesg(['line 1', /line 2/])"
+    : "write expectNoDmesg('the line') or expectNoDmesg(/part of it/)"
   const items = list && Array.isArray(lines) ? lines : [lines]
   if (list && Array.isArray(lines) && lines.length === 0) return { problem: 'an empty list of kernel log lines checks nothing', todo }
   for (const p of items) {
@@ -68,9 +70,14 @@ export function errorKindTodo(): string {
 export function taintProblem(flags: unknown): { problem: string; todo: string } | undefined {
   const letters = TAINT_FLAGS.map((f) => f.letter).join('')
   if (typeof flags !== 'string') return { problem: `taint letters must be a string, got ${formatValue(flags)}`, todo: "write expectTainted('OE')" }
-  if (flags === '') return { problem: 'an empty taint set checks nothing', todo: "give the letters to expect, e.g. expectTainted('OE'), or use expectNotTainted()" }
+  if (flags === '')
+    return { problem: 'an empty taint set checks nothing', todo: "give the letters to expect, e.g. expectTainted('OE'), or use expectNotTainted()" }
   const bad = [...flags].filter((c) => !letters.includes(c))
-  if (bad.length > 0) return { problem: `${bad.map((c) => `'${c}'`).join(', ')} ${bad.length > 1 ? 'are not taint letters' : 'is not a taint letter'}`, todo: `use letters of ${letters}` }
+  if (bad.length > 0)
+    return {
+      problem: `${bad.map((c) => `'${c}'`).join(', ')} ${bad.length > 1 ? 'are not taint letters' : 'is not a taint letter'}`,
+      todo: `use letters of ${letters}`,
+    }
   return undefined
 }
 

@@ -5,7 +5,7 @@ import { readElf } from './read.js'
 import { buildSyntheticModule } from './write.js'
 
 describe('embeddedBehaviour', () => {
-  it("returns a defineModule() model as written, and nothing for a real module (its code runs instead)", () => {
+  it('returns a defineModule() model as written, and nothing for a real module (its code runs instead)', () => {
     const behaviour = { init: { actions: [{ print: 'x' }], returns: -5 }, functions: {} }
     const ko = buildSyntheticModule({ name: 'm', vermagic: 'v', behaviour })
     expect(embeddedBehaviour(readElf(ko))).toEqual(behaviour)

@@ -39,7 +39,8 @@ function checkActions(v: unknown, where: string): BehaviourAction[] | string {
   for (const a of v) {
     if (!isObject(a)) return `has an action in ${where} that is not an object`
     if (typeof a.print === 'string') continue
-    if (typeof a.call !== 'string' || (a.arg !== undefined && typeof a.arg !== 'string')) return `has an action in ${where} that is neither { print: string } nor { call: string, arg?: string }`
+    if (typeof a.call !== 'string' || (a.arg !== undefined && typeof a.arg !== 'string'))
+      return `has an action in ${where} that is neither { print: string } nor { call: string, arg?: string }`
   }
   return v as BehaviourAction[]
 }

@@ -50,7 +50,11 @@ export class KmodElf {
   readonly strSize: number
 
   /** @internal use {@link kmodElfNew}. */
-  constructor(readonly bytes: Uint8Array, cls: number, h: { shoff: number; shnum: number; shentsize: number; shstrndx: number; machine: number }) {
+  constructor(
+    readonly bytes: Uint8Array,
+    cls: number,
+    h: { shoff: number; shnum: number; shentsize: number; shstrndx: number; machine: number },
+  ) {
     this.is32 = (cls & 1) !== 0
     this.msb = (cls & 2) !== 0
     this.shoff = h.shoff
@@ -151,7 +155,8 @@ export class KmodElf {
   }
 
   private symField(o: number, field: 'name' | 'value' | 'info' | 'shndx'): number {
-    if (this.is32) return field === 'name' ? this.uint(o, 4) : field === 'value' ? this.uint(o + 4, 4) : field === 'info' ? this.uint(o + 12, 1) : this.uint(o + 14, 2)
+    if (this.is32)
+      return field === 'name' ? this.uint(o, 4) : field === 'value' ? this.uint(o + 4, 4) : field === 'info' ? this.uint(o + 12, 1) : this.uint(o + 14, 2)
     return field === 'name' ? this.uint(o, 4) : field === 'value' ? this.uint(o + 8, 8) : field === 'info' ? this.uint(o + 4, 1) : this.uint(o + 6, 2)
   }
 

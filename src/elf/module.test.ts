@@ -45,10 +45,19 @@ async function realFacts(file: string) {
     depends: await field('depends'),
     alias: await field('alias'),
     license: await field('license'),
-    rawModinfo: raw.toString('utf8').split('\0').filter((s) => s !== ''),
+    rawModinfo: raw
+      .toString('utf8')
+      .split('\0')
+      .filter((s) => s !== ''),
     exports: ksym.map((r) => ({ name: r.name.slice('__ksymtab_'.length), gpl: secName.get(Number(r.ndx)) === '__ksymtab_gpl' })),
     imports: rows.filter((r) => r.ndx === 'UND' && r.name !== '').map((r) => r.name),
-    versions: versions === '' ? [] : versions.split('\n').map((l) => l.split('\t')).map(([crc = '', name]) => ({ crc: parseInt(crc, 16), name })),
+    versions:
+      versions === ''
+        ? []
+        : versions
+            .split('\n')
+            .map((l) => l.split('\t'))
+            .map(([crc = '', name]) => ({ crc: parseInt(crc, 16), name })),
   }
 }
 
@@ -157,14 +166,28 @@ describe('kmodExportedSymbols', () => {
         const files: Record<string, Uint8Array> = {
           hello_api: readFileSync(join(fixtures, 'hello/hello_api.ko')),
           core_lkm: readFileSync(join(fixtures, 'stacking/core/core_lkm.ko')),
-          synth_crc: buildSyntheticModule({ name: 'synth_crc', vermagic: 'v', exports: [{ name: 'sc_a', gpl: false, crc: 1 }, { name: 'sc_b', gpl: true, crc: 2 }], behaviour: { functions: {} } }),
+          synth_crc: buildSyntheticModule({
+            name: 'synth_crc',
+            vermagic: 'v',
+            exports: [
+              { name: 'sc_a', gpl: false, crc: 1 },
+              { name: 'sc_b', gpl: true, crc: 2 },
+            ],
+            behaviour: { functions: {} },
+          }),
           synth_plain: buildSyntheticModule({ name: 'synth_plain', vermagic: 'v', exports: [{ name: 'sp_a', gpl: true }], behaviour: { functions: {} } }),
         }
         for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, `${name}.ko`), bytes)
         await execa('depmod', ['-b', path, RELEASE])
         const text = await readFile(join(path, 'lib/modules', RELEASE, 'modules.symbols'), 'utf8')
-        const real = text.split('\n').filter((l) => l.startsWith('alias symbol:')).map((l) => l.slice('alias symbol:'.length)).sort()
-        const ours = Object.entries(files).flatMap(([name, bytes]) => kmodExportedSymbols(readElf(bytes)).map((s) => `${s} ${name}`)).sort()
+        const real = text
+          .split('\n')
+          .filter((l) => l.startsWith('alias symbol:'))
+          .map((l) => l.slice('alias symbol:'.length))
+          .sort()
+        const ours = Object.entries(files)
+          .flatMap(([name, bytes]) => kmodExportedSymbols(readElf(bytes)).map((s) => `${s} ${name}`))
+          .sort()
         expect(ours).toEqual(real)
         expect(real.length).toBe(6) // api_test, core_greet, core_gpl_greet, sc_a, sc_b, sp_a
       },

@@ -207,7 +207,9 @@ export function modinfoValue(info: Pick<ModuleInfo, 'modinfo'>, key: string): st
 
 /** Module names from `depends=` (comma-separated, as modpost writes it); [] when empty or absent. */
 export function modinfoDepends(info: Pick<ModuleInfo, 'modinfo'>): string[] {
-  return modinfoValues(info, 'depends').flatMap((v) => v.split(',')).filter((d) => d.length > 0)
+  return modinfoValues(info, 'depends')
+    .flatMap((v) => v.split(','))
+    .filter((d) => d.length > 0)
 }
 
 /** One module parameter as `.modinfo` describes it (`parm=name:desc`, `parmtype=name:type`). */

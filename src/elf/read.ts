@@ -147,7 +147,11 @@ export function readElf(bytes: Uint8Array, options: ReadElfOptions = {}): ElfFil
   if (bytes.length === 0) throw new ElfError('not an ELF file: the file is empty', 'not-elf')
   if (bytes.length < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     const packed = compression(bytes)
-    if (packed) throw new ElfError(`not an ELF file: it is ${packed}-compressed (a .ko.${packed === 'gzip' ? 'gz' : packed === 'zstd' ? 'zst' : 'xz'}?); decompress it first`, 'not-elf')
+    if (packed)
+      throw new ElfError(
+        `not an ELF file: it is ${packed}-compressed (a .ko.${packed === 'gzip' ? 'gz' : packed === 'zstd' ? 'zst' : 'xz'}?); decompress it first`,
+        'not-elf',
+      )
     throw new ElfError('not an ELF file: it does not start with the ELF magic \\x7fELF (is it a kernel module .ko?)', 'not-elf')
   }
   const r = new Reader(bytes)

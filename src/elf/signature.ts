@@ -102,7 +102,7 @@ function der(b: Uint8Array, pos: number, end: number): Der | undefined {
 
 function children(b: Uint8Array, parent: Der): Der[] | undefined {
   const out: Der[] = []
-  for (let p = parent.start; p < parent.end; ) {
+  for (let p = parent.start; p < parent.end;) {
     const d = der(b, p, parent.end)
     if (!d) return undefined
     out.push(d)

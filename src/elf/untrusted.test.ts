@@ -25,10 +25,13 @@ test('1000 mutants through readElf, moduleFromElf, embeddedBehaviour (both modes
     for (const kernel of [false, true]) {
       try {
         const elf = readElf(bytes, { kernel })
-        for (const s of elf.sections) if (!finite(s as unknown as Record<string, unknown>)) escaped.push(`case ${i}: section ${s.index} has a non-finite field (${how.join('; ')})`)
+        for (const s of elf.sections)
+          if (!finite(s as unknown as Record<string, unknown>)) escaped.push(`case ${i}: section ${s.index} has a non-finite field (${how.join('; ')})`)
         const info = moduleFromElf(elf, { kernel })
         void info.symbols
-        for (const s of elf.sections) for (const r of elf.relocationsFor(s)) if (!finite(r as unknown as Record<string, unknown>)) escaped.push(`case ${i}: relocation with a non-finite field`)
+        for (const s of elf.sections)
+          for (const r of elf.relocationsFor(s))
+            if (!finite(r as unknown as Record<string, unknown>)) escaped.push(`case ${i}: relocation with a non-finite field`)
         embeddedBehaviour(elf)
       } catch (e) {
         if (!(e instanceof ElfError)) escaped.push(`case ${i} (kernel ${kernel}; ${how.join('; ')}): ${(e as Error).stack ?? String(e)}`)

@@ -1,13 +1,7 @@
 import { Buffer } from 'node:buffer'
 import type { ModuleBehaviour } from './types.js'
 import { BEHAVIOUR_SECTION } from './behaviour.js'
-import {
-  MODULE_NAME_OFFSET,
-  MODVERSION_INFO_SIZE,
-  KERNEL_SYMBOL_SIZE,
-  THIS_MODULE_SECTION,
-  THIS_MODULE_SIZE_6_1,
-} from './module.js'
+import { MODULE_NAME_OFFSET, MODVERSION_INFO_SIZE, KERNEL_SYMBOL_SIZE, THIS_MODULE_SECTION, THIS_MODULE_SIZE_6_1 } from './module.js'
 import {
   EM_X86_64,
   ET_REL,

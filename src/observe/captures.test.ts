@@ -38,7 +38,11 @@ test('every failed insmod, rmmod and modprobe in the captures gets a kind of its
   expect(failed.length).toBeGreaterThan(15)
   const kinds = new Map<string, string>()
   for (const s of failed) {
-    const error = classifyFailure({ exitCode: s.exitCode, stderr: s.stderr, dmesg: s.dmesg.map((text, seq) => ({ seq, level: 4, facility: 0, timestampUs: 0, text })) })
+    const error = classifyFailure({
+      exitCode: s.exitCode,
+      stderr: s.stderr,
+      dmesg: s.dmesg.map((text, seq) => ({ seq, level: 4, facility: 0, timestampUs: 0, text })),
+    })
     expect(error?.kind, `${s.where}\n${s.stderr}`).toBeDefined()
     // modprobe -q says nothing by design: there is nothing to classify, only the exit code.
     if (s.stderr === '' && s.dmesg.length === 0) {
@@ -49,5 +53,18 @@ test('every failed insmod, rmmod and modprobe in the captures gets a kind of its
     kinds.set(error!.kind, s.where)
   }
   // The captures cover every kind the DSL names.
-  expect([...kinds.keys()].sort()).toEqual(expect.arrayContaining(['already-loaded', 'builtin', 'in-use', 'init-failed', 'invalid-format', 'invalid-params', 'not-found', 'not-loaded', 'symbol-version', 'unknown-symbol']))
+  expect([...kinds.keys()].sort()).toEqual(
+    expect.arrayContaining([
+      'already-loaded',
+      'builtin',
+      'in-use',
+      'init-failed',
+      'invalid-format',
+      'invalid-params',
+      'not-found',
+      'not-loaded',
+      'symbol-version',
+      'unknown-symbol',
+    ]),
+  )
 })

@@ -17,12 +17,22 @@ const warningLine = /^WARNING: /
 
 /** Finds a panic, oops/BUG or WARNING among a step's records (the most serious wins). */
 export function findKernelFailure(records: readonly KernelLogRecord[]): KernelFailure | undefined {
-  for (const [kind, re] of [['panic', panicLine], ['oops', oopsLine], ['warning', warningLine]] as const) {
+  for (const [kind, re] of [
+    ['panic', panicLine],
+    ['oops', oopsLine],
+    ['warning', warningLine],
+  ] as const) {
     const at = records.findIndex((r) => re.test(r.text))
     if (at < 0) continue
     // Start the report at the "cut here" marker when the kernel printed one.
     const cut = at > 0 && /cut here/.test(records[at - 1]!.text) ? at - 1 : at
-    return { kind, report: records.slice(cut).map((r) => r.text).join('\n') }
+    return {
+      kind,
+      report: records
+        .slice(cut)
+        .map((r) => r.text)
+        .join('\n'),
+    }
   }
   return undefined
 }

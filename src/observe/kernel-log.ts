@@ -10,7 +10,10 @@ export function stripTimestamp(line: string): string {
 
 /** Lines of `dmesg` output → their texts, prefixes removed. */
 export function parseDmesg(output: string): string[] {
-  return output.split('\n').filter((line) => line.trim() !== '').map(stripTimestamp)
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(stripTimestamp)
 }
 
 function texts(log: readonly (KernelLogRecord | string)[]): string[] {

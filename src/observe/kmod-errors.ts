@@ -19,8 +19,19 @@ export type ErrorKind =
   | 'failed'
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
-  'unknown-symbol', 'symbol-version', 'in-use', 'not-loaded', 'already-loaded', 'not-found',
-  'invalid-format', 'vermagic', 'invalid-params', 'init-failed', 'not-permitted', 'builtin', 'failed',
+  'unknown-symbol',
+  'symbol-version',
+  'in-use',
+  'not-loaded',
+  'already-loaded',
+  'not-found',
+  'invalid-format',
+  'vermagic',
+  'invalid-params',
+  'init-failed',
+  'not-permitted',
+  'builtin',
+  'failed',
 ]
 
 /** A failure of a kmod tool, classified from what it and the kernel printed. */
@@ -96,7 +107,8 @@ function classifyInsert(module: string, reason: string, dmesg: ExecResult['dmesg
   if (reason === 'Module has wrong symbol version') return { kind: 'symbol-version', module, symbols: [] }
   if (reason === 'Invalid module format') return { kind: vermagicMismatch(dmesg) ? 'vermagic' : 'invalid-format', module }
   // EINVAL with no kernel line at all can only have come from the module's own init.
-  if (reason === 'Invalid parameters') return dmesg.length === 0 ? { kind: 'init-failed', module, errno: -errnos.EINVAL } : { kind: 'invalid-params', module, params: [] }
+  if (reason === 'Invalid parameters')
+    return dmesg.length === 0 ? { kind: 'init-failed', module, errno: -errnos.EINVAL } : { kind: 'invalid-params', module, params: [] }
   if (reason === 'Operation not permitted') return { kind: 'not-permitted', module }
   const errno = errnoFromText(reason)
   return { kind: 'init-failed', module, ...(errno === undefined ? {} : { errno: -errno }) }

@@ -1,5 +1,18 @@
 import { describe, expect, test } from 'vitest'
-import { classifyFailure, hasTaint, parseHolders, parseLsmod, parseModinfo, parseModinfoField, parseProcModules, parseRefcnt, parseTainted, stripTimestamp, taintLetters, unknownSymbols } from './index.js'
+import {
+  classifyFailure,
+  hasTaint,
+  parseHolders,
+  parseLsmod,
+  parseModinfo,
+  parseModinfoField,
+  parseProcModules,
+  parseRefcnt,
+  parseTainted,
+  stripTimestamp,
+  taintLetters,
+  unknownSymbols,
+} from './index.js'
 
 // Format cases on the seed documents' texts; captures.test.ts runs the parsers over everything the VM printed.
 describe('observe parsers', () => {
@@ -12,7 +25,9 @@ describe('observe parsers', () => {
   })
 
   test('/proc/modules lines: holders, permanent, taint', () => {
-    const [a, b] = parseProcModules('client_lkm 20480 0 - Live 0x0000000000000000 (OE)\ncore_lkm 16384 1 client_lkm, Live 0x0000000000000000 (OE)\nperm 16384 0 [permanent], Live 0x0000000000000000\n')
+    const [a, b] = parseProcModules(
+      'client_lkm 20480 0 - Live 0x0000000000000000 (OE)\ncore_lkm 16384 1 client_lkm, Live 0x0000000000000000 (OE)\nperm 16384 0 [permanent], Live 0x0000000000000000\n',
+    )
     expect(a).toMatchObject({ name: 'client_lkm', refcount: 0, holders: [], taint: 'OE', state: 'Live' })
     expect(b).toMatchObject({ name: 'core_lkm', refcount: 1, holders: ['client_lkm'] })
     expect(parseProcModules('perm 16384 0 [permanent], Live 0x0000000000000000\n')[0]).toMatchObject({ permanent: true, holders: [] })
@@ -45,10 +60,25 @@ describe('observe parsers', () => {
   })
 
   test('kmod failures classified from stderr and kernel lines (seeds)', () => {
-    expect(classifyFailure({ exitCode: 1, stderr: 'insmod: ERROR: could not insert module hello_feature.ko: Unknown symbol in module\n', dmesg: [{ seq: 1, level: 4, facility: 0, timestampUs: 0, text: 'hello_feature: Unknown symbol api_test (err -2)' }] }))
-      .toEqual({ kind: 'unknown-symbol', module: 'hello_feature.ko', symbols: ['api_test'], line: 'insmod: ERROR: could not insert module hello_feature.ko: Unknown symbol in module' })
-    expect(classifyFailure({ exitCode: 1, stderr: 'rmmod: ERROR: Module core_lkm is in use by: client_lkm\n', dmesg: [] })).toMatchObject({ kind: 'in-use', by: ['client_lkm'] })
-    expect(classifyFailure({ exitCode: 1, stderr: 'modprobe: FATAL: Module hello_feature.ko not found in directory /lib/modules/6.1.29\n', dmesg: [] })).toMatchObject({ kind: 'not-found' })
+    expect(
+      classifyFailure({
+        exitCode: 1,
+        stderr: 'insmod: ERROR: could not insert module hello_feature.ko: Unknown symbol in module\n',
+        dmesg: [{ seq: 1, level: 4, facility: 0, timestampUs: 0, text: 'hello_feature: Unknown symbol api_test (err -2)' }],
+      }),
+    ).toEqual({
+      kind: 'unknown-symbol',
+      module: 'hello_feature.ko',
+      symbols: ['api_test'],
+      line: 'insmod: ERROR: could not insert module hello_feature.ko: Unknown symbol in module',
+    })
+    expect(classifyFailure({ exitCode: 1, stderr: 'rmmod: ERROR: Module core_lkm is in use by: client_lkm\n', dmesg: [] })).toMatchObject({
+      kind: 'in-use',
+      by: ['client_lkm'],
+    })
+    expect(
+      classifyFailure({ exitCode: 1, stderr: 'modprobe: FATAL: Module hello_feature.ko not found in directory /lib/modules/6.1.29\n', dmesg: [] }),
+    ).toMatchObject({ kind: 'not-found' })
     expect(classifyFailure({ exitCode: 0, stderr: '', dmesg: [] })).toBeUndefined()
     expect(classifyFailure({ exitCode: 3, stderr: 'something odd\n', dmesg: [] })).toEqual({ kind: 'failed', line: 'something odd' })
   })

@@ -27,7 +27,9 @@ export const TAINT_FLAGS = [
 /** Letters of the set bits of a taint mask, in the kernel's table order (e.g. 12288 → 'OE'). */
 export function taintLetters(mask: number | bigint): string {
   const bits = BigInt(mask)
-  return TAINT_FLAGS.filter((f) => (bits >> BigInt(f.bit)) & 1n).map((f) => f.letter).join('')
+  return TAINT_FLAGS.filter((f) => (bits >> BigInt(f.bit)) & 1n)
+    .map((f) => f.letter)
+    .join('')
 }
 
 /** `/proc/sys/kernel/tainted` (a decimal mask) → taint letters. */

@@ -21,10 +21,12 @@ describe('records the kernel logs on its own schedule', () => {
 
   test('no record any fixture script caused on the real kernel is taken for one', () => {
     const dir = join(process.cwd(), 'fixtures/captures')
-    const texts = readdirSync(dir).filter((f) => f.endsWith('.json')).flatMap((f) => {
-      const capture = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { commands: Array<{ dmesg?: string[]; stdout?: string }> }
-      return capture.commands.flatMap((c) => c.dmesg ?? [])
-    })
+    const texts = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((f) => {
+        const capture = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { commands: Array<{ dmesg?: string[]; stdout?: string }> }
+        return capture.commands.flatMap((c) => c.dmesg ?? [])
+      })
     expect(texts.length).toBeGreaterThan(50)
     expect(texts.filter(isUnrelatedText)).toEqual([])
   })
@@ -42,7 +44,8 @@ describe('records the kernel logs on its own schedule', () => {
   })
 
   test("a dmesg command's output compares equal with or without such a line", () => {
-    const withLate = '[    3.290692] hello_api: loading out-of-tree module taints kernel.\n[    3.300000] clocksource: Switched to clocksource tsc\n[    3.302525] [hello_api] Hello, World!\n'
+    const withLate =
+      '[    3.290692] hello_api: loading out-of-tree module taints kernel.\n[    3.300000] clocksource: Switched to clocksource tsc\n[    3.302525] [hello_api] Hello, World!\n'
     const without = '[    1.000000] hello_api: loading out-of-tree module taints kernel.\n[    1.100000] [hello_api] Hello, World!\n'
     expect(normalizeText(withLate)).toBe(normalizeText(without))
     // Only whole dmesg lines go: the same words elsewhere are kept.
@@ -59,7 +62,7 @@ describe('reportHead', () => {
     'RIP: 0010:crash_oops_init+0x1c/0x1000 [crash_oops]',
     'RSP: 0018:ffffc900005a3b98 EFLAGS: 00000246',
   ].join('\n')
-  test('keeps the kernel\'s words up to the RIP line, with the PID masked', () => {
+  test("keeps the kernel's words up to the RIP line, with the PID masked", () => {
     expect(reportHead(vm)).toBe(vm.split('\n').slice(0, 4).join('\n').replace('PID: 81', 'PID: N'))
     expect(reportHead('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:215]')).toBe('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:N]')
   })

@@ -14,7 +14,10 @@ export const unrelatedRecordPatterns: readonly { pattern: RegExp; source: string
   { pattern: /^tsc: Refined TSC clocksource calibration: \d+\.\d+ MHz$/, source: 'tsc_refine_calibration_work' },
   { pattern: /^tsc: Marking TSC unstable due to /, source: 'mark_tsc_unstable' },
   // kernel/time/clocksource.c: registering and switching the boot clocksources, and the watchdog's reports.
-  { pattern: /^clocksource: (?:tsc|tsc-early|hpet|acpi_pm|kvm-clock|refined-jiffies|jiffies): mask: 0x[0-9a-f]+ max_cycles: 0x[0-9a-f]+, max_idle_ns: \d+ ns$/, source: '__clocksource_update_freq_scale' },
+  {
+    pattern: /^clocksource: (?:tsc|tsc-early|hpet|acpi_pm|kvm-clock|refined-jiffies|jiffies): mask: 0x[0-9a-f]+ max_cycles: 0x[0-9a-f]+, max_idle_ns: \d+ ns$/,
+    source: '__clocksource_update_freq_scale',
+  },
   { pattern: /^clocksource: Switched to clocksource (?:tsc|tsc-early|hpet|acpi_pm|kvm-clock|refined-jiffies|jiffies)$/, source: 'timekeeping_notify' },
   { pattern: /^clocksource: timekeeping watchdog on CPU\d+: /, source: 'clocksource_watchdog' },
   { pattern: /^clocksource: {2,}'\S+' (?:wd|cs)_(?:nsec|now): /, source: 'clocksource_watchdog' },

@@ -52,7 +52,9 @@ export function deserializeProfile(bytes: Uint8Array, source = 'profile'): Kerne
   for (const [name, crc, mi, gpl, namespace] of stored.symbols) {
     const module = stored.modules[mi]
     if (module === undefined) {
-      throw new ProfileError(`${source}: symbol ${name} names module #${mi}, past the ${stored.modules.length} stored module names; regenerate it with node scripts/make-profile.mjs`)
+      throw new ProfileError(
+        `${source}: symbol ${name} names module #${mi}, past the ${stored.modules.length} stored module names; regenerate it with node scripts/make-profile.mjs`,
+      )
     }
     const s: KernelSymbol = { name, crc, gpl: gpl === 1, module }
     if (namespace) s.namespace = namespace
@@ -83,7 +85,9 @@ export function loadEmbeddedProfile(): KernelProfile {
   try {
     bytes = readFileSync(file)
   } catch (e) {
-    throw new ProfileError(`the embedded kernel profile ${file} is missing (${(e as NodeJS.ErrnoException).code}); the package is incomplete: regenerate it with node scripts/make-profile.mjs`)
+    throw new ProfileError(
+      `the embedded kernel profile ${file} is missing (${(e as NodeJS.ErrnoException).code}); the package is incomplete: regenerate it with node scripts/make-profile.mjs`,
+    )
   }
   cached = deserializeProfile(bytes, file)
   return cached

@@ -47,11 +47,31 @@ export function configFacts(c: KernelConfig): KernelConfigFacts {
 
 /** x86-32 processor families of arch/x86/include/asm/vermagic.h (x86-64 adds none). */
 const X86_32_FAMILY: Array<[string, string]> = [
-  ['M486SX', '486SX '], ['M486', '486 '], ['M586', '586 '], ['M586TSC', '586TSC '], ['M586MMX', '586MMX '],
-  ['MCORE2', 'CORE2 '], ['MATOM', 'ATOM '], ['M686', '686 '], ['MPENTIUMII', 'PENTIUMII '], ['MPENTIUMIII', 'PENTIUMIII '],
-  ['MPENTIUMM', 'PENTIUMM '], ['MPENTIUM4', 'PENTIUM4 '], ['MK6', 'K6 '], ['MK7', 'K7 '], ['MK8', 'K8 '], ['MELAN', 'ELAN '],
-  ['MCRUSOE', 'CRUSOE '], ['MEFFICEON', 'EFFICEON '], ['MWINCHIPC6', 'WINCHIPC6 '], ['MWINCHIP3D', 'WINCHIP3D '],
-  ['MCYRIXIII', 'CYRIXIII '], ['MVIAC3_2', 'VIAC3-2 '], ['MVIAC7', 'VIAC7 '], ['MGEODEGX1', 'GEODEGX1 '], ['MGEODE_LX', 'GEODE '],
+  ['M486SX', '486SX '],
+  ['M486', '486 '],
+  ['M586', '586 '],
+  ['M586TSC', '586TSC '],
+  ['M586MMX', '586MMX '],
+  ['MCORE2', 'CORE2 '],
+  ['MATOM', 'ATOM '],
+  ['M686', '686 '],
+  ['MPENTIUMII', 'PENTIUMII '],
+  ['MPENTIUMIII', 'PENTIUMIII '],
+  ['MPENTIUMM', 'PENTIUMM '],
+  ['MPENTIUM4', 'PENTIUM4 '],
+  ['MK6', 'K6 '],
+  ['MK7', 'K7 '],
+  ['MK8', 'K8 '],
+  ['MELAN', 'ELAN '],
+  ['MCRUSOE', 'CRUSOE '],
+  ['MEFFICEON', 'EFFICEON '],
+  ['MWINCHIPC6', 'WINCHIPC6 '],
+  ['MWINCHIP3D', 'WINCHIP3D '],
+  ['MCYRIXIII', 'CYRIXIII '],
+  ['MVIAC3_2', 'VIAC3-2 '],
+  ['MVIAC7', 'VIAC7 '],
+  ['MGEODEGX1', 'GEODEGX1 '],
+  ['MGEODE_LX', 'GEODE '],
 ]
 
 /**
@@ -102,7 +122,9 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (e) {
-    throw new ProfileError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; is this a complete kernel headers or build tree?`)
+    throw new ProfileError(
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; is this a complete kernel headers or build tree?`,
+    )
   }
 }
 

@@ -38,8 +38,15 @@ type MemNode = { type: 'file'; data: Uint8Array; mtimeMs: number } | { type: 'di
 
 /** The roots the sysroot provides, as seen inside the simulated machine (kmod's every config directory, so the host's never leak in). */
 const SYSROOT_PLACES = [
-  '/lib/modules', '/etc/modprobe.d', '/etc/depmod.d',
-  '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/lib/modprobe.d', '/run/depmod.d', '/usr/local/lib/depmod.d', '/lib/depmod.d',
+  '/lib/modules',
+  '/etc/modprobe.d',
+  '/etc/depmod.d',
+  '/run/modprobe.d',
+  '/usr/local/lib/modprobe.d',
+  '/lib/modprobe.d',
+  '/run/depmod.d',
+  '/usr/local/lib/depmod.d',
+  '/lib/depmod.d',
 ]
 
 export interface VfsOptions {

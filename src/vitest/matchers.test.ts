@@ -8,13 +8,28 @@ import './index.js'
 
 // Seed texts (shared/seeds/000 and 004).
 const stackScript = (): ScriptedCommand[] => [
-  { argv: ['insmod', 'fixtures/stacking/core/core_lkm.ko'], load: [{ name: 'core_lkm' }], tainted: 4096, dmesg: ['[core_lkm] loaded: exporting core_greet and core_gpl_greet'] },
-  { argv: ['insmod', 'fixtures/stacking/client/client_lkm.ko'], load: [{ name: 'client_lkm', uses: ['core_lkm'] }], dmesg: ['[client_lkm] loaded: calling core_lkm', '[core_lkm] core_greet() called'] },
+  {
+    argv: ['insmod', 'fixtures/stacking/core/core_lkm.ko'],
+    load: [{ name: 'core_lkm' }],
+    tainted: 4096,
+    dmesg: ['[core_lkm] loaded: exporting core_greet and core_gpl_greet'],
+  },
+  {
+    argv: ['insmod', 'fixtures/stacking/client/client_lkm.ko'],
+    load: [{ name: 'client_lkm', uses: ['core_lkm'] }],
+    dmesg: ['[client_lkm] loaded: calling core_lkm', '[core_lkm] core_greet() called'],
+  },
   { argv: ['rmmod', 'core_lkm'], exitCode: 1, stderr: 'rmmod: ERROR: Module core_lkm is in use by: client_lkm\n' },
 ]
 /** The seed-2 chain on a scripted kernel; `more` adds expectations at its end. */
 const stack = (more: (c: KernelChain) => KernelChain = (c) => c) =>
-  more(kernel({ backend: createFakeBackend({ script: stackScript() }), modules: 'fixtures/stacking' }).insmod('core_lkm').insmod('client_lkm').rmmod('core_lkm').expectError('in-use', { by: ['client_lkm'] }))
+  more(
+    kernel({ backend: createFakeBackend({ script: stackScript() }), modules: 'fixtures/stacking' })
+      .insmod('core_lkm')
+      .insmod('client_lkm')
+      .rmmod('core_lkm')
+      .expectError('in-use', { by: ['client_lkm'] }),
+  )
 
 /** The message of a failing assertion, without colours. */
 const failure = (fn: () => void): string => {
@@ -62,7 +77,9 @@ describe('each matcher passes, fails with Expected/Received, and inverts with .n
     expect(failure(() => expect(run).toHaveHolders('hello_api', []))).toContain('Received: hello_api is not loaded')
     expect(run).toHaveLoadOrder(['core_lkm', 'client_lkm'])
     expect(run).not.toHaveLoadOrder(['client_lkm', 'core_lkm'])
-    expect(failure(() => expect(run).toHaveLoadOrder(['client_lkm', 'core_lkm']))).toContain("Expected: load order ['client_lkm', 'core_lkm']\nReceived: load order ['core_lkm', 'client_lkm']")
+    expect(failure(() => expect(run).toHaveLoadOrder(['client_lkm', 'core_lkm']))).toContain(
+      "Expected: load order ['client_lkm', 'core_lkm']\nReceived: load order ['core_lkm', 'client_lkm']",
+    )
   })
 
   test('toHaveDmesg (expectDmesg over the run; exact)', async () => {
@@ -134,12 +151,16 @@ describe('each matcher passes, fails with Expected/Received, and inverts with .n
     expect(run).toHaveOutput('is in use by: client_lkm')
     expect(run).toHaveOutput(/^rmmod: ERROR: /m)
     expect(run).not.toHaveOutput('not currently loaded')
-    expect(failure(() => expect(run).toHaveOutput('not currently loaded'))).toContain('Expected: output containing not currently loaded\nReceived: output of the run:\n          rmmod: ERROR: Module core_lkm is in use by: client_lkm')
+    expect(failure(() => expect(run).toHaveOutput('not currently loaded'))).toContain(
+      'Expected: output containing not currently loaded\nReceived: output of the run:\n          rmmod: ERROR: Module core_lkm is in use by: client_lkm',
+    )
   })
 
   test('given something else than a run, a matcher fails with what to pass, with or without .not', () => {
     const chain = kernel({ backend: createFakeBackend({ script: [] }) })
-    expect(failure(() => expect(chain).toHaveLoaded('x'))).toMatch(/^toHaveLoaded\(\) needs the result of awaiting a kernel\(\) chain, got KernelChain: write expect\(await kernel\(\)\.\.\.\)\.toHaveLoaded\(\.\.\.\)\nReceived: /)
+    expect(failure(() => expect(chain).toHaveLoaded('x'))).toMatch(
+      /^toHaveLoaded\(\) needs the result of awaiting a kernel\(\) chain, got KernelChain: write expect\(await kernel\(\)\.\.\.\)\.toHaveLoaded\(\.\.\.\)\nReceived: /,
+    )
     expect(failure(() => expect(chain).not.toHaveLoaded('x'))).toMatch(/^toHaveLoaded\(\) needs the result of awaiting a kernel\(\) chain/)
   })
 })
@@ -154,7 +175,9 @@ describe('the deprecated names are the new matchers under their old names', () =
     expect(run).not.toHaveTaint('P')
     expect(run).toHaveFailedWith('in-use', "rmmod('core_lkm')")
     expect(run).not.toHaveFailedWith('in-use', "insmod('core_lkm')")
-    expect(failure(() => expect(run).toHaveFailedWith('in-use', "insmod('core_lkm')"))).toContain("Expected: insmod('core_lkm') to fail with error in-use\nReceived: actions:\n          insmod('core_lkm'): ok")
+    expect(failure(() => expect(run).toHaveFailedWith('in-use', "insmod('core_lkm')"))).toContain(
+      "Expected: insmod('core_lkm') to fail with error in-use\nReceived: actions:\n          insmod('core_lkm'): ok",
+    )
   })
 })
 
@@ -181,12 +204,20 @@ describe('a matcher and the chain expectation of the same name agree on the same
   }
   const cases: Array<[string, (c: KernelChain) => KernelChain, (e: ReturnType<typeof expect<KernelRun>>) => void]> = [
     ['expectLoaded / toHaveLoaded, passing', (c) => c.expectLoaded('core_lkm', { refcount: 1 }), (e) => e.toHaveLoaded('core_lkm', { refcount: 1 })],
-    ['expectLoaded / toHaveLoaded, failing on holders', (c) => c.expectLoaded('core_lkm', { holders: ['x'] }), (e) => e.toHaveLoaded('core_lkm', { holders: ['x'] })],
+    [
+      'expectLoaded / toHaveLoaded, failing on holders',
+      (c) => c.expectLoaded('core_lkm', { holders: ['x'] }),
+      (e) => e.toHaveLoaded('core_lkm', { holders: ['x'] }),
+    ],
     ['expectLoaded / toHaveLoaded, not loaded', (c) => c.expectLoaded('hello_api'), (e) => e.toHaveLoaded('hello_api')],
     ['expectNotLoaded / not.toHaveLoaded, passing', (c) => c.expectNotLoaded('hello_api'), (e) => e.not.toHaveLoaded('hello_api')],
     ['expectLoadOrder / toHaveLoadOrder, failing', (c) => c.expectLoadOrder(['client_lkm', 'core_lkm']), (e) => e.toHaveLoadOrder(['client_lkm', 'core_lkm'])],
     ['expectDmesg / toHaveDmesg (run scope), failing', (c) => c.expectDmesg('[core_lkm] bye', { scope: 'run' }), (e) => e.toHaveDmesg('[core_lkm] bye')],
-    ['expectDmesg / toHaveDmesg (run scope), passing', (c) => c.expectDmesg([/exporting/, /greet\(\)/], { scope: 'run' }), (e) => e.toHaveDmesg([/exporting/, /greet\(\)/])],
+    [
+      'expectDmesg / toHaveDmesg (run scope), passing',
+      (c) => c.expectDmesg([/exporting/, /greet\(\)/], { scope: 'run' }),
+      (e) => e.toHaveDmesg([/exporting/, /greet\(\)/]),
+    ],
     ['expectTainted / toHaveTainted, failing', (c) => c.expectTainted('P'), (e) => e.toHaveTainted('P')],
     ['expectTainted / toHaveTainted, passing', (c) => c.expectTainted('O'), (e) => e.toHaveTainted('O')],
     ['expectOutput / toHaveOutput (last action = all output here), passing', (c) => c.expectOutput('in use by'), (e) => e.toHaveOutput('in use by')],

@@ -28,7 +28,9 @@ export async function buildAgent(): Promise<string> {
     return out
   } catch {}
   const tmp = `${out}.${process.pid}.tmp`
-  const cc = await firstRunStep('building the VM agent (gcc -static, once per agent version)', () => execa('gcc', ['-static', '-O2', '-Wall', '-o', tmp, agentSource], { reject: false, all: true }))
+  const cc = await firstRunStep('building the VM agent (gcc -static, once per agent version)', () =>
+    execa('gcc', ['-static', '-O2', '-Wall', '-o', tmp, agentSource], { reject: false, all: true }),
+  )
   if (cc.exitCode !== 0) {
     throw new BackendError(`building the VM agent failed (a static build needs libc6-dev):\n${cc.all}`, 'setup', String(cc.all))
   }

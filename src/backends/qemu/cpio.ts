@@ -34,10 +34,18 @@ export function writeCpio(entries: readonly CpioEntry[]): Buffer {
   for (const e of entries) {
     const name = e.path.replace(/^\/+/, '')
     switch (e.type) {
-      case 'file': add(name, S_IFREG | (e.mode ?? 0o755), e.data); break
-      case 'dir': add(name, S_IFDIR | (e.mode ?? 0o755), new Uint8Array(0), [0, 0], 2); break
-      case 'symlink': add(name, S_IFLNK | 0o777, Buffer.from(e.target)); break
-      case 'char': add(name, S_IFCHR | (e.mode ?? 0o600), new Uint8Array(0), [e.major, e.minor]); break
+      case 'file':
+        add(name, S_IFREG | (e.mode ?? 0o755), e.data)
+        break
+      case 'dir':
+        add(name, S_IFDIR | (e.mode ?? 0o755), new Uint8Array(0), [0, 0], 2)
+        break
+      case 'symlink':
+        add(name, S_IFLNK | 0o777, Buffer.from(e.target))
+        break
+      case 'char':
+        add(name, S_IFCHR | (e.mode ?? 0o600), new Uint8Array(0), [e.major, e.minor])
+        break
     }
   }
   add('TRAILER!!!', 0, new Uint8Array(0))

@@ -172,7 +172,14 @@ class QemuBackendImpl implements QemuBackend {
     await this.tree?.after(command, cwd, r.status, redirect ? { redirect, file } : undefined)
     const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
-    const result: ExecResult = { argv: [...argv], exitCode: r.status, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
+    const result: ExecResult = {
+      argv: [...argv],
+      exitCode: r.status,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      dmesg,
+      ...(unrelated.length > 0 ? { unrelated } : {}),
+    }
     const failure = kernelFailureError(records, result, { remedy: 'reset() brings a fresh kernel' })
     if (failure) throw failure
     return result
@@ -300,11 +307,14 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   }
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new UsageError(`accel '${accel}' is not one of auto, kvm, tcg`)
   if (!/^\d+[MG]?$/.test(memory)) throw new UsageError(`memory '${memory}' is not a QEMU size such as 256M`)
-  if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string')) throw new UsageError('qemuArgs takes an array of strings, e.g. [\'-icount\', \'shift=0,sleep=off\']')
-  if (typeof stateCache === 'string' && !(await exists(stateCache))) throw new UsageError(`stateCache directory ${stateCache} does not exist: create it, or pass true for the default cache`)
+  if (!Array.isArray(qemuArgs) || !qemuArgs.every((a) => typeof a === 'string'))
+    throw new UsageError("qemuArgs takes an array of strings, e.g. ['-icount', 'shift=0,sleep=off']")
+  if (typeof stateCache === 'string' && !(await exists(stateCache)))
+    throw new UsageError(`stateCache directory ${stateCache} does not exist: create it, or pass true for the default cache`)
   if (network !== undefined) {
     const { sshPort, authorizedKey } = network as Partial<NonNullable<QemuBackendOptions['network']>>
-    if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535) throw new UsageError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`)
+    if (!Number.isInteger(sshPort) || sshPort! < 1 || sshPort! > 65535)
+      throw new UsageError(`network.sshPort '${String(sshPort)}' is not a TCP port number (1-65535)`)
     if (typeof authorizedKey !== 'string' || !/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(authorizedKey.trim()) || authorizedKey.trim().includes('\n')) {
       throw new UsageError('network.authorizedKey takes one public key line, e.g. the contents of id_ed25519.pub')
     }
@@ -315,14 +325,23 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
   if (treeProblem) throw new BackendError(treeProblem, 'setup')
   const [image, initramfs] = await Promise.all([uncompressedKernel(kernel.image), buildInitramfs(kernel.release, { ssh: network !== undefined })])
   const base = {
-    qemu, kernel: image, initramfs: initramfs.file, memory, append: [...baseAppend, ...append],
+    qemu,
+    kernel: image,
+    initramfs: initramfs.file,
+    memory,
+    append: [...baseAppend, ...append],
     ...(network ? { network: { sshPort: network.sshPort } } : {}),
     ...(qemuArgs.length > 0 ? { extraArgs: [...qemuArgs] } : {}),
   }
   const stateDir = typeof stateCache === 'string' ? stateCache : cacheDir()
   // The forwarded port is not part of the machine: one saved state serves every port.
   const stateFor = (c: VmConfig): string | undefined =>
-    stateCache ? path.join(stateDir, `state-${sha256(version, JSON.stringify(machineArgs({ ...c, ...(c.network ? { network: { sshPort: 0 } } : {}) })), initramfs.hash, stateRecipe).slice(0, 20)}.bin`) : undefined
+    stateCache
+      ? path.join(
+          stateDir,
+          `state-${sha256(version, JSON.stringify(machineArgs({ ...c, ...(c.network ? { network: { sshPort: 0 } } : {}) })), initramfs.hash, stateRecipe).slice(0, 20)}.bin`,
+        )
+      : undefined
   const opts = { timeout, bootTimeout, authorizedKey: network?.authorizedKey.trim() }
 
   let chosen: 'kvm' | 'tcg' = accel === 'auto' ? 'tcg' : accel
@@ -332,7 +351,10 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
     if (verdict.cached === 'kvm' || verdict.cached === undefined) {
       const config: VmConfig = { ...base, accel: 'kvm' }
       // The probe can cost its whole bound on a host where KVM hangs: say so, once per host boot.
-      if (verdict.cached === undefined) process.stderr.write(`kmodspec: /dev/kvm exists: probing whether KVM boots a kernel here (at most ${kvmProbeMs / 1000} s, once per host boot; KMODSPEC_QEMU_ACCEL=tcg or =kvm skips it)\n`)
+      if (verdict.cached === undefined)
+        process.stderr.write(
+          `kmodspec: /dev/kvm exists: probing whether KVM boots a kernel here (at most ${kvmProbeMs / 1000} s, once per host boot; KMODSPEC_QEMU_ACCEL=tcg or =kvm skips it)\n`,
+        )
       const probeStarted = Date.now()
       try {
         // A working KVM boots in about a second; one that hangs must not hold the run.
@@ -343,7 +365,11 @@ export async function createQemuBackend(options: QemuBackendOptions = {}): Promi
       }
       if (verdict.cached === undefined) {
         const took = ((Date.now() - probeStarted) / 1000).toFixed(1)
-        process.stderr.write(chosen === 'kvm' ? `kmodspec: KVM works (${took} s); using it\n` : `kmodspec: KVM did not boot a kernel within ${took} s; using TCG from now on (verdict kept in ${verdict.file})\n`)
+        process.stderr.write(
+          chosen === 'kvm'
+            ? `kmodspec: KVM works (${took} s); using it\n`
+            : `kmodspec: KVM did not boot a kernel within ${took} s; using TCG from now on (verdict kept in ${verdict.file})\n`,
+        )
       }
       await writeFile(verdict.file, chosen).catch(() => {})
     }

@@ -135,7 +135,13 @@ export async function buildInitramfs(release: string, variant: { ssh?: boolean }
     // The ssh test VM: the NIC driver from the host's own tree, dropbear, GNU dd (the ssh backend reads /dev/kmsg with it).
     const e1000 = `/lib/modules/${release}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko`
     await need(e1000, `linux-image-${release}`)
-    for (const [f, pkg] of [[sshFiles.dropbear, 'dropbear-bin'], [sshFiles.dropbearkey, 'dropbear-bin'], [sshFiles.dd, 'coreutils'], [sshFiles.bash, 'bash']] as const) await need(f, pkg)
+    for (const [f, pkg] of [
+      [sshFiles.dropbear, 'dropbear-bin'],
+      [sshFiles.dropbearkey, 'dropbear-bin'],
+      [sshFiles.dd, 'coreutils'],
+      [sshFiles.bash, 'bash'],
+    ] as const)
+      await need(f, pkg)
     await file('/opt/kmodspec/e1000.ko', e1000, 0o644)
     await file('/init', '', 0o755, sshInit('/opt/kmodspec/e1000.ko'))
     await file('/bin/kmodspec-agent', agent)

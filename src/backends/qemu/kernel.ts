@@ -26,10 +26,13 @@ async function exists(p: string): Promise<boolean> {
 
 /** Compares Debian kernel releases ("6.1.0-56-amd64") numerically, part by part. */
 function compareReleases(a: string, b: string): number {
-  const pa = a.split(/[.-]/), pb = b.split(/[.-]/)
+  const pa = a.split(/[.-]/),
+    pb = b.split(/[.-]/)
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '', y = pb[i] ?? ''
-    const nx = Number(x), ny = Number(y)
+    const x = pa[i] ?? '',
+      y = pb[i] ?? ''
+    const nx = Number(x),
+      ny = Number(y)
     const d = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : x.localeCompare(y)
     if (d !== 0) return d
   }
@@ -47,7 +50,8 @@ export async function chooseKernel(options: { kernel?: string; release?: string;
     return (await exists(h)) ? h : undefined
   }
   if (options.kernel) {
-    if (!(await exists(options.kernel))) throw new BackendError(`kernel image ${options.kernel} does not exist: give an existing bzImage (e.g. /boot/vmlinuz-$(uname -r))`, 'setup')
+    if (!(await exists(options.kernel)))
+      throw new BackendError(`kernel image ${options.kernel} does not exist: give an existing bzImage (e.g. /boot/vmlinuz-$(uname -r))`, 'setup')
     const release = options.release ?? path.basename(options.kernel).replace(/^vmlinuz-/, '')
     return { release, image: options.kernel, headers: await headersOf(release) }
   }
@@ -63,13 +67,19 @@ export async function chooseKernel(options: { kernel?: string; release?: string;
   try {
     names = (await readdir('/boot')).filter((n) => n.startsWith('vmlinuz-'))
   } catch {}
-  const releases = names.map((n) => n.slice('vmlinuz-'.length)).sort(compareReleases).reverse()
+  const releases = names
+    .map((n) => n.slice('vmlinuz-'.length))
+    .sort(compareReleases)
+    .reverse()
   for (const release of releases) {
     if (await exists(`/lib/modules/${release}/build`)) return { release, image: `/boot/vmlinuz-${release}`, headers: `/lib/modules/${release}/build` }
   }
   const [newest] = releases
   if (newest !== undefined) return { release: newest, image: `/boot/vmlinuz-${newest}` }
-  throw new BackendError(`no kernel image in /boot: install linux-image-${EMBEDDED_RELEASE} and linux-headers-${EMBEDDED_RELEASE} (npm run vm:setup does it on Debian)`, 'setup')
+  throw new BackendError(
+    `no kernel image in /boot: install linux-image-${EMBEDDED_RELEASE} and linux-headers-${EMBEDDED_RELEASE} (npm run vm:setup does it on Debian)`,
+    'setup',
+  )
 }
 
 /** Whether `file` is an ELF image of a kernel's size (a failed or partial decompression is not). */

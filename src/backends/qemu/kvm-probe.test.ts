@@ -29,14 +29,19 @@ test('the first VM of a host boot says it probes KVM and what it found; later on
     // The probe runs only for accel 'auto', the default: a CI setting of KMODSPEC_QEMU_ACCEL must not leak in.
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache }
     delete env.KMODSPEC_QEMU_ACCEL
-    const run = () => execa(process.execPath, [path.join(root, 'dist/cli/main.js'), 'sh', '--backend', 'qemu', script], { cwd: root, env, extendEnv: false, reject: false })
+    const run = () =>
+      execa(process.execPath, [path.join(root, 'dist/cli/main.js'), 'sh', '--backend', 'qemu', script], { cwd: root, env, extendEnv: false, reject: false })
     const first = await run()
     expect(first.exitCode, first.stderr).toBe(0)
     const probeLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('kmodspec: /dev/kvm') || l.startsWith('kmodspec: KVM '))
     if (await usableKvm()) {
       const [said, found] = probeLines(first.stderr)
-      expect(said).toBe('kmodspec: /dev/kvm exists: probing whether KVM boots a kernel here (at most 15 s, once per host boot; KMODSPEC_QEMU_ACCEL=tcg or =kvm skips it)')
-      expect(found).toMatch(/^kmodspec: (KVM works \(\d+\.\d s\); using it|KVM did not boot a kernel within \d+\.\d s; using TCG from now on \(verdict kept in .*kvm-verdict-[\w-]+\))$/)
+      expect(said).toBe(
+        'kmodspec: /dev/kvm exists: probing whether KVM boots a kernel here (at most 15 s, once per host boot; KMODSPEC_QEMU_ACCEL=tcg or =kvm skips it)',
+      )
+      expect(found).toMatch(
+        /^kmodspec: (KVM works \(\d+\.\d s\); using it|KVM did not boot a kernel within \d+\.\d s; using TCG from now on \(verdict kept in .*kvm-verdict-[\w-]+\))$/,
+      )
     } else {
       expect(probeLines(first.stderr)).toEqual([])
     }

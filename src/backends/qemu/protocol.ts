@@ -59,7 +59,9 @@ export type Reply =
 class Cursor {
   private at = 0
   constructor(private readonly b: Buffer) {}
-  get done(): boolean { return this.at >= this.b.length }
+  get done(): boolean {
+    return this.at >= this.b.length
+  }
   u32(): number {
     const v = this.b.readUInt32LE(this.at)
     this.at += 4
@@ -79,10 +81,14 @@ export function decodeReply(body: Buffer): Reply {
   const type = String.fromCharCode(first)
   const c = new Cursor(body.subarray(1))
   switch (type) {
-    case 'H': return { type: 'hello', release: c.blob().toString('utf8') }
-    case 'P': return { type: 'pong', token: c.u32() }
-    case 'O': return { type: 'ok' }
-    case 'X': return { type: 'error', message: c.blob().toString('utf8') }
+    case 'H':
+      return { type: 'hello', release: c.blob().toString('utf8') }
+    case 'P':
+      return { type: 'pong', token: c.u32() }
+    case 'O':
+      return { type: 'ok' }
+    case 'X':
+      return { type: 'error', message: c.blob().toString('utf8') }
     case 'R': {
       const status = c.u32() | 0
       const stdout = c.blob().toString('utf8')
@@ -91,7 +97,8 @@ export function decodeReply(body: Buffer): Reply {
       while (!c.done) kmsg.push(c.blob().toString('utf8'))
       return { type: 'result', status, stdout, stderr, kmsg }
     }
-    default: throw new Error(`kmodspec agent sent an unknown reply type 0x${first.toString(16)}`)
+    default:
+      throw new Error(`kmodspec agent sent an unknown reply type 0x${first.toString(16)}`)
   }
 }
 

@@ -21,7 +21,11 @@ test('modprobe brings the indexes and the modules it loads, once each', async ()
   const mirror = new TreeMirror(R)
   const { vm, puts } = recordingVm()
   expect(await mirror.before(vm, ['modprobe', 'bridge'], root)).toBeUndefined()
-  expect([...puts.keys()].filter((f) => f.endsWith('.ko')).sort()).toEqual([`${T}/kernel/net/802/stp.ko`, `${T}/kernel/net/bridge/bridge.ko`, `${T}/kernel/net/llc/llc.ko`])
+  expect([...puts.keys()].filter((f) => f.endsWith('.ko')).sort()).toEqual([
+    `${T}/kernel/net/802/stp.ko`,
+    `${T}/kernel/net/bridge/bridge.ko`,
+    `${T}/kernel/net/llc/llc.ko`,
+  ])
   expect(puts.has(`${T}/modules.dep.bin`)).toBe(true)
   puts.clear()
   await mirror.before(vm, ['modprobe', 'bridge'], root)
@@ -53,7 +57,11 @@ test("depmod runs on the host over the tree, the run's own module in extra/ and 
     // The next modprobe resolves through the new indexes: crc_user is already in the VM, its dependency goes up.
     puts.clear()
     await mirror.before(vm, ['modprobe', 'crc_user'], path.join(root, 'fixtures'))
-    expect([...puts.keys()].filter((f) => f.endsWith('.ko')).sort()).toEqual([`${T}/kernel/arch/x86/crypto/crc32c-intel.ko`, `${T}/kernel/crypto/crc32c_generic.ko`, `${T}/kernel/lib/libcrc32c.ko`])
+    expect([...puts.keys()].filter((f) => f.endsWith('.ko')).sort()).toEqual([
+      `${T}/kernel/arch/x86/crypto/crc32c-intel.ko`,
+      `${T}/kernel/crypto/crc32c_generic.ko`,
+      `${T}/kernel/lib/libcrc32c.ko`,
+    ])
   } finally {
     await mirror.close()
   }

@@ -79,7 +79,13 @@ export class TreeMirror {
    * when `argv` is a depmod of the tree (the caller then does not run it in the VM).
    */
   async before(vm: TreeVm, argv: readonly string[], cwd: string): Promise<ExecResult | undefined> {
-    const needs = treeNeeds(argv, cwd, this.release, await this.currentIndex(), this.configs.size > 0 ? parseModprobeConfig([...this.configs.values()]) : undefined)
+    const needs = treeNeeds(
+      argv,
+      cwd,
+      this.release,
+      await this.currentIndex(),
+      this.configs.size > 0 ? parseModprobeConfig([...this.configs.values()]) : undefined,
+    )
     if (needs.indexes) await this.sendIndexes(vm)
     for (const rel of needs.files) await this.sendFile(vm, rel)
     return needs.depmod ? this.depmod(vm, argv) : undefined
@@ -131,7 +137,7 @@ export class TreeMirror {
       const newline = args[0] !== '-n'
       const text = (newline ? args : args.slice(1)).join(' ') + (newline ? '\n' : '')
       const at = conf(redirect.file)!
-      this.configs.set(at, (redirect.redirect === '>>' ? this.configs.get(at) ?? '' : '') + text)
+      this.configs.set(at, (redirect.redirect === '>>' ? (this.configs.get(at) ?? '') : '') + text)
     }
     const words = args.filter((w) => !w.startsWith('-'))
     if (tool === 'rm') for (const w of words) if (conf(w)) this.configs.delete(conf(w)!)
@@ -195,7 +201,10 @@ export class TreeMirror {
     const { base, top } = await this.staged()
     const args = argv.slice(1).filter((w) => w !== this.release)
     const r = await execa(depmodBinary, [...args, '-b', base, this.release], { reject: false, argv0: 'depmod', stripFinalNewline: false, env: { LC_ALL: 'C' } })
-    const unstage = (t: string) => String(t ?? '').split(base).join('')
+    const unstage = (t: string) =>
+      String(t ?? '')
+        .split(base)
+        .join('')
     // -n prints the indexes instead of writing them.
     const dryRun = args.some((a) => a === '--dry-run' || a === '--show' || (/^-[a-zA-Z]+$/.test(a) && a.includes('n')))
     if (r.exitCode === 0 && !dryRun) {

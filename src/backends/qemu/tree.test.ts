@@ -46,6 +46,10 @@ test("the run's modprobe.d aliases and softdeps choose tree modules too", async 
   const config = parseModprobeConfig(['alias my_net dummy\n# a comment\nsoftdep dummy pre: loop post: \\\n  tun\n'])
   expect(config.aliases).toEqual([['my_net', 'dummy']])
   expect(config.softdeps.get('dummy')).toEqual(['loop', 'tun'])
-  expect(treeNeeds(['modprobe', 'my_net'], '/', R, index, config).files.sort()).toEqual(['kernel/drivers/block/loop.ko', 'kernel/drivers/net/dummy.ko', 'kernel/drivers/net/tun.ko'])
+  expect(treeNeeds(['modprobe', 'my_net'], '/', R, index, config).files.sort()).toEqual([
+    'kernel/drivers/block/loop.ko',
+    'kernel/drivers/net/dummy.ko',
+    'kernel/drivers/net/tun.ko',
+  ])
   expect(treeNeeds(['modprobe', 'my_net'], '/', R, index).files).toEqual([])
 })

@@ -36,7 +36,13 @@ export class TreeIndex {
       const colon = line.indexOf(':')
       if (colon <= 0) continue
       const file = line.slice(0, colon)
-      modules.set(moduleName(file), { file, deps: line.slice(colon + 1).split(' ').filter(Boolean) })
+      modules.set(moduleName(file), {
+        file,
+        deps: line
+          .slice(colon + 1)
+          .split(' ')
+          .filter(Boolean),
+      })
     }
     const exact = new Map<string, string[]>()
     const patterns: Array<[string, string]> = []
@@ -50,7 +56,10 @@ export class TreeIndex {
     for (const line of softdep!.split('\n')) {
       const words = line.split(/\s+/).filter(Boolean)
       if (words[0] !== 'softdep' || !words[1]) continue
-      softdeps.set(underscores(words[1]), words.slice(2).filter((w) => w !== 'pre:' && w !== 'post:'))
+      softdeps.set(
+        underscores(words[1]),
+        words.slice(2).filter((w) => w !== 'pre:' && w !== 'post:'),
+      )
     }
     return new TreeIndex(modules, exact, patterns, softdeps)
   }
@@ -144,16 +153,50 @@ export interface TreeNeeds {
 
 const modprobeShort = 'arw:RibfDcnC:d:S:sqvVh'
 const modprobeLongs: LongOption[] = [
-  ['all', 'a'], ['remove', 'r'], ['wait', 'w', 1], ['show-depends', 'D'], ['config', 'C', 1], ['dirname', 'd', 1], ['set-version', 'S', 1],
-  ['resolve-alias', 'R'], ['first-time', '3'], ['ignore-install', 'i'], ['ignore-remove', 'i'], ['use-blacklist', 'b'], ['force', 'f'],
-  ['force-modversion', '2'], ['force-vermagic', '1'], ['showconfig', 'c'], ['show-config', 'c'], ['show-modversions', '4'],
-  ['dump-modversions', '4'], ['show-exports', '6'], ['dry-run', 'n'], ['show', 'n'], ['syslog', 's'], ['quiet', 'q'], ['verbose', 'v'],
-  ['version', 'V'], ['help', 'h'], ['remove-dependencies', '5'], ['remove-holders', '5'],
+  ['all', 'a'],
+  ['remove', 'r'],
+  ['wait', 'w', 1],
+  ['show-depends', 'D'],
+  ['config', 'C', 1],
+  ['dirname', 'd', 1],
+  ['set-version', 'S', 1],
+  ['resolve-alias', 'R'],
+  ['first-time', '3'],
+  ['ignore-install', 'i'],
+  ['ignore-remove', 'i'],
+  ['use-blacklist', 'b'],
+  ['force', 'f'],
+  ['force-modversion', '2'],
+  ['force-vermagic', '1'],
+  ['showconfig', 'c'],
+  ['show-config', 'c'],
+  ['show-modversions', '4'],
+  ['dump-modversions', '4'],
+  ['show-exports', '6'],
+  ['dry-run', 'n'],
+  ['show', 'n'],
+  ['syslog', 's'],
+  ['quiet', 'q'],
+  ['verbose', 'v'],
+  ['version', 'V'],
+  ['help', 'h'],
+  ['remove-dependencies', '5'],
+  ['remove-holders', '5'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 const modinfoShort = 'adlpn0mF:k:b:Vh'
-const modinfoLongs: LongOption[] = [['field', 'F', 1], ['set-version', 'k', 1], ['basedir', 'b', 1]].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
+const modinfoLongs: LongOption[] = [
+  ['field', 'F', 1],
+  ['set-version', 'k', 1],
+  ['basedir', 'b', 1],
+].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 const depmodShort = 'aAb:C:E:F:euqrvnP:wmVh'
-const depmodLongs: LongOption[] = [['basedir', 'b', 1], ['config', 'C', 1], ['symvers', 'E', 1], ['filesyms', 'F', 1], ['symbol-prefix', 'P', 1]].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
+const depmodLongs: LongOption[] = [
+  ['basedir', 'b', 1],
+  ['config', 'C', 1],
+  ['symvers', 'E', 1],
+  ['filesyms', 'F', 1],
+  ['symbol-prefix', 'P', 1],
+].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
 /** Options and operands as the tool parses them; undefined when it would refuse them (it then says so itself). */
 function parse(args: readonly string[], short: string, longs: LongOption[]): ReturnType<typeof getopt> | undefined {
@@ -197,7 +240,11 @@ export function treeNeeds(argv: readonly string[], cwd: string, release: string,
   if (tool === 'depmod') {
     const p = parse(args, depmodShort, depmodLongs)
     // A base directory, a config file or a named release other than ours is a depmod of something else: it runs in the VM.
-    const own = p && !p.opts.some((o) => 'bCEFP'.includes(o.opt)) && !p.operands.some((o) => o !== release && !o.endsWith('.ko')) && !p.opts.some((o) => o.opt === 'h' || o.opt === 'V')
+    const own =
+      p &&
+      !p.opts.some((o) => 'bCEFP'.includes(o.opt)) &&
+      !p.operands.some((o) => o !== release && !o.endsWith('.ko')) &&
+      !p.opts.some((o) => o.opt === 'h' || o.opt === 'V')
     return { indexes: true, files: named, depmod: own === true }
   }
   if (tool === 'insmod' || tool === 'cat' || tool === 'cp' || tool === 'ls' || tool === 'rm') return { indexes: touches, files: named, depmod: false }

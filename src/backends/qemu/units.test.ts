@@ -41,7 +41,10 @@ describe('agent protocol', () => {
     const frames = Buffer.concat([encodePing(7), encodePing(9)])
     const reader = new FrameReader()
     const got = [...frames].flatMap((byte) => reader.push(Buffer.from([byte])))
-    expect(got.map((b) => decodeReply(b))).toEqual([{ type: 'pong', token: 7 }, { type: 'pong', token: 9 }])
+    expect(got.map((b) => decodeReply(b))).toEqual([
+      { type: 'pong', token: 7 },
+      { type: 'pong', token: 9 },
+    ])
   })
 
   it('names an empty or unknown reply frame', () => {

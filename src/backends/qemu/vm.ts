@@ -30,16 +30,29 @@ export interface VmConfig {
 /** The QEMU arguments shared by a boot and a restore (a restore must match the saved machine). */
 export function machineArgs(c: VmConfig, shmFile = 'SHM'): string[] {
   return [
-    '-accel', c.accel,
-    '-M', 'pc',
-    '-m', c.memory,
-    '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', c.kernel,
-    '-initrd', c.initramfs,
-    '-append', c.append.join(' '),
-    '-object', `memory-backend-file,id=shm,share=on,size=${shmSize},mem-path=${shmFile}`,
-    '-device', 'ivshmem-plain,memdev=shm,master=on',
+    '-accel',
+    c.accel,
+    '-M',
+    'pc',
+    '-m',
+    c.memory,
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    c.kernel,
+    '-initrd',
+    c.initramfs,
+    '-append',
+    c.append.join(' '),
+    '-object',
+    `memory-backend-file,id=shm,share=on,size=${shmSize},mem-path=${shmFile}`,
+    '-device',
+    'ivshmem-plain,memdev=shm,master=on',
     // restrict=on keeps the guest off every network; only the explicit loopback forward reaches it.
     ...(c.network ? ['-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${c.network.sshPort}-:22`, '-device', 'e1000,netdev=n0'] : []),
     ...(c.extraArgs ?? []),
@@ -122,12 +135,18 @@ export class Vm {
     this.servers.push(con.server, agent.server, qmp.server)
     const args = [
       ...machineArgs(this.config, this.shmFile),
-      '-chardev', `socket,id=con,path=${path.join(d.path, 'console.sock')}`,
-      '-serial', 'chardev:con',
-      '-chardev', `socket,id=agent,path=${path.join(d.path, 'agent.sock')}`,
-      '-serial', 'chardev:agent',
-      '-chardev', `socket,id=qmp,path=${path.join(d.path, 'qmp.sock')}`,
-      '-mon', 'chardev=qmp,mode=control',
+      '-chardev',
+      `socket,id=con,path=${path.join(d.path, 'console.sock')}`,
+      '-serial',
+      'chardev:con',
+      '-chardev',
+      `socket,id=agent,path=${path.join(d.path, 'agent.sock')}`,
+      '-serial',
+      'chardev:agent',
+      '-chardev',
+      `socket,id=qmp,path=${path.join(d.path, 'qmp.sock')}`,
+      '-mon',
+      'chardev=qmp,mode=control',
     ]
     let stateFd: import('node:fs/promises').FileHandle | undefined
     if (options.incoming) {
@@ -138,9 +157,14 @@ export class Vm {
     const stdio = stateFd ? (['ignore', 'pipe', 'pipe', stateFd.fd as 3] as const) : (['ignore', 'pipe', 'pipe'] as const)
     this.proc = execa(this.config.qemu, args, { stdio, cleanup: true, reject: false, buffer: false }) as unknown as ResultPromise
     await stateFd?.close()
-    this.proc.stderr?.on('data', (b: Buffer) => { this.stderrText += b.toString() })
+    this.proc.stderr?.on('data', (b: Buffer) => {
+      this.stderrText += b.toString()
+    })
     this.proc.stdout?.resume()
-    void this.proc.then(() => this.onExit(), () => this.onExit())
+    void this.proc.then(
+      () => this.onExit(),
+      () => this.onExit(),
+    )
     const hello = options.incoming ? undefined : this.nextReply()
     try {
       await this.until(Promise.all([con.connection, agent.connection, qmp.connection]), options.readyTimeoutMs, 'QEMU did not connect its sockets')
@@ -233,7 +257,10 @@ export class Vm {
     const panicAt = this.consoleText.lastIndexOf('Kernel panic - not syncing')
     if (panicAt >= 0) {
       const from = this.consoleText.lastIndexOf('\n', Math.max(0, this.consoleText.lastIndexOf('cut here', panicAt)))
-      const report = this.consoleText.slice(Math.max(0, Math.min(from, panicAt))).replace(/\r/g, '').trim()
+      const report = this.consoleText
+        .slice(Math.max(0, Math.min(from, panicAt)))
+        .replace(/\r/g, '')
+        .trim()
       return new BackendError(`the kernel panicked during ${what}`, 'panic', report)
     }
     const stderr = this.stderrText.trim()
@@ -293,7 +320,11 @@ export class Vm {
     } catch (error) {
       if (error instanceof BackendError && error.kind === 'timeout') {
         await this.kill()
-        throw new BackendError(`the command ${what} did not finish within ${timeoutMs} ms (the VM was stopped; reset() brings a fresh kernel)`, 'timeout', this.consoleTail())
+        throw new BackendError(
+          `the command ${what} did not finish within ${timeoutMs} ms (the VM was stopped; reset() brings a fresh kernel)`,
+          'timeout',
+          this.consoleTail(),
+        )
       }
       throw error
     }
@@ -371,7 +402,8 @@ export class Vm {
       for (;;) {
         const info = (await this.qmp('query-migrate')) as { status?: string; 'error-desc'?: string }
         if (info.status === 'completed') break
-        if (info.status === 'failed' || info.status === 'cancelled') throw new BackendError(`saving the VM state failed: ${info['error-desc'] ?? info.status}`, 'setup')
+        if (info.status === 'failed' || info.status === 'cancelled')
+          throw new BackendError(`saving the VM state failed: ${info['error-desc'] ?? info.status}`, 'setup')
         if (Date.now() > deadline) throw new BackendError(`saving the VM state took over ${timeoutMs} ms`, 'timeout')
         await new Promise((r) => setTimeout(r, 20))
       }

@@ -18,7 +18,8 @@ function fakeTarget() {
     async run(argv: readonly string[], _o?: RunOptions) {
       calls.push([...argv])
       const [cmd, arg = ''] = argv
-      if (cmd === 'dd' && argv[1] === 'if=/dev/kmsg') return { exitCode: 1, stdout: log.join(''), stderr: "dd: error reading '/dev/kmsg': Resource temporarily unavailable\n" }
+      if (cmd === 'dd' && argv[1] === 'if=/dev/kmsg')
+        return { exitCode: 1, stdout: log.join(''), stderr: "dd: error reading '/dev/kmsg': Resource temporarily unavailable\n" }
       if (cmd === 'cat' && arg === '/proc/modules') return { exitCode: 0, stdout: modules.map((m) => `${m} 16384 0 - Live 0x0\n`).join(''), stderr: '' }
       if (cmd === 'insmod') {
         const name = arg.replace(/^.*\//, '').replace(/\.ko$/, '')
@@ -52,19 +53,24 @@ describe('RemoteBackend', () => {
     expect(b.loadedByRun).toEqual(['a', 'c'])
     t.modules.push('preloaded')
     await b.reset()
-    expect(t.calls.filter((c) => c[0] === 'rmmod')).toEqual([['rmmod', 'c'], ['rmmod', 'a']])
+    expect(t.calls.filter((c) => c[0] === 'rmmod')).toEqual([
+      ['rmmod', 'c'],
+      ['rmmod', 'a'],
+    ])
     expect(t.modules).toEqual(['preloaded'])
     expect(b.loadedByRun).toEqual([])
   })
 
   it('refuses commands outside the script language, and bad redirections, with a usage error', async () => {
     const b = new RemoteBackend({ name: 'host', runner: fakeTarget().runner, release: 'r', timeoutMs: 1000 })
-    await expect(b.exec(['bash', '-c', 'x'])).rejects.toThrow(/unknown command 'bash': the host backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo/)
+    await expect(b.exec(['bash', '-c', 'x'])).rejects.toThrow(
+      /unknown command 'bash': the host backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo/,
+    )
     await expect(b.exec(['echo', 'x', '>'])).rejects.toMatchObject({ kind: 'usage' })
     expect(parseCommand(['echo', 'a', '>>', 'f'], 'ssh')).toEqual({ command: ['echo', 'a'], redirect: '>>', file: 'f' })
   })
 
-  it('throws a kernel failure found in a step\'s records, with the result as its cause', async () => {
+  it("throws a kernel failure found in a step's records, with the result as its cause", async () => {
     const t = fakeTarget()
     const b = new RemoteBackend({ name: 'ssh', runner: t.runner, release: 'r', timeoutMs: 1000 })
     const run = t.runner.run.bind(t.runner)
@@ -79,7 +85,7 @@ describe('RemoteBackend', () => {
 })
 
 describe('parseKmsgStream', () => {
-  it('splits dd\'s read of /dev/kmsg into records, continuation lines dropped, escapes decoded', () => {
+  it("splits dd's read of /dev/kmsg into records, continuation lines dropped, escapes decoded", () => {
     const raw = '6,1,10,-;first\n SUBSYSTEM=module\n DEVICE=+module:x\n4,2,20,c;a\\x0ab\n12,3,30,-;user\n'
     expect(parseKmsgStream(raw)).toEqual([
       { seq: 1, level: 6, facility: 0, timestampUs: 10, text: 'first' },
@@ -91,7 +97,7 @@ describe('parseKmsgStream', () => {
 })
 
 describe('echoErrorText', () => {
-  it('turns GNU dd\'s open error, as dd prints it here, into the text the qemu backend captured', async () => {
+  it("turns GNU dd's open error, as dd prints it here, into the text the qemu backend captured", async () => {
     const r = await execa('dd', ['of=/nonexistent-dir/x', 'status=none'], { input: 'x', reject: false })
     expect(r.exitCode).toBe(1)
     expect(echoErrorText(r.stderr, '/nonexistent-dir/x')).toBe("echo: can't create /nonexistent-dir/x: No such file or directory\n")

@@ -73,7 +73,14 @@ export class RemoteBackend implements Backend {
     const records = (await this.readLog()).filter((rec) => rec.seq > lastSeq)
     const { caused: dmesg, unrelated } = splitUnrelated(records)
     if (modulesBefore) this.track(modulesBefore, await this.loadedModules())
-    const result: ExecResult = { argv: [...argv], exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
+    const result: ExecResult = {
+      argv: [...argv],
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      dmesg,
+      ...(unrelated.length > 0 ? { unrelated } : {}),
+    }
     const failure = kernelFailureError(records, result, { on: this.where, remedy: `the ${this.name} backend cannot bring a fresh kernel: reboot the target` })
     if (failure) throw failure
     return result
@@ -93,7 +100,10 @@ export class RemoteBackend implements Backend {
   private async readLog(): Promise<KernelLogRecord[]> {
     const r = await this.config.runner.run(kmsgReader, { timeoutMs: this.config.timeoutMs })
     if (r.exitCode !== 0 && !kmsgReadEndedCleanly(r.stderr)) {
-      throw new BackendError(`cannot read the kernel log (/dev/kmsg) on ${this.where}: ${r.stderr.trim() || `dd exited ${r.exitCode}`} (run as root, or set sudo: true)`, 'setup')
+      throw new BackendError(
+        `cannot read the kernel log (/dev/kmsg) on ${this.where}: ${r.stderr.trim() || `dd exited ${r.exitCode}`} (run as root, or set sudo: true)`,
+        'setup',
+      )
     }
     return parseKmsgStream(r.stdout)
   }
@@ -102,7 +112,10 @@ export class RemoteBackend implements Backend {
   private async loadedModules(): Promise<string[] | undefined> {
     const r = await this.config.runner.run(['cat', '/proc/modules'], { timeoutMs: this.config.timeoutMs })
     if (r.exitCode !== 0) return undefined
-    return r.stdout.split('\n').filter(Boolean).map((line) => line.split(' ')[0]!)
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0]!)
   }
 
   private track(before: string[] | undefined, after: string[] | undefined): void {

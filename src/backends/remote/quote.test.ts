@@ -4,7 +4,27 @@ import { describe, expect, it } from 'vitest'
 import { shellLine, shellQuote } from './quote.js'
 import { remoteLine, sshArgv } from './runner.js'
 
-const nasty = ["it's", "''", "'", '', ' ', 'a b', '$(touch /tmp/kmodspec-pwned)', '`id`', '"', '\\', '*', '~', '\n', 'x;y', '&&', '|', '$HOME', '-n', 'é\u{1F600}']
+const nasty = [
+  "it's",
+  "''",
+  "'",
+  '',
+  ' ',
+  'a b',
+  '$(touch /tmp/kmodspec-pwned)',
+  '`id`',
+  '"',
+  '\\',
+  '*',
+  '~',
+  '\n',
+  'x;y',
+  '&&',
+  '|',
+  '$HOME',
+  '-n',
+  'é\u{1F600}',
+]
 
 /** The argv a shell gets back from a line, as NUL-separated words. */
 async function splitBy(shell: string[], line: string): Promise<string[]> {
@@ -13,7 +33,7 @@ async function splitBy(shell: string[], line: string): Promise<string[]> {
 }
 
 describe('shellQuote', () => {
-  it('single-quotes a word and turns each quote into \'\\\'\'', () => {
+  it("single-quotes a word and turns each quote into '\\''", () => {
     expect(shellQuote("it's")).toBe(`'it'\\''s'`)
     expect(shellQuote('')).toBe(`''`)
     expect(() => shellQuote('a\0b')).toThrow(/NUL/)
@@ -27,7 +47,7 @@ describe('shellQuote', () => {
 
 describe('remoteLine', () => {
   it('enters the cwd and execs the argv, both quoted', async () => {
-    const line = remoteLine(['printf', '%s|', "a'b", '$x'], "/tmp")
+    const line = remoteLine(['printf', '%s|', "a'b", '$x'], '/tmp')
     expect(line).toBe(`cd '/tmp' && exec 'printf' '%s|' 'a'\\''b' '$x'`)
     const r = await execa('sh', ['-c', remoteLine(['pwd'], '/tmp')])
     expect(r.stdout).toBe('/tmp')

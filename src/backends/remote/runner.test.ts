@@ -17,7 +17,10 @@ describe('localRunner', () => {
     const asUser = localRunner({ sudo: true, root: false })
     expect(asUser.where).toBe('this machine (sudo)')
     // Here sudo is either missing (the error names it) or runs the argv (SUDO_COMMAND names it).
-    const outcome = await asUser.run(['printenv', 'SUDO_COMMAND']).then((r) => r.stdout, (e: Error) => e.message)
+    const outcome = await asUser.run(['printenv', 'SUDO_COMMAND']).then(
+      (r) => r.stdout,
+      (e: Error) => e.message,
+    )
     expect(outcome).toMatch(/^'sudo' is not installed on this machine \(sudo\)|printenv SUDO_COMMAND/)
     expect(localRunner({ sudo: true, root: true }).where).toBe('this machine')
   })

@@ -66,10 +66,13 @@ export function localRunner(options: { sudo?: boolean; /** Whether this process 
       })
       if (r.timedOut) throw timedOut(argv, where, timeoutMs)
       if (r.exitCode === undefined) {
-        if (cwd && !existsSync(cwd)) throw new UsageError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`)
+        if (cwd && !existsSync(cwd))
+          throw new UsageError(`the directory ${cwd} to run '${argv.join(' ')}' in does not exist on ${where}: create it or pass another cwd`)
         const missing = (r as { code?: string }).code === 'ENOENT'
         throw new BackendError(
-          missing ? `'${program}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)` : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
+          missing
+            ? `'${program}' is not installed on ${where} (PATH ${withToolPath(process.env.PATH)}): install it (kmod for the module tools, coreutils for dd)`
+            : `'${argv.join(' ')}' could not run on ${where}: ${r.message}`,
           'setup',
         )
       }
@@ -91,7 +94,8 @@ export interface SshTarget {
 }
 
 /** What ssh itself prints when it could not reach or keep the connection (exit status 255). */
-const sshFailure = /^(ssh: |kex_exchange_identification|Connection (closed|reset|refused|timed out)|.*Permission denied \(|Host key verification failed|Control socket connect|mux_client|ssh_exchange_identification|Received disconnect|client_loop)/m
+const sshFailure =
+  /^(ssh: |kex_exchange_identification|Connection (closed|reset|refused|timed out)|.*Permission denied \(|Host key verification failed|Control socket connect|mux_client|ssh_exchange_identification|Received disconnect|client_loop)/m
 
 /** The ssh client's argv for one remote command line (exported for tests: nothing unquoted reaches the remote shell). */
 export function sshArgv(t: SshTarget, controlPath: string | undefined, remoteLine: string): string[] {
@@ -144,12 +148,15 @@ export async function sshRunner(t: SshTarget): Promise<Runner> {
       // Not execa's timeout: the client hands its stdout to the ControlMaster, which keeps it open while
       // the remote command runs, so a killed client's output would never end. Stop reading it too.
       let late = false
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        late = true
-        sub.kill('SIGKILL')
-        sub.stdout?.destroy()
-        sub.stderr?.destroy()
-      }, timeoutMs)
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              late = true
+              sub.kill('SIGKILL')
+              sub.stdout?.destroy()
+              sub.stderr?.destroy()
+            }, timeoutMs)
       const r = await sub.finally(() => clearTimeout(timer))
       if (late) throw timedOut(argv, where, timeoutMs)
       if (r.exitCode === undefined) throw new BackendError(`the ssh client could not run: ${r.message} (install openssh-client)`, 'setup')

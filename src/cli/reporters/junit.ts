@@ -29,8 +29,15 @@ export function formatJunit(report: RunReport): string {
       const failed = outcomes.filter((o) => o.status === 'failed').length
       const skipped = outcomes.filter((o) => o.status === 'skipped' || o.status === 'todo').length
       const time = outcomes.reduce((t, o) => t + o.durationMs, 0)
-      out.push(`  <testsuite name="${attr(`${file} [${release}]`)}" tests="${specs.length + broken.length}" failures="${failed}" errors="${broken.length}" skipped="${skipped}" time="${secs(time)}">`)
-      out.push('    <properties>', `      <property name="backend" value="${attr(report.backend)}"/>`, `      <property name="release" value="${attr(release)}"/>`, '    </properties>')
+      out.push(
+        `  <testsuite name="${attr(`${file} [${release}]`)}" tests="${specs.length + broken.length}" failures="${failed}" errors="${broken.length}" skipped="${skipped}" time="${secs(time)}">`,
+      )
+      out.push(
+        '    <properties>',
+        `      <property name="backend" value="${attr(report.backend)}"/>`,
+        `      <property name="release" value="${attr(release)}"/>`,
+        '    </properties>',
+      )
       for (const f of broken) {
         out.push(`    <testcase classname="${attr(file)}" name="${attr(`${file} failed to load [${release}]`)}" time="0.000">`)
         out.push(`      <error message="${attr(f.message.split('\n')[0] ?? '')}" type="load">${body(f.message)}</error>`, '    </testcase>')
@@ -39,7 +46,8 @@ export function formatJunit(report: RunReport): string {
         const o = spec.results[release]!
         const open = `    <testcase classname="${attr(file)}" name="${attr(`${spec.name} [${release}]`)}" time="${secs(o.durationMs)}"`
         const inner: string[] = []
-        if (o.status === 'failed') inner.push(`      <failure message="${attr((o.failure ?? '').split('\n')[0] ?? '')}" type="failure">${body(o.failure ?? '')}</failure>`)
+        if (o.status === 'failed')
+          inner.push(`      <failure message="${attr((o.failure ?? '').split('\n')[0] ?? '')}" type="failure">${body(o.failure ?? '')}</failure>`)
         if (o.status === 'skipped' || o.status === 'todo') inner.push(`      <skipped message="${o.status}"/>`)
         if (o.transcript) inner.push(`      <system-out>${body(o.transcript)}</system-out>`)
         out.push(...(inner.length === 0 ? [`${open}/>`] : [`${open}>`, ...inner, '    </testcase>']))

@@ -6,7 +6,12 @@ import type { RunReport } from './model.js'
 // A description cannot hold '#' (it starts the directive) nor a line break.
 const describe = (text: string) => text.replace(/#/g, '_').replace(/\s*\n\s*/g, ' ')
 // Colours go; other control characters (a stray \r would split a line for a KTAP reader) become U+FFFD.
-const diagnostics = (text: string, pad: string) => text.replace(/\x1b\[[0-9;]*m/g, '').replace(/[\x00-\x08\x0B-\x1F\x7F]/g, '\uFFFD').split('\n').map((l) => `${pad}# ${l}`.trimEnd())
+const diagnostics = (text: string, pad: string) =>
+  text
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/[\x00-\x08\x0B-\x1F\x7F]/g, '\uFFFD')
+    .split('\n')
+    .map((l) => `${pad}# ${l}`.trimEnd())
 
 /**
  * The report as KTAP version 1: the top level has one test per release, each a block of subtests

@@ -106,7 +106,11 @@ export function reportFiles(report: RunReport): string[] {
 /** A report read from a file, checked enough to say which file is not one. */
 export function parseReport(text: string, where: string): RunReport {
   let data: unknown
-  try { data = JSON.parse(text) } catch { throw new Error(`${where} is not JSON: give the files 'kmodspec run --reporter json --output-file F' wrote`) }
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new Error(`${where} is not JSON: give the files 'kmodspec run --reporter json --output-file F' wrote`)
+  }
   const r = data as Partial<RunReport>
   if (r.format !== 'kmodspec-run-report' || r.version !== 1 || !Array.isArray(r.specs) || !Array.isArray(r.releases)) {
     throw new Error(`${where} is not a kmodspec run report (version 1): give the files 'kmodspec run --reporter json --output-file F' wrote`)

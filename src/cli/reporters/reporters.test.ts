@@ -55,8 +55,14 @@ export function checkKtap(text: string): Array<{ ok: boolean; name: string; dire
     while (results.length < planned) {
       const line = lines[i]
       if (line === undefined) throw new Error(`${planned} tests planned at indent ${indent.length}, ${results.length} found`)
-      if (line === `${indent}  KTAP version 1`) { children = block(`${indent}  `); continue }
-      if (line.startsWith(`${indent}#`)) { i++; continue }
+      if (line === `${indent}  KTAP version 1`) {
+        children = block(`${indent}  `)
+        continue
+      }
+      if (line.startsWith(`${indent}#`)) {
+        i++
+        continue
+      }
       const m = new RegExp(`^${indent}(ok|not ok) (\\d+)(?: ([^#]*[^# ]))?(?: # (?:(SKIP|TODO|XFAIL|TIMEOUT|ERROR)\\b)?.*)?$`).exec(line)
       if (!m) throw new Error(`line ${i + 1}: not a KTAP line at indent ${indent.length}: '${line}'`)
       if (Number(m[2]) !== results.length + 1) throw new Error(`line ${i + 1}: test number ${m[2]}, expected ${results.length + 1}`)
@@ -82,7 +88,15 @@ print(json.dumps({'tag': root.tag, 'attrs': root.attrib, 'suites': [{'attrs': s.
   'cases': [{'name': c.get('name'), 'classname': c.get('classname'), 'children': [e.tag for e in c], 'failure': (c.find('failure').get('message') if c.find('failure') is not None else None),
     'failureText': (c.find('failure').text if c.find('failure') is not None else None), 'out': (c.find('system-out').text if c.find('system-out') is not None else None)} for c in s.findall('testcase')]} for s in root.findall('testsuite')]}))`
   const r = await execa('python3', ['-c', script, file])
-  return JSON.parse(r.stdout) as { tag: string; attrs: Record<string, string>; suites: Array<{ attrs: Record<string, string>; properties: Record<string, string>; cases: Array<{ name: string; classname: string; children: string[]; failure: string | null; failureText: string | null; out: string | null }> }> }
+  return JSON.parse(r.stdout) as {
+    tag: string
+    attrs: Record<string, string>
+    suites: Array<{
+      attrs: Record<string, string>
+      properties: Record<string, string>
+      cases: Array<{ name: string; classname: string; children: string[]; failure: string | null; failureText: string | null; out: string | null }>
+    }>
+  }
 }
 
 let project: DirectoryResult
@@ -99,7 +113,25 @@ afterAll(() => project?.cleanup())
 describe('a matrix over two releases', () => {
   let result: { code: number; out: string; err: string }
   beforeAll(async () => {
-    result = await run(['--release', `${R1},${R2}`, '--reporter', 'default', '--reporter', 'junit', '--reporter', 'ktap,json', '--output-file', 'junit=out/junit.xml', '--output-file', 'ktap=out/ktap.txt', '--output-file', 'json=out/report.json'], project.path)
+    result = await run(
+      [
+        '--release',
+        `${R1},${R2}`,
+        '--reporter',
+        'default',
+        '--reporter',
+        'junit',
+        '--reporter',
+        'ktap,json',
+        '--output-file',
+        'junit=out/junit.xml',
+        '--output-file',
+        'ktap=out/ktap.txt',
+        '--output-file',
+        'json=out/report.json',
+      ],
+      project.path,
+    )
   }, 300_000)
 
   test('the terminal shows one row per spec and a column per release, then each failure', () => {
@@ -152,8 +184,24 @@ describe('a matrix over two releases', () => {
   test('KTAP version 1: a subtest block per release, a result per spec, the failure as # diagnostics', async () => {
     const text = await readFile(path.join(project.path, 'out', 'ktap.txt'), 'utf8')
     expect(checkKtap(text)).toEqual([
-      { ok: false, name: R1, children: [{ ok: true, name: 'specs/hello.spec.ts: hello_api loads' }, { ok: false, name: 'specs/hello.spec.ts: hello_api is _ not loaded <&>' }, { ok: true, name: 'specs/hello.spec.ts: later', directive: 'SKIP' }] },
-      { ok: false, name: R2, children: [{ ok: true, name: 'specs/hello.spec.ts: hello_api loads' }, { ok: false, name: 'specs/hello.spec.ts: hello_api is _ not loaded <&>' }, { ok: true, name: 'specs/hello.spec.ts: later', directive: 'SKIP' }] },
+      {
+        ok: false,
+        name: R1,
+        children: [
+          { ok: true, name: 'specs/hello.spec.ts: hello_api loads' },
+          { ok: false, name: 'specs/hello.spec.ts: hello_api is _ not loaded <&>' },
+          { ok: true, name: 'specs/hello.spec.ts: later', directive: 'SKIP' },
+        ],
+      },
+      {
+        ok: false,
+        name: R2,
+        children: [
+          { ok: true, name: 'specs/hello.spec.ts: hello_api loads' },
+          { ok: false, name: 'specs/hello.spec.ts: hello_api is _ not loaded <&>' },
+          { ok: true, name: 'specs/hello.spec.ts: later', directive: 'SKIP' },
+        ],
+      },
     ])
     expect(text.split('\n').slice(0, 6)).toEqual(['KTAP version 1', '# kmodspec run on sim', '1..2', '  KTAP version 1', `  # Subtest: ${R1}`, '  1..3'])
     expect(text).toContain("\n  # kernel(sim).expectNotLoaded('hello_api') failed\n  #\n  # Step:      2/2  after insmod('hello_api')\n")
@@ -186,7 +234,8 @@ describe('shards', () => {
     const merged = await run(['--merge-reports', 'shards', '--reporter', 'default', '--reporter', 'json', '--output-file', 'merged.json'], project.path)
     expect(merged.code).toBe(1)
     expect(merged.out).toContain('\n2/6 specs passed in 2 file(s) on sim 6.1.0-56-amd64: 2 failed\n')
-    const strip = (r: RunReport) => r.specs.map((s) => [s.file, s.name, Object.entries(s.results).map(([rel, o]) => [rel, o.status, o.failure?.replace(/\d+ms/g, '')])])
+    const strip = (r: RunReport) =>
+      r.specs.map((s) => [s.file, s.name, Object.entries(s.results).map(([rel, o]) => [rel, o.status, o.failure?.replace(/\d+ms/g, '')])])
     const read = async (f: string) => parseReport(await readFile(path.join(project.path, f), 'utf8'), f)
     expect(strip(await read('merged.json'))).toEqual(strip(await read('whole.json')))
   }, 120_000)
@@ -203,18 +252,44 @@ describe('shards', () => {
 describe('bad options and inputs: one line each', () => {
   test.each([
     [['--reporter', 'xml'], "kmodspec run: unknown reporter 'xml': use default, junit, ktap, json (repeat --reporter to combine them)\n"],
-    [['--reporter', 'junit', '--reporter', 'ktap'], 'kmodspec run: junit and ktap would both print to the terminal: give the file reporters an --output-file (e.g. --output-file junit=report)\n'],
-    [['--reporter', 'junit', '--reporter', 'ktap', '--output-file', 'r.xml'], 'kmodspec run: --output-file r.xml: several reporters write files (junit, ktap): say which, e.g. --output-file junit=r.xml\n'],
+    [
+      ['--reporter', 'junit', '--reporter', 'ktap'],
+      'kmodspec run: junit and ktap would both print to the terminal: give the file reporters an --output-file (e.g. --output-file junit=report)\n',
+    ],
+    [
+      ['--reporter', 'junit', '--reporter', 'ktap', '--output-file', 'r.xml'],
+      'kmodspec run: --output-file r.xml: several reporters write files (junit, ktap): say which, e.g. --output-file junit=r.xml\n',
+    ],
     [['--output-file', 'r.xml'], 'kmodspec run: --output-file r.xml: no file reporter to write it (add --reporter junit, ktap or json)\n'],
     [['--merge-reports', 'nothing-here'], `kmodspec run: --merge-reports: no such file or directory: ${'<project>'}/nothing-here\n`],
-    [['--release', '6.99.0-1-amd64'], "kmodspec run: --release: kernel release 6.99.0-1-amd64 is not installed (installed: <installed>): add it with 'kmodspec setup --release 6.99.0-1-amd64'\n"],
-    [['nonexistent.spec.ts'], "kmodspec run: no spec file matched 'nonexistent.spec.ts' (no such file: nonexistent.spec.ts) in <project>: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)\n"],
-  ])('%j', async (argv, message) => {
-    const { installedReleases } = await import('../releases.js')
-    const r = await run(argv, project.path)
-    expect(r.code).toBe(2)
-    expect(r.err.split(project.path).join('<project>').replace(`installed: ${installedReleases().map((x) => x.release).join(', ')}`, 'installed: <installed>')).toBe(message)
-  }, 60_000)
+    [
+      ['--release', '6.99.0-1-amd64'],
+      "kmodspec run: --release: kernel release 6.99.0-1-amd64 is not installed (installed: <installed>): add it with 'kmodspec setup --release 6.99.0-1-amd64'\n",
+    ],
+    [
+      ['nonexistent.spec.ts'],
+      "kmodspec run: no spec file matched 'nonexistent.spec.ts' (no such file: nonexistent.spec.ts) in <project>: name spec files that exist (vitest's include patterns apply, e.g. *.spec.ts)\n",
+    ],
+  ])(
+    '%j',
+    async (argv, message) => {
+      const { installedReleases } = await import('../releases.js')
+      const r = await run(argv, project.path)
+      expect(r.code).toBe(2)
+      expect(
+        r.err
+          .split(project.path)
+          .join('<project>')
+          .replace(
+            `installed: ${installedReleases()
+              .map((x) => x.release)
+              .join(', ')}`,
+            'installed: <installed>',
+          ),
+      ).toBe(message)
+    },
+    60_000,
+  )
 })
 
 test('the KTAP checker itself refuses what the grammar forbids', () => {
@@ -231,10 +306,29 @@ test('a spec file that failed to load: <error> in JUnit, not ok # ERROR in KTAP;
   const { formatKtap } = await import('./ktap.js')
   const report = emptyReport('qemu')
   const broken = { numTotalTests: 1, numPassedTests: 1, numFailedTests: 0, numTotalTestSuites: 2, numFailedTestSuites: 1, success: false }
-  addRun(report, R1, { ...broken, testResults: [
-    { name: '/p/specs/broken.spec.ts', status: 'failed', message: 'SyntaxError: Unexpected token \x1b[31m}\x1b[39m \x07 in /p/specs/broken.spec.ts', assertionResults: [] },
-    { name: '/p/specs/ok.spec.ts', status: 'passed', message: '', assertionResults: [{ ancestorTitles: [], title: 'fine', status: 'passed', failureMessages: [], duration: 12.4 }] },
-  ] }, [], '/p')
+  addRun(
+    report,
+    R1,
+    {
+      ...broken,
+      testResults: [
+        {
+          name: '/p/specs/broken.spec.ts',
+          status: 'failed',
+          message: 'SyntaxError: Unexpected token \x1b[31m}\x1b[39m \x07 in /p/specs/broken.spec.ts',
+          assertionResults: [],
+        },
+        {
+          name: '/p/specs/ok.spec.ts',
+          status: 'passed',
+          message: '',
+          assertionResults: [{ ancestorTitles: [], title: 'fine', status: 'passed', failureMessages: [], duration: 12.4 }],
+        },
+      ],
+    },
+    [],
+    '/p',
+  )
   const file = path.join(project.path, 'broken.xml')
   await writeFile(file, formatJunit(report))
   const junit = await parseJunit(file)
@@ -244,6 +338,15 @@ test('a spec file that failed to load: <error> in JUnit, not ok # ERROR in KTAP;
     [`specs/ok.spec.ts [${R1}]`, '0', [[`fine [${R1}]`, []]]],
   ])
   const ktap = formatKtap(report)
-  expect(checkKtap(ktap)).toEqual([{ ok: false, name: R1, children: [{ ok: false, name: 'specs/broken.spec.ts: failed to load', directive: 'ERROR' }, { ok: true, name: 'specs/ok.spec.ts: fine' }] }])
+  expect(checkKtap(ktap)).toEqual([
+    {
+      ok: false,
+      name: R1,
+      children: [
+        { ok: false, name: 'specs/broken.spec.ts: failed to load', directive: 'ERROR' },
+        { ok: true, name: 'specs/ok.spec.ts: fine' },
+      ],
+    },
+  ])
   expect(ktap).toContain('\n  # SyntaxError: Unexpected token } \uFFFD in /p/specs/broken.spec.ts\n')
 })

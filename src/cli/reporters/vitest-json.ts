@@ -28,4 +28,3 @@ export function trimFailure(message: string): string {
   if (userFrame && !body.some((l) => l.startsWith('At: '))) body.push(userFrame.trim())
   return body.join('\n')
 }
-

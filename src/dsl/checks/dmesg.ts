@@ -34,5 +34,9 @@ export function checkDmesg(texts: readonly string[], patterns: readonly LinePatt
  */
 export function checkNoDmesg(texts: readonly string[], pattern: LinePattern, label: string): CheckResult {
   const hits = texts.filter((t) => matchesLine(pattern, t))
-  return { pass: hits.length === 0, expected: `no kernel log line matching ${showPattern(pattern)}`, received: hits.length ? `${label} has:\n${block(hits)}` : `${label}:\n${block(texts, '(no kernel log lines)')}` }
+  return {
+    pass: hits.length === 0,
+    expected: `no kernel log line matching ${showPattern(pattern)}`,
+    received: hits.length ? `${label} has:\n${block(hits)}` : `${label}:\n${block(texts, '(no kernel log lines)')}`,
+  }
 }

@@ -11,7 +11,8 @@ export interface LoadedOptions {
 
 const sameSet = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',')
 const loadedList = (names: string[]): string => (names.length === 0 ? 'nothing is loaded' : `loaded: ${names.join(', ')}`)
-const shown = (m: ProcModule, loaded = 'loaded'): string => `${m.name} ${m.state === 'Live' ? loaded : m.state}, refcount ${m.refcount}, holders [${m.holders.join(', ')}]`
+const shown = (m: ProcModule, loaded = 'loaded'): string =>
+  `${m.name} ${m.state === 'Live' ? loaded : m.state}, refcount ${m.refcount}, holders [${m.holders.join(', ')}]`
 
 /**
  * The module is in /proc/modules and Live, with this refcount and these holders when given.
@@ -24,7 +25,10 @@ export function checkLoaded(modules: readonly ProcModule[], name: string, option
   const expected = parts.join(', ')
   const m = modules.find((x) => x.name === name)
   if (!m) return { pass: false, expected, received: `${name} is not loaded (${loadedList(modules.map((x) => x.name))})` }
-  const pass = m.state === 'Live' && (options.refcount === undefined || m.refcount === options.refcount) && (options.holders === undefined || sameSet(m.holders, options.holders))
+  const pass =
+    m.state === 'Live' &&
+    (options.refcount === undefined || m.refcount === options.refcount) &&
+    (options.holders === undefined || sameSet(m.holders, options.holders))
   return { pass, expected, received: shown(m) }
 }
 
@@ -34,7 +38,11 @@ export function checkLoaded(modules: readonly ProcModule[], name: string, option
  */
 export function checkNotLoaded(modules: readonly ProcModule[], name: string): CheckResult {
   const m = modules.find((x) => x.name === name)
-  return { pass: !m, expected: `${name} not loaded`, received: m ? `${name} is loaded (${m.state}), refcount ${m.refcount}, holders [${m.holders.join(', ')}]` : loadedList(modules.map((x) => x.name)) }
+  return {
+    pass: !m,
+    expected: `${name} not loaded`,
+    received: m ? `${name} is loaded (${m.state}), refcount ${m.refcount}, holders [${m.holders.join(', ')}]` : loadedList(modules.map((x) => x.name)),
+  }
 }
 
 /**
@@ -50,7 +58,11 @@ export function checkRefcount(got: number | undefined, want: number, missing: st
  * @example checkHolders(['b'], ['b'], 'a is not loaded').pass // true
  */
 export function checkHolders(got: readonly string[] | undefined, want: readonly string[], missing: string): CheckResult {
-  return { pass: got !== undefined && sameSet(got, want), expected: `holders [${[...want].sort().join(', ')}]`, received: got === undefined ? missing : `holders [${[...got].sort().join(', ')}]` }
+  return {
+    pass: got !== undefined && sameSet(got, want),
+    expected: `holders [${[...want].sort().join(', ')}]`,
+    received: got === undefined ? missing : `holders [${[...got].sort().join(', ')}]`,
+  }
 }
 
 /**

@@ -11,6 +11,9 @@ export function checkOutput(text: string, pattern: string | RegExp, label: strin
   return {
     pass,
     expected: `output ${typeof pattern === 'string' ? 'containing' : 'matching'} ${showPattern(pattern)}`,
-    received: `${label}:\n${block(text.split('\n').filter((l) => l !== ''), '(no output)')}`,
+    received: `${label}:\n${block(
+      text.split('\n').filter((l) => l !== ''),
+      '(no output)',
+    )}`,
   }
 }

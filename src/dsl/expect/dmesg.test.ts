@@ -5,20 +5,37 @@ import { failureOf, shape } from '../testing/helpers.js'
 
 // Seed texts (shared/seeds/004).
 const apiLoad: ScriptedCommand = { argv: ['insmod', 'fixtures/hello/hello_api.ko'], dmesg: ['[hello_api] Hello, World!'], load: [{ name: 'hello_api' }] }
-const featureLoad: ScriptedCommand = { argv: ['insmod', 'fixtures/hello/hello_feature.ko'], dmesg: ['[hello_feature] Hello, World!'], load: [{ name: 'hello_feature', uses: ['hello_api'] }] }
-const featureUnload: ScriptedCommand = { argv: ['rmmod', 'hello_feature'], dmesg: ['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'], unload: ['hello_feature'] }
+const featureLoad: ScriptedCommand = {
+  argv: ['insmod', 'fixtures/hello/hello_feature.ko'],
+  dmesg: ['[hello_feature] Hello, World!'],
+  load: [{ name: 'hello_feature', uses: ['hello_api'] }],
+}
+const featureUnload: ScriptedCommand = {
+  argv: ['rmmod', 'hello_feature'],
+  dmesg: ['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'],
+  unload: ['hello_feature'],
+}
 const hello = () => kernel({ backend: createFakeBackend({ script: [apiLoad, featureLoad, featureUnload] }), modules: 'fixtures/hello' })
 
 describe('expectDmesg', () => {
   test('passes when the previous action logged the lines in order (string: whole line, RegExp: a match)', async () => {
-    await hello().insmod('hello_api').insmod('hello_feature').rmmod('hello_feature')
+    await hello()
+      .insmod('hello_api')
+      .insmod('hello_feature')
+      .rmmod('hello_feature')
       .expectDmesg(['[hello_api] this is a test message.', /Bye Bye/])
       .expectDmesg(['[hello_api] this is a test message.', '[hello_feature] Bye Bye, World!'], { exact: true })
       .expectDmesg(['[hello_api] Hello, World!', '[hello_feature] Hello, World!', /Bye Bye/], { scope: 'run' })
   })
 
   test('fails on lines out of order, showing what the action logged', async () => {
-    const error = await failureOf(hello().insmod('hello_api').insmod('hello_feature').rmmod('hello_feature').expectDmesg(['[hello_feature] Bye Bye, World!', '[hello_api] this is a test message.']))
+    const error = await failureOf(
+      hello()
+        .insmod('hello_api')
+        .insmod('hello_feature')
+        .rmmod('hello_feature')
+        .expectDmesg(['[hello_feature] Bye Bye, World!', '[hello_api] this is a test message.']),
+    )
     expect(shape(error)).toMatchInlineSnapshot(`
       "kernel(sim).expectDmesg(['[hello_feature] Bye Bye, World!', '[hello_api] this is a test message.']) failed
 
@@ -63,14 +80,18 @@ describe('expectDmesg', () => {
   })
 
   test('exact refuses extra lines', async () => {
-    const error = await failureOf(hello().insmod('hello_api').insmod('hello_feature').rmmod('hello_feature').expectDmesg('[hello_feature] Bye Bye, World!', { exact: true }))
+    const error = await failureOf(
+      hello().insmod('hello_api').insmod('hello_feature').rmmod('hello_feature').expectDmesg('[hello_feature] Bye Bye, World!', { exact: true }),
+    )
     expect(error.expected).toContain('exactly these kernel log lines')
   })
 })
 
 describe('expectNoDmesg', () => {
   test('passes when no line matches', async () => {
-    await hello().insmod('hello_api').expectNoDmesg(/Unknown symbol/)
+    await hello()
+      .insmod('hello_api')
+      .expectNoDmesg(/Unknown symbol/)
   })
 
   test('fails listing the matching lines', async () => {

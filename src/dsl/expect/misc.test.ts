@@ -33,10 +33,18 @@ describe('expectModinfo', () => {
 })
 
 describe('expectTainted', () => {
-  const k = (mask: number) => kernel({ backend: createFakeBackend({ script: [{ argv: ['insmod', 'fixtures/hello/hello_api.ko'], load: [{ name: 'hello_api', taint: 'OE' }], tainted: mask }] }), modules: 'fixtures/hello' })
+  const k = (mask: number) =>
+    kernel({
+      backend: createFakeBackend({ script: [{ argv: ['insmod', 'fixtures/hello/hello_api.ko'], load: [{ name: 'hello_api', taint: 'OE' }], tainted: mask }] }),
+      modules: 'fixtures/hello',
+    })
 
   test('passes when the kernel carries the letters (O = 4096, E = 8192)', async () => {
-    await k(4096 + 8192).insmod('hello_api').expectTainted('OE').expectTainted('E').expectTainted('OE', { module: 'hello_api' })
+    await k(4096 + 8192)
+      .insmod('hello_api')
+      .expectTainted('OE')
+      .expectTainted('E')
+      .expectTainted('OE', { module: 'hello_api' })
   })
 
   test('fails with the letters it carries', async () => {
@@ -62,14 +70,19 @@ describe('expectTainted', () => {
 
 describe('expectOutput', () => {
   // Seed (shared/seeds/004): modinfo --field depends prints hello_api.
-  const k = () => kernel({ backend: createFakeBackend({ script: [{ argv: ['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko'], stdout: 'hello_api\n' }] }) })
+  const k = () =>
+    kernel({ backend: createFakeBackend({ script: [{ argv: ['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko'], stdout: 'hello_api\n' }] }) })
 
   test('passes on a substring or a RegExp of stdout/stderr', async () => {
-    await k().run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko']).expectOutput('hello_api').expectOutput(/^hello_api$/m)
+    await k()
+      .run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko'])
+      .expectOutput('hello_api')
+      .expectOutput(/^hello_api$/m)
   })
 
   test('fails showing the output', async () => {
-    expect(shape(await failureOf(k().run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko']).expectOutput('core_lkm')))).toMatchInlineSnapshot(`
+    expect(shape(await failureOf(k().run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko']).expectOutput('core_lkm'))))
+      .toMatchInlineSnapshot(`
       "kernel(sim).expectOutput('core_lkm') failed
 
       Step:      2/2  after run(['modinfo', '--field', 'depends', 'fixtures/hello/hello_feature.ko'])
@@ -85,6 +98,8 @@ describe('expectOutput', () => {
   })
 
   test('an expectation before any action says to queue one', async () => {
-    expect((await failureOf(kernel({ backend: createFakeBackend({ script: [] }) }).expectOutput('x'))).actual).toBe('no action before this step (queue insmod(), modprobe(), run()... first)')
+    expect((await failureOf(kernel({ backend: createFakeBackend({ script: [] }) }).expectOutput('x'))).actual).toBe(
+      'no action before this step (queue insmod(), modprobe(), run()... first)',
+    )
   })
 })

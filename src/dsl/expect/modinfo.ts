@@ -10,15 +10,28 @@ import { testBounded } from './regex.js'
 export type ModinfoValue = string | string[] | RegExp
 
 /** `modinfo -F <field> <file>` for each field (depends, license, vermagic, parm, alias...). */
-export async function expectModinfo(ctx: RunContext, catalog: ModuleCatalog, module: string | ModuleModel, fields: Record<string, ModinfoValue>): Promise<void> {
-  const target = await catalog.resolve(module).then((m) => ctx.pathOf(m), () => (typeof module === 'string' ? module : module.name))
+export async function expectModinfo(
+  ctx: RunContext,
+  catalog: ModuleCatalog,
+  module: string | ModuleModel,
+  fields: Record<string, ModinfoValue>,
+): Promise<void> {
+  const target = await catalog.resolve(module).then(
+    (m) => ctx.pathOf(m),
+    () => (typeof module === 'string' ? module : module.name),
+  )
   const wrong: string[] = []
   const want: string[] = []
   for (const [field, value] of Object.entries(fields)) {
     const result = await ctx.probe(['modinfo', '-F', field, target])
     if (result.exitCode !== 0) throw new StepFailure(`modinfo of ${target}`, `exit ${result.exitCode}: ${result.stderr.trim()}`)
     const values = parseModinfoField(result.stdout)
-    const ok = value instanceof RegExp ? values.some((v) => testBounded(value, v)) : Array.isArray(value) ? values.join('\n') === value.join('\n') : values.length <= 1 && (values[0] ?? '') === value
+    const ok =
+      value instanceof RegExp
+        ? values.some((v) => testBounded(value, v))
+        : Array.isArray(value)
+          ? values.join('\n') === value.join('\n')
+          : values.length <= 1 && (values[0] ?? '') === value
     want.push(`${field}: ${value instanceof RegExp ? String(value) : [value].flat().join(', ')}`)
     if (!ok) wrong.push(`${field}: ${values.length === 0 ? '(absent)' : values.join(', ')}`)
   }

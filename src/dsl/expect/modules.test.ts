@@ -6,11 +6,17 @@ import { failureOf, shape } from '../testing/helpers.js'
 // Seed (shared/seeds/000): client_lkm uses core_lkm; lsmod shows `core_lkm 16384 1 client_lkm`.
 const core: ScriptedCommand = { argv: ['insmod', 'fixtures/stacking/core/core_lkm.ko'], load: [{ name: 'core_lkm' }] }
 const client: ScriptedCommand = { argv: ['insmod', 'fixtures/stacking/client/client_lkm.ko'], load: [{ name: 'client_lkm', size: 20480, uses: ['core_lkm'] }] }
-const stack = () => kernel({ backend: createFakeBackend({ script: [core, client] }), modules: 'fixtures/stacking' }).insmod('core_lkm').insmod('client_lkm')
+const stack = () =>
+  kernel({ backend: createFakeBackend({ script: [core, client] }), modules: 'fixtures/stacking' })
+    .insmod('core_lkm')
+    .insmod('client_lkm')
 
 describe('expectLoaded / expectNotLoaded', () => {
   test('pass on /proc/modules', async () => {
-    await stack().expectLoaded('core_lkm', { refcount: 1, holders: ['client_lkm'] }).expectLoaded('client_lkm', { refcount: 0 }).expectNotLoaded('hello_api')
+    await stack()
+      .expectLoaded('core_lkm', { refcount: 1, holders: ['client_lkm'] })
+      .expectLoaded('client_lkm', { refcount: 0 })
+      .expectNotLoaded('hello_api')
   })
 
   test('expectLoaded fails with the refcount and holders the kernel shows', async () => {
@@ -133,7 +139,9 @@ describe('expectLoadOrder', () => {
   })
 
   test('counts modules a modprobe loaded in one go in their load order (/proc/modules lists newest first)', async () => {
-    const backend = createFakeBackend({ script: [{ argv: ['modprobe', 'hello_feature'], load: [{ name: 'hello_api' }, { name: 'hello_feature', uses: ['hello_api'] }] }] })
+    const backend = createFakeBackend({
+      script: [{ argv: ['modprobe', 'hello_feature'], load: [{ name: 'hello_api' }, { name: 'hello_feature', uses: ['hello_api'] }] }],
+    })
     const run = await kernel({ backend }).modprobe('hello_feature').expectLoadOrder(['hello_api', 'hello_feature'])
     expect(run.loadOrder).toEqual(['hello_api', 'hello_feature'])
   })

@@ -36,6 +36,7 @@ export class Alu {
   /** Condition code cc (the low nibble of jcc/setcc/cmovcc) on the current flags. */
   cond(cc: number): boolean {
     let r: number
+    // prettier-ignore
     switch (cc >> 1) {
       case 0: r = this.of; break
       case 1: r = this.cf; break
@@ -82,6 +83,7 @@ export class Alu {
     const mask = MASK[size]!
     const sign = SIGN[size]!
     let r: number
+    // prettier-ignore
     switch (op) {
       case 0: case 2: {
         const c = op === 2 ? this.cf : 0
@@ -115,6 +117,7 @@ export class Alu {
   private arith64(op: number, a: number, ah: number, b: number, bh: number): number {
     let lo: number
     let hi: number
+    // prettier-ignore
     switch (op) {
       case 0: case 2: {
         let s = a + b + (op === 2 ? this.cf : 0)
@@ -179,6 +182,7 @@ export class Alu {
     const sign = SIGN[size]!
     let r: number
     this.rh = 0
+    // prettier-ignore
     switch (sub) {
       case 0: case 1: {
         const k = n % bits
@@ -222,6 +226,7 @@ export class Alu {
   private shift64(sub: number, a: number, ah: number, n: number): number {
     let lo: number
     let hi: number
+    // prettier-ignore
     switch (sub) {
       case 0: case 1: {
         const left = sub === 0 ? n : 64 - n
@@ -323,13 +328,41 @@ export class Alu {
 let sl = 0
 let sh = 0
 function shl(lo: number, hi: number, n: number): void {
-  if (n === 0) { sl = lo; sh = hi } else if (n < 32) { sh = ((hi << n) | (lo >>> (32 - n))) >>> 0; sl = (lo << n) >>> 0 } else if (n < 64) { sh = (lo << (n - 32)) >>> 0; sl = 0 } else { sl = sh = 0 }
+  if (n === 0) {
+    sl = lo
+    sh = hi
+  } else if (n < 32) {
+    sh = ((hi << n) | (lo >>> (32 - n))) >>> 0
+    sl = (lo << n) >>> 0
+  } else if (n < 64) {
+    sh = (lo << (n - 32)) >>> 0
+    sl = 0
+  } else {
+    sl = sh = 0
+  }
 }
 function shr(lo: number, hi: number, n: number): void {
-  if (n === 0) { sl = lo; sh = hi } else if (n < 32) { sl = ((lo >>> n) | (hi << (32 - n))) >>> 0; sh = hi >>> n } else if (n < 64) { sl = hi >>> (n - 32); sh = 0 } else { sl = sh = 0 }
+  if (n === 0) {
+    sl = lo
+    sh = hi
+  } else if (n < 32) {
+    sl = ((lo >>> n) | (hi << (32 - n))) >>> 0
+    sh = hi >>> n
+  } else if (n < 64) {
+    sl = hi >>> (n - 32)
+    sh = 0
+  } else {
+    sl = sh = 0
+  }
 }
 function sar(lo: number, hi: number, n: number): void {
-  if (n < 32) { sl = ((lo >>> n) | (hi << (32 - n))) >>> 0; sh = (hi >> n) >>> 0 } else { sl = (hi >> (n - 32)) >>> 0; sh = (hi >> 31) >>> 0 }
+  if (n < 32) {
+    sl = ((lo >>> n) | (hi << (32 - n))) >>> 0
+    sh = (hi >> n) >>> 0
+  } else {
+    sl = (hi >> (n - 32)) >>> 0
+    sh = (hi >> 31) >>> 0
+  }
 }
 function bit64(lo: number, hi: number, n: number): number {
   return n < 32 ? (lo >>> n) & 1 : (hi >>> (n - 32)) & 1

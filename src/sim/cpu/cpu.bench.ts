@@ -4,12 +4,14 @@ import { Harness, compileKernelC } from './testcc.js'
 
 const h = new Harness()
 h.host('_printk', () => 0)
-h.load(await compileKernelC(String.raw`
+h.load(
+  await compileKernelC(String.raw`
 extern int _printk(const char *, ...);
 volatile int sink;
 unsigned long loop(unsigned long n) { unsigned long s = 0; for (unsigned long i = 0; i < n; i++) { s += i * 3; sink = s; } return s; }
 int hello_init(void) { _printk("\0016hello: %s %d\n", "world", 42); return 0; }
-`))
+`),
+)
 
 describe('sim/cpu', () => {
   bench('hello_init (a few instructions and one host call)', () => {

@@ -345,8 +345,15 @@ describe('division fast path', () => {
   cpu.memory.write(CODE + 16n, new Uint8Array([0x48, 0x89, 0xf8, 0x31, 0xd2, 0x48, 0xf7, 0xf6, 0x48, 0x89, 0xd0, 0xc3]))
   test('64-bit unsigned quotients and remainders near the limits of a double', () => {
     const cases: Array<[bigint, bigint]> = [
-      [(1n << 52n) - 1n, 3n], [(1n << 52n) - 1n, (1n << 26n) + 1n], [(1n << 52n) - 2n, (1n << 52n) - 1n], [4503599627370495n, 4503599627370494n],
-      [(1n << 53n) + 1n, 7n], [(1n << 64n) - 1n, 10n], [123456789n, 1n], [0n, 5n], [(1n << 51n) + 12345n, 1000003n],
+      [(1n << 52n) - 1n, 3n],
+      [(1n << 52n) - 1n, (1n << 26n) + 1n],
+      [(1n << 52n) - 2n, (1n << 52n) - 1n],
+      [4503599627370495n, 4503599627370494n],
+      [(1n << 53n) + 1n, 7n],
+      [(1n << 64n) - 1n, 10n],
+      [123456789n, 1n],
+      [0n, 5n],
+      [(1n << 51n) + 12345n, 1000003n],
     ]
     for (const [n, v] of cases) {
       expect(cpu.call(CODE, [n, v]), `${n} / ${v}`).toMatchObject({ value: n / v })

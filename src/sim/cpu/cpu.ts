@@ -15,7 +15,34 @@ export type { PortIo } from './machine.js'
 // imported binding into an accessor call, which costs 5x in the interpreter loop.
 const { Insn, Kind, Op, decode } = dec
 const PROT_X = 4
-const { MOV_EG, MOV_GE, MOV_EI, MOV_RI, LEA, ALU_EG, ALU_GE, ALU_EI, TEST_EG, TEST_EI, JCC, JMP, CALL, CALL_E, JMP_E, RET, PUSH_R, POP_R, PUSH_I, MOVZX, MOVSX, CMOVCC, SETCC, NOP, PAUSE, HOST } = Op
+const {
+  MOV_EG,
+  MOV_GE,
+  MOV_EI,
+  MOV_RI,
+  LEA,
+  ALU_EG,
+  ALU_GE,
+  ALU_EI,
+  TEST_EG,
+  TEST_EI,
+  JCC,
+  JMP,
+  CALL,
+  CALL_E,
+  JMP_E,
+  RET,
+  PUSH_R,
+  POP_R,
+  PUSH_I,
+  MOVZX,
+  MOVSX,
+  CMOVCC,
+  SETCC,
+  NOP,
+  PAUSE,
+  HOST,
+} = Op
 type Insn = dec.Insn
 
 const SHADOW_CAP = 1024
@@ -262,7 +289,7 @@ export class Cpu extends Exec {
     const hi = this.ripHi
     // Fast path: same code page as the last fetch and its decoded cache still valid.
     const fc = this.fetchCode
-    if (fc !== undefined && (lo >>> 12) === this.fetchLo && hi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch) {
+    if (fc !== undefined && lo >>> 12 === this.fetchLo && hi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch) {
       const c = fc[lo & 0xfff]
       if (c !== undefined) return c
     }
@@ -343,7 +370,10 @@ export class Cpu extends Exec {
         // Inline form of fetch()'s fast path: same page, cache valid, instruction decoded.
         const fc = this.fetchCode
         const lo = this.ripLo
-        const c = fc !== undefined && (lo >>> 12) === this.fetchLo && this.ripHi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch ? fc[lo & 0xfff] : undefined
+        const c =
+          fc !== undefined && lo >>> 12 === this.fetchLo && this.ripHi === this.fetchHi && this.fetchPage!.code === fc && this.fetchEpoch === this.memory.epoch
+            ? fc[lo & 0xfff]
+            : undefined
         d = c !== undefined ? c : this.fetch()
       }
       this.icount++
@@ -379,7 +409,9 @@ export class Cpu extends Exec {
           this.setR(d.reg, size, this.eaLo, this.eaHi)
           break
         }
-        case ALU_EG: case ALU_GE: case ALU_EI: {
+        case ALU_EG:
+        case ALU_GE:
+        case ALU_EI: {
           const a = d.op === ALU_GE ? this.getR(d.reg, size) : this.getE(d, size)
           const ah = this.vh
           let b: number
@@ -401,7 +433,8 @@ export class Cpu extends Exec {
           }
           break
         }
-        case TEST_EG: case TEST_EI: {
+        case TEST_EG:
+        case TEST_EI: {
           const a = this.getE(d, size)
           const ah = this.vh
           if (d.op === TEST_EG) {
@@ -482,7 +515,8 @@ export class Cpu extends Exec {
           if (d.mod !== 3) this.ea(d)
           this.setE(d, 1, this.cond(d.sub) ? 1 : 0, 0)
           break
-        case NOP: case PAUSE:
+        case NOP:
+        case PAUSE:
           break
         case HOST: {
           const r = this.host(d.host as HostEntry)
@@ -546,5 +580,4 @@ export class Cpu extends Exec {
     this.ripHi = hi
     return undefined
   }
-
 }

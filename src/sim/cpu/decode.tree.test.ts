@@ -9,7 +9,6 @@ import { readElf, STT_FUNC, type ElfFile } from '../../elf/read.js'
 import { Kind, decode } from './decode.js'
 import { treeModules, TREE_RELEASE } from './testkit.js'
 
-
 const TREE = `/lib/modules/${TREE_RELEASE}/kernel`
 
 /** The vector/FPU opcode space the decoder may classify as VECTOR (SDM vol. 2, appendix A). */
@@ -22,9 +21,14 @@ function listedVector(opcode: number): boolean {
   if (opcode === 0x9b) return true // fwait
   if (opcode < 0x0f00 || opcode > 0x0fff) return false
   const b = opcode & 0xff
-  return (b >= 0x10 && b <= 0x17) || (b >= 0x28 && b <= 0x2f) || (b >= 0x50 && b <= 0x7f) || (b >= 0xd0 && b <= 0xfe) || [0x0e, 0x0f, 0xc2, 0xc4, 0xc5, 0xc6].includes(b)
+  return (
+    (b >= 0x10 && b <= 0x17) ||
+    (b >= 0x28 && b <= 0x2f) ||
+    (b >= 0x50 && b <= 0x7f) ||
+    (b >= 0xd0 && b <= 0xfe) ||
+    [0x0e, 0x0f, 0xc2, 0xc4, 0xc5, 0xc6].includes(b)
+  )
 }
-
 
 /** Calls `visit` with every function symbol in a .text* section: name, section bytes, start, end. */
 function eachFunction(elf: ElfFile, visit: (name: number, section: string, data: Uint8Array, start: number, end: number) => void): void {
@@ -51,7 +55,7 @@ test('every function of every module in the 6.1 tree decodes (vector/FPU opcodes
     const elf = readElf(new Uint8Array(buf.buffer, buf.byteOffset, buf.length))
     const mod = f.slice(TREE.length + 1)
     eachFunction(elf, (sym, _sec, data, start, end) => {
-      for (let p = start; p < end; ) {
+      for (let p = start; p < end;) {
         const d = decode(data, p, end, 0, 0)
         insns++
         if (d.kind === Kind.UNKNOWN) {
@@ -67,7 +71,9 @@ test('every function of every module in the 6.1 tree decodes (vector/FPU opcodes
       }
     })
   }
-  console.log(`decoded ${insns} instructions in ${files.length} modules; ${vectorModules.size} modules contain vector/FPU code (not executed): ${[...vectorModules.keys()].slice(0, 12).join(', ')}, ...`)
+  console.log(
+    `decoded ${insns} instructions in ${files.length} modules; ${vectorModules.size} modules contain vector/FPU code (not executed): ${[...vectorModules.keys()].slice(0, 12).join(', ')}, ...`,
+  )
   expect(unknown.slice(0, 20)).toEqual([])
   expect(unlisted.slice(0, 20)).toEqual([])
   expect(insns).toBeGreaterThan(10_000_000)
@@ -98,7 +104,7 @@ test('instruction boundaries agree with objdump on a sample of modules', async (
     const elf = readElf(new Uint8Array(buf.buffer, buf.byteOffset, buf.length))
     eachFunction(elf, (sym, sec, data, start, end) => {
       const ok = bounds.get(sec)
-      for (let p = start; p < end; ) {
+      for (let p = start; p < end;) {
         if (!ok?.has(p)) {
           mismatches.push(`${name}: ${elf.symbolName(sym)}+0x${(p - start).toString(16)} (${sec}+0x${p.toString(16)}) is not an instruction start for objdump`)
           break

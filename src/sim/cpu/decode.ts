@@ -2,6 +2,7 @@
 // Opcode facts from the Intel SDM vol. 2 opcode maps (appendix A); the code is our own.
 
 /** What the executor does with an instruction. */
+// prettier-ignore
 export const Op = {
   UNKNOWN: 0, VECTOR: 1, SYSTEM: 2, HOST: 3,
   ALU_EG: 4, ALU_GE: 5, ALU_EI: 6, TEST_EG: 7, TEST_EI: 8,
@@ -233,11 +234,11 @@ function uimm(n: number): void {
   d.immHi = 0
 }
 function immz(): void {
-imm(vsize === 2 ? 2 : 4)
+  imm(vsize === 2 ? 2 : 4)
 }
 /** Byte register number: without REX, 4..7 are AH..BH. */
 function r8(n: number): number {
-return rex === 0 && n >= 4 && n < 8 ? n + 12 : n
+  return rex === 0 && n >= 4 && n < 8 ? n + 12 : n
 }
 function rel(n: number): void {
   imm(n)
@@ -309,6 +310,7 @@ function oneByte(b: number): void {
     d.op = Op.VECTOR
     return modrm()
   }
+  // prettier-ignore
   switch (b) {
     case 0x63:
       d.op = vsize === 8 ? Op.MOVSX : Op.MOV_GE
@@ -511,6 +513,7 @@ function twoByte(b: number): void {
     if (VEC2_IMM.has(b)) uimm(1)
     return
   }
+  // prettier-ignore
   switch (b) {
     case 0x00: case 0x02: case 0x03: return sys(true)
     case 0x01: {

@@ -18,6 +18,7 @@ export abstract class Exec extends Machine {
     const size = d.size
     const R = this.R
     const H = this.H
+    // prettier-ignore
     switch (d.op) {
       case Op.XCHG: {
         const a = this.getE(d, size)
@@ -349,6 +350,7 @@ export abstract class Exec extends Machine {
     const H = this.H
     const a = this.getE(d, size)
     const ah = this.vh
+    // prettier-ignore
     switch (d.sub) {
       case 0: case 1:
         this.arith(4, size, a, ah, size >= 4 ? d.imm : d.imm & (size === 2 ? 0xffff : 0xff), d.immHi)
@@ -528,6 +530,7 @@ export abstract class Exec extends Machine {
           this.icount++
         }
       }
+      // prettier-ignore
       switch (kind) {
         case Str.MOVS: {
           const [l, h] = this.srcAddr(srcGs)

@@ -4,7 +4,12 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { DATA_BASE, Harness, compileKernelC, describe as say, runNative } from './testcc.js'
 
-const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800
+const CF = 0x1,
+  PF = 0x4,
+  AF = 0x10,
+  ZF = 0x40,
+  SF = 0x80,
+  OF = 0x800
 const ALL = CF | PF | AF | ZF | SF | OF
 
 interface Template {
@@ -68,10 +73,20 @@ add({ name: 'sub_hb_lb', body: 'subb %b[b], %h[a]', a: '+Q', b: '+Q', mask: fixe
 add({ name: 'mov_hb', body: 'movb %h[b], %b[a]', a: '+Q', b: '+Q', mask: fixed(ALL) })
 add({ name: 'movzx_hb', body: 'movzbl %h[b], %k[a]', a: '+Q', b: '+Q', mask: fixed(ALL) })
 for (const [name, body, n] of [
-  ['shl1_q', 'shlq $1, %q[a]', 1], ['shr1_l', 'shrl $1, %k[a]', 1], ['sar1_w', 'sarw $1, %w[a]', 1], ['rol1_b', 'rolb $1, %b[a]', 1],
-  ['ror1_q', 'rorq $1, %q[a]', 1], ['rcl1_l', 'rcll $1, %k[a]', 1], ['rcr1_q', 'rcrq $1, %q[a]', 1],
-  ['shl5_q', 'shlq $5, %q[a]', 5], ['sar40_q', 'sarq $40, %q[a]', 40], ['shr31_l', 'shrl $31, %k[a]', 31], ['rol7_w', 'rolw $7, %w[a]', 7],
-  ['ror13_l', 'rorl $13, %k[a]', 13], ['shl9_b', 'shlb $9, %b[a]', 9], ['sar3_b', 'sarb $3, %b[a]', 3],
+  ['shl1_q', 'shlq $1, %q[a]', 1],
+  ['shr1_l', 'shrl $1, %k[a]', 1],
+  ['sar1_w', 'sarw $1, %w[a]', 1],
+  ['rol1_b', 'rolb $1, %b[a]', 1],
+  ['ror1_q', 'rorq $1, %q[a]', 1],
+  ['rcl1_l', 'rcll $1, %k[a]', 1],
+  ['rcr1_q', 'rcrq $1, %q[a]', 1],
+  ['shl5_q', 'shlq $5, %q[a]', 5],
+  ['sar40_q', 'sarq $40, %q[a]', 40],
+  ['shr31_l', 'shrl $31, %k[a]', 31],
+  ['rol7_w', 'rolw $7, %w[a]', 7],
+  ['ror13_l', 'rorl $13, %k[a]', 13],
+  ['shl9_b', 'shlb $9, %b[a]', 9],
+  ['sar3_b', 'sarb $3, %b[a]', 3],
 ] as const) {
   const op = name.replace(/\d.*/, '')
   const bits = BigInt({ b: 8, w: 16, l: 32, q: 64 }[name.at(-1) as 'b']!)
@@ -89,7 +104,8 @@ for (const { s, m, bits } of SIZES.slice(1)) {
   add({ name: `lzcnt_${s}`, body: `lzcnt${s} ${m}[b], ${m}[a]`, mask: fixed(CF | ZF) })
   add({ name: `popcnt_${s}`, body: `popcnt${s} ${m}[b], ${m}[a]`, mask: fixed(ALL) })
   add({ name: `imul2_${s}`, body: `imul${s} ${m}[b], ${m}[a]`, mask: fixed(CF | OF) })
-  for (const op of ['cmovb', 'cmovle', 'cmovnp', 'cmovo']) add({ name: `${op}_${s}`, body: `cmp${s} ${m}[c], ${m}[b]\n\t${op}${s} ${m}[b], ${m}[a]`, mask: fixed(ALL) })
+  for (const op of ['cmovb', 'cmovle', 'cmovnp', 'cmovo'])
+    add({ name: `${op}_${s}`, body: `cmp${s} ${m}[c], ${m}[b]\n\t${op}${s} ${m}[b], ${m}[a]`, mask: fixed(ALL) })
 }
 add({ name: 'shld_imm_q', body: 'shldq $12, %q[b], %q[a]', mask: () => doubleMask(64n, 12n) })
 add({ name: 'shrd_imm_l', body: 'shrdl $1, %k[b], %k[a]', mask: () => doubleMask(32n, 1n) })
@@ -98,7 +114,14 @@ add({ name: 'btr_imm_l', body: 'btrl $31, %k[a]', mask: fixed(CF | ZF) })
 add({ name: 'imul3_q', body: 'imulq $-7, %q[b], %q[a]', mask: fixed(CF | OF) })
 add({ name: 'imul3_l', body: 'imull $100000, %k[b], %k[a]', mask: fixed(CF | OF) })
 add({ name: 'imul3_w', body: 'imulw $300, %w[b], %w[a]', mask: fixed(CF | OF) })
-for (const [name, body] of [['cbw', 'cbtw'], ['cwde', 'cwtl'], ['cdqe', 'cltq'], ['cwd', 'cwtd'], ['cdq', 'cltd'], ['cqo', 'cqto']] as const) {
+for (const [name, body] of [
+  ['cbw', 'cbtw'],
+  ['cwde', 'cwtl'],
+  ['cdqe', 'cltq'],
+  ['cwd', 'cwtd'],
+  ['cdq', 'cltd'],
+  ['cqo', 'cqto'],
+] as const) {
   add({ name, body, a: '+a', c: '+d', mask: fixed(ALL) })
 }
 add({ name: 'bswap_q', body: 'bswapq %q[a]', mask: fixed(ALL) })
@@ -109,9 +132,17 @@ add({ name: 'sahf', body: 'sahf', a: '+a', mask: fixed(ALL) })
 add({ name: 'cmc_stc', body: 'cmc', mask: fixed(ALL) })
 add({ name: 'lock_xadd_mem', body: 'movq %q[a], -8(%%rsp)\n\tlock xaddq %q[b], -8(%%rsp)\n\tmovq -8(%%rsp), %q[a]', mask: fixed(ALL) })
 add({ name: 'lock_cmpxchg_mem', body: 'movq %q[a], -8(%%rsp)\n\tlock cmpxchgq %q[b], -8(%%rsp)\n\tmovq -8(%%rsp), %q[a]', c: '+a', mask: fixed(ALL) })
-add({ name: 'bt_mem_reg', body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandq $127, %q[b]\n\tbtsq %q[b], -16(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]', mask: fixed(CF | ZF) })
+add({
+  name: 'bt_mem_reg',
+  body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandq $127, %q[b]\n\tbtsq %q[b], -16(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]',
+  mask: fixed(CF | ZF),
+})
 // Memory operands: read-modify-write forms, register bit offsets into memory (negative too), push/pop.
-const MEM = (op: string, mask = ALL): Template => ({ name: `mem_${op.split(' ')[0]}_${templates.length}`, body: `movq %q[a], -8(%%rsp)\n\t${op}\n\tmovq -8(%%rsp), %q[a]`, mask: () => mask })
+const MEM = (op: string, mask = ALL): Template => ({
+  name: `mem_${op.split(' ')[0]}_${templates.length}`,
+  body: `movq %q[a], -8(%%rsp)\n\t${op}\n\tmovq -8(%%rsp), %q[a]`,
+  mask: () => mask,
+})
 add(MEM('addq %q[b], -8(%%rsp)'))
 add(MEM('subl %k[b], -8(%%rsp)'))
 add(MEM('andw $0x0ff0, -8(%%rsp)', ALL & ~AF))
@@ -131,8 +162,16 @@ add(MEM('pushq %q[b]\n\tpopq -8(%%rsp)'))
 add({ ...MEM('shlq %%cl, -8(%%rsp)'), c: '+c', mask: (_a, _b, c) => shiftMask('shl', 64n, c & 0xffn) })
 add({ ...MEM('rorl %%cl, -8(%%rsp)'), c: '+c', mask: (_a, _b, c) => shiftMask('ror', 32n, c & 0xffn) })
 add({ ...MEM('shrdq %%cl, %q[b], -8(%%rsp)'), c: '+c', mask: (_a, _b, c) => doubleMask(64n, c) })
-add({ name: 'bts_mem_negative_offset', body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandq $127, %q[b]\n\tsubq $64, %q[b]\n\tbtsq %q[b], -8(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]', mask: fixed(CF | ZF) })
-add({ name: 'btcl_mem_reg', body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandl $63, %k[b]\n\tbtcl %k[b], -16(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]', mask: fixed(CF | ZF) })
+add({
+  name: 'bts_mem_negative_offset',
+  body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandq $127, %q[b]\n\tsubq $64, %q[b]\n\tbtsq %q[b], -8(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]',
+  mask: fixed(CF | ZF),
+})
+add({
+  name: 'btcl_mem_reg',
+  body: 'movq %q[a], -16(%%rsp)\n\tmovq %q[c], -8(%%rsp)\n\tandl $63, %k[b]\n\tbtcl %k[b], -16(%%rsp)\n\tmovq -16(%%rsp), %q[a]\n\tmovq -8(%%rsp), %q[c]',
+  mask: fixed(CF | ZF),
+})
 // Loops on %rcx.
 add({ name: 'loop', body: 'andq $15, %%rcx\n\tjrcxz 2f\n1:\taddq $3, %q[a]\n\tloop 1b\n2:', c: '+c', mask: fixed(ALL) })
 add({ name: 'loopne', body: 'andq $15, %%rcx\n\tjrcxz 2f\n1:\taddq $1, %q[a]\n\tcmpq %q[a], %q[b]\n\tloopne 1b\n2:', c: '+c', mask: fixed(ALL) })
@@ -149,14 +188,26 @@ add({ name: 'div_q', body: 'divq %q[b]', a: '+a', c: '+d', guard: `if (b == 0 ||
 add({ name: 'div_l', body: 'divl %k[b]', a: '+a', c: '+d', guard: `if ((u32)b == 0 || (u32)c >= (u32)b) { ${DEAD} }`, mask: fixed(0) })
 add({ name: 'div_w', body: 'divw %w[b]', a: '+a', c: '+d', guard: `if ((u16)b == 0 || (u16)c >= (u16)b) { ${DEAD} }`, mask: fixed(0) })
 add({ name: 'div_b', body: 'divb %b[b]', a: '+a', guard: `if ((u8)b == 0 || (u8)(a >> 8) >= (u8)b) { ${DEAD} }`, mask: fixed(0) })
-add({ name: 'idiv_q', body: 'idivq %q[b]', a: '+a', c: '+d', guard: `c = (u64)((long long)a >> 63); if (b == 0 || (a == 0x8000000000000000ULL && b == ~0ULL)) { ${DEAD} }`, mask: fixed(0) })
 add({
-  name: 'idiv_l', body: 'idivl %k[b]', a: '+a', c: '+d',
+  name: 'idiv_q',
+  body: 'idivq %q[b]',
+  a: '+a',
+  c: '+d',
+  guard: `c = (u64)((long long)a >> 63); if (b == 0 || (a == 0x8000000000000000ULL && b == ~0ULL)) { ${DEAD} }`,
+  mask: fixed(0),
+})
+add({
+  name: 'idiv_l',
+  body: 'idivl %k[b]',
+  a: '+a',
+  c: '+d',
   guard: `{ long long n = (long long)(((u64)(u32)c << 32) | (u32)a); long long dv = (int)b; if (dv == 0 || (n == (long long)0x8000000000000000ULL && dv == -1) || n / dv > 0x7fffffffLL || n / dv < -0x80000000LL) { ${DEAD} } }`,
   mask: fixed(0),
 })
 add({
-  name: 'idiv_b', body: 'idivb %b[b]', a: '+a',
+  name: 'idiv_b',
+  body: 'idivb %b[b]',
+  a: '+a',
   guard: `{ int n = (short)(u16)a; int dv = (signed char)b; if (dv == 0 || n / dv > 127 || n / dv < -128) { ${DEAD} } }`,
   mask: fixed(0),
 })
@@ -180,14 +231,38 @@ function doubleMask(bits: bigint, count: bigint): number | null {
 }
 
 const VALUES = [
-  0x0n, 0x1n, 0x2n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn,
-  0x100000000n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0xfffffffffffffffen, 0x123456789abcdef0n,
-  0xfedcba9876543210n, 0x8000000080000000n, 0x1ffffffffn,
+  0x0n,
+  0x1n,
+  0x2n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x100n,
+  0x7fffn,
+  0x8000n,
+  0xffffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  0x7fffffffffffffffn,
+  0x8000000000000000n,
+  0xffffffffffffffffn,
+  0xfffffffffffffffen,
+  0x123456789abcdef0n,
+  0xfedcba9876543210n,
+  0x8000000080000000n,
+  0x1ffffffffn,
 ]
 const COUNTS = [0n, 1n, 2n, 7n, 8n, 9n, 15n, 16n, 17n, 31n, 32n, 33n, 63n, 64n, 0x41n, 0xffffffffffffffffn, 0x200000003n]
 const FLAGS_IN = [0n, 0x8d5n, 0x1n, 0xc4n, 0x10n, 0x800n, 0x41n]
 
-interface Case { a: bigint; b: bigint; c: bigint; fin: bigint }
+interface Case {
+  a: bigint
+  b: bigint
+  c: bigint
+  fin: bigint
+}
 const CASES: Case[] = []
 VALUES.forEach((a, i) => VALUES.forEach((b, j) => CASES.push({ a, b, c: COUNTS[(i * 7 + j) % COUNTS.length]!, fin: FLAGS_IN[(i + j) % FLAGS_IN.length]! })))
 

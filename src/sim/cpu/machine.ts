@@ -135,18 +135,34 @@ export abstract class Machine extends Alu {
   /** Register n of `size` bytes (byte registers 16..19: AH..BH); high half in vh. */
   protected getR(n: number, size: number): number {
     switch (size) {
-      case 8: this.vh = this.H[n]!; return this.R[n]!
-      case 4: this.vh = 0; return this.R[n]!
-      case 2: this.vh = 0; return this.R[n]! & 0xffff
-      default: this.vh = 0; return n < 16 ? this.R[n]! & 0xff : (this.R[n - 16]! >>> 8) & 0xff
+      case 8:
+        this.vh = this.H[n]!
+        return this.R[n]!
+      case 4:
+        this.vh = 0
+        return this.R[n]!
+      case 2:
+        this.vh = 0
+        return this.R[n]! & 0xffff
+      default:
+        this.vh = 0
+        return n < 16 ? this.R[n]! & 0xff : (this.R[n - 16]! >>> 8) & 0xff
     }
   }
 
   protected setR(n: number, size: number, lo: number, hi: number): void {
     switch (size) {
-      case 8: this.R[n] = lo; this.H[n] = hi; return
-      case 4: this.R[n] = lo; this.H[n] = 0; return
-      case 2: this.R[n] = (this.R[n]! & 0xffff0000) | (lo & 0xffff); return
+      case 8:
+        this.R[n] = lo
+        this.H[n] = hi
+        return
+      case 4:
+        this.R[n] = lo
+        this.H[n] = 0
+        return
+      case 2:
+        this.R[n] = (this.R[n]! & 0xffff0000) | (lo & 0xffff)
+        return
       default:
         if (n < 16) this.R[n] = (this.R[n]! & 0xffffff00) | (lo & 0xff)
         else this.R[n - 16] = (this.R[n - 16]! & 0xffff00ff) | ((lo & 0xff) << 8)
@@ -156,20 +172,37 @@ export abstract class Machine extends Alu {
   protected load(size: number, lo: number, hi: number): number {
     const m = this.memory
     switch (size) {
-      case 8: { const v = m.read64(lo, hi); this.vh = m.hi; return v }
-      case 4: this.vh = 0; return m.read32(lo, hi)
-      case 2: this.vh = 0; return m.read16(lo, hi)
-      default: this.vh = 0; return m.read8(lo, hi)
+      case 8: {
+        const v = m.read64(lo, hi)
+        this.vh = m.hi
+        return v
+      }
+      case 4:
+        this.vh = 0
+        return m.read32(lo, hi)
+      case 2:
+        this.vh = 0
+        return m.read16(lo, hi)
+      default:
+        this.vh = 0
+        return m.read8(lo, hi)
     }
   }
 
   protected store(size: number, lo: number, hi: number, v: number, vh: number): void {
     const m = this.memory
     switch (size) {
-      case 8: m.write64(lo, hi, v, vh); return
-      case 4: m.write32(lo, hi, v); return
-      case 2: m.write16(lo, hi, v & 0xffff); return
-      default: m.write8(lo, hi, v & 0xff)
+      case 8:
+        m.write64(lo, hi, v, vh)
+        return
+      case 4:
+        m.write32(lo, hi, v)
+        return
+      case 2:
+        m.write16(lo, hi, v & 0xffff)
+        return
+      default:
+        m.write8(lo, hi, v & 0xff)
     }
   }
 

@@ -7,10 +7,19 @@ import { DATA_BASE, Harness, compileKernelC, describe as say, runNative } from '
 /** The kernel exports GCC may call for copies it does not inline. */
 function withStringHelpers(h: Harness): Harness {
   const m = h.cpu.memory
-  h.host('memcpy', (c) => { m.write(c.arg(0), m.read(c.arg(1), Number(c.arg(2)))); return c.arg(0) })
-  h.host('memmove', (c) => { m.write(c.arg(0), m.read(c.arg(1), Number(c.arg(2)))); return c.arg(0) })
+  h.host('memcpy', (c) => {
+    m.write(c.arg(0), m.read(c.arg(1), Number(c.arg(2))))
+    return c.arg(0)
+  })
+  h.host('memmove', (c) => {
+    m.write(c.arg(0), m.read(c.arg(1), Number(c.arg(2))))
+    return c.arg(0)
+  })
   h.host('strlen', (c) => BigInt(m.readCString(c.arg(0), 1 << 20).length))
-  h.host('memset', (c) => { m.write(c.arg(0), new Uint8Array(Number(c.arg(2))).fill(Number(c.arg(1) & 0xffn))); return c.arg(0) })
+  h.host('memset', (c) => {
+    m.write(c.arg(0), new Uint8Array(Number(c.arg(2))).fill(Number(c.arg(1) & 0xffn)))
+    return c.arg(0)
+  })
   return h
 }
 

@@ -80,9 +80,13 @@ test('init of every 10th module of the 6.1 tree runs to an outcome with stubbed 
     const key = r.kind === 'trap' ? `trap ${r.trap}` : r.kind === 'returned' ? `returned ${r.value === 0n ? '0' : 'error'}` : r.kind
     outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
     if (r.kind === 'trap' && r.trap === 'unsupported') notModelled.push(`${name}: ${r.detail}`)
-    if (process.env.CPU_SHOW_FAULTS && (r.kind === 'fault' || r.kind === 'budget')) console.log(`${name}: ${r.kind} ${r.kind === 'fault' ? `${r.fault.access} 0x${r.fault.address.toString(16)}` : ''} rip=0x${(r.rip - 0xffffffffc0000000n).toString(16)}`)
+    if (process.env.CPU_SHOW_FAULTS && (r.kind === 'fault' || r.kind === 'budget'))
+      console.log(
+        `${name}: ${r.kind} ${r.kind === 'fault' ? `${r.fault.access} 0x${r.fault.address.toString(16)}` : ''} rip=0x${(r.rip - 0xffffffffc0000000n).toString(16)}`,
+      )
     if (r.kind === 'host-error') bad.push(`${name}: host error ${String(r.error)}`)
-    if (r.kind === 'trap' && (r.trap === 'invalid-opcode' || /internal op/.test(r.detail ?? ''))) bad.push(`${name}: ${r.trap} ${r.detail ?? ''} at 0x${r.rip.toString(16)}`)
+    if (r.kind === 'trap' && (r.trap === 'invalid-opcode' || /internal op/.test(r.detail ?? '')))
+      bad.push(`${name}: ${r.trap} ${r.detail ?? ''} at 0x${r.rip.toString(16)}`)
   }
   console.log(`init of ${files.length} modules, ${instructions} instructions: ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}`)
   if (notModelled.length) console.log(`not modelled (as designed):\n  ${notModelled.join('\n  ')}`)

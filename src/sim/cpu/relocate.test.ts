@@ -2,8 +2,16 @@ import { existsSync, readFileSync } from 'node:fs'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
 import {
-  R_X86_64_32, R_X86_64_32S, R_X86_64_64, R_X86_64_NONE, R_X86_64_PC32, R_X86_64_PC64, R_X86_64_PLT32,
-  applyRelocateAdd, bufferTarget, type Rela,
+  R_X86_64_32,
+  R_X86_64_32S,
+  R_X86_64_64,
+  R_X86_64_NONE,
+  R_X86_64_PC32,
+  R_X86_64_PC64,
+  R_X86_64_PLT32,
+  applyRelocateAdd,
+  bufferTarget,
+  type Rela,
 } from './relocate.js'
 import { SparseMemory } from './memory.js'
 
@@ -11,7 +19,14 @@ const BASE = 0xffffffffc0001000n
 const SYMS = [0n, 0xffffffffc0002000n, 0xffffffff81234567n, 0x1234n, 0x100000000n, 0xffffffff7fffffffn]
 
 function run(relocs: Rela[], buf = new Uint8Array(64)) {
-  const r = applyRelocateAdd({ module: 'mod', sectionAddr: BASE, relocs, symbolValue: (i) => SYMS[i]!, target: bufferTarget(buf, BASE), formatPointer: () => 'LOC' })
+  const r = applyRelocateAdd({
+    module: 'mod',
+    sectionAddr: BASE,
+    relocs,
+    symbolValue: (i) => SYMS[i]!,
+    target: bufferTarget(buf, BASE),
+    formatPointer: () => 'LOC',
+  })
   const view = new DataView(buf.buffer)
   return { r, buf, u32: (o: number) => view.getUint32(o, true), u64: (o: number) => view.getBigUint64(o, true) }
 }
@@ -62,20 +77,45 @@ describe('applyRelocateAdd (6.1 arch/x86/kernel/module.c)', () => {
     expect(run([{ offset: 0, type: R_X86_64_PC32, sym: 1, addend: -4 }], buf).r).toEqual({
       ok: false,
       errno: 8,
-      messages: [{ level: 3, text: `module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type 2, loc LOC, val ${(0xffffffffc0002000n - 4n - BASE).toString(16)}` }],
+      messages: [
+        {
+          level: 3,
+          text: `module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type 2, loc LOC, val ${(0xffffffffc0002000n - 4n - BASE).toString(16)}`,
+        },
+      ],
     })
   })
 
   test('an unknown type names the module and the type', () => {
-    expect(run([{ offset: 0, type: 42, sym: 1, addend: 0 }]).r).toEqual({ ok: false, errno: 8, messages: [{ level: 3, text: 'module: mod: Unknown rela relocation: 42' }] })
+    expect(run([{ offset: 0, type: 42, sym: 1, addend: 0 }]).r).toEqual({
+      ok: false,
+      errno: 8,
+      messages: [{ level: 3, text: 'module: mod: Unknown rela relocation: 42' }],
+    })
   })
 
   test('writes into GuestMemory; an unmapped location is a GuestFault', () => {
     const mem = new SparseMemory()
     mem.map(BASE, 4096, 'rw')
-    expect(applyRelocateAdd({ module: 'm', sectionAddr: BASE, relocs: [{ offset: 8, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i]!, target: mem }).ok).toBe(true)
+    expect(
+      applyRelocateAdd({
+        module: 'm',
+        sectionAddr: BASE,
+        relocs: [{ offset: 8, type: R_X86_64_64, sym: 1, addend: 0 }],
+        symbolValue: (i) => SYMS[i]!,
+        target: mem,
+      }).ok,
+    ).toBe(true)
     expect(mem.readU64(BASE + 8n)).toBe(0xffffffffc0002000n)
-    expect(() => applyRelocateAdd({ module: 'm', sectionAddr: BASE + 4096n, relocs: [{ offset: 0, type: R_X86_64_64, sym: 1, addend: 0 }], symbolValue: (i) => SYMS[i]!, target: mem })).toThrow(/write fault|read fault/)
+    expect(() =>
+      applyRelocateAdd({
+        module: 'm',
+        sectionAddr: BASE + 4096n,
+        relocs: [{ offset: 0, type: R_X86_64_64, sym: 1, addend: 0 }],
+        symbolValue: (i) => SYMS[i]!,
+        target: mem,
+      }),
+    ).toThrow(/write fault|read fault/)
   })
 })
 

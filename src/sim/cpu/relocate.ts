@@ -98,7 +98,10 @@ export function applyRelocateAdd(input: RelocateInput): RelocateResult {
     if (view !== undefined) {
       let nonzero = false
       for (let i = 0; i < size; i++) if (view[i] !== 0) nonzero = true
-      if (nonzero) return fail(`module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`)
+      if (nonzero)
+        return fail(
+          `module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`,
+        )
       putLe(view, val, size)
       if (rel.type === R_X86_64_32 && val !== BigInt.asUintN(32, val)) return overflow(rel.type, val)
       if (rel.type === R_X86_64_32S && BigInt.asIntN(64, val) !== BigInt.asIntN(32, val)) return overflow(rel.type, val)
@@ -106,7 +109,9 @@ export function applyRelocateAdd(input: RelocateInput): RelocateResult {
     }
     const existing = input.target.read(loc, size)
     if (existing.some((b) => b !== 0)) {
-      return fail(`module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`)
+      return fail(
+        `module: x86/modules: Skipping invalid relocation target, existing value is nonzero for type ${rel.type}, loc ${fmtPtr(loc)}, val ${val.toString(16)}`,
+      )
     }
     input.target.write(loc, le(val, size))
     if (rel.type === R_X86_64_32 && val !== BigInt.asUintN(32, val)) return overflow(rel.type, val)

@@ -11,10 +11,27 @@ import type { KernelFunction } from './types.js'
 
 /** The code-generation flags of an x86-64 kernel module build (Linux 6.1, Debian's config). */
 export const KERNEL_CFLAGS = [
-  '-O2', '-mcmodel=kernel', '-mno-sse', '-mno-mmx', '-mno-sse2', '-mno-3dnow', '-mno-avx', '-mno-red-zone',
-  '-mgeneral-regs-only', '-fcf-protection=branch', '-mfentry', '-pg', '-mrecord-mcount',
-  '-mfunction-return=thunk-extern', '-mindirect-branch=thunk-extern', '-mindirect-branch-register',
-  '-fno-pic', '-fno-asynchronous-unwind-tables', '-fstack-protector-strong', '-fno-strict-aliasing', '-fno-common',
+  '-O2',
+  '-mcmodel=kernel',
+  '-mno-sse',
+  '-mno-mmx',
+  '-mno-sse2',
+  '-mno-3dnow',
+  '-mno-avx',
+  '-mno-red-zone',
+  '-mgeneral-regs-only',
+  '-fcf-protection=branch',
+  '-mfentry',
+  '-pg',
+  '-mrecord-mcount',
+  '-mfunction-return=thunk-extern',
+  '-mindirect-branch=thunk-extern',
+  '-mindirect-branch-register',
+  '-fno-pic',
+  '-fno-asynchronous-unwind-tables',
+  '-fstack-protector-strong',
+  '-fno-strict-aliasing',
+  '-fno-common',
   '-Wno-attributes',
 ]
 
@@ -114,7 +131,11 @@ export class Harness {
 
   /** Calls a loaded function by name. */
   call(name: string, args: Array<bigint | number> = [], budget = 10_000_000): CallResult {
-    return this.cpu.call(this.addr(name), args.map((a) => BigInt.asUintN(64, BigInt(a))), { budget })
+    return this.cpu.call(
+      this.addr(name),
+      args.map((a) => BigInt.asUintN(64, BigInt(a))),
+      { budget },
+    )
   }
 
   /** Calls and expects a normal return; gives the 64-bit %rax. */

@@ -43,14 +43,14 @@ export function loadObject(cpu: Cpu, bytes: Uint8Array, base: bigint, resolve: (
   const place = (list: typeof alloc): void => {
     for (const s of list) {
       const align = BigInt(Math.max(1, s.addralign))
-      cur = (cur + align - 1n) / align * align
+      cur = ((cur + align - 1n) / align) * align
       addr.set(s.index, cur)
       sections.set(s.name, cur)
       cur += BigInt(s.size)
     }
   }
   const page = BigInt(PAGE_SIZE)
-  const roundUp = (v: bigint): bigint => (v + page - 1n) / page * page
+  const roundUp = (v: bigint): bigint => ((v + page - 1n) / page) * page
   // Text, read-only data and writable data on separate pages, as the kernel's module layout does.
   place(text)
   const textEnd = roundUp(cur)
@@ -95,7 +95,8 @@ export const TREE_RELEASE = '6.1.0-56-amd64'
 /** Every .ko of the installed reference tree, sorted; a missing tree fails with what to install (never skipped). */
 export function treeModules(): string[] {
   const tree = `/lib/modules/${TREE_RELEASE}/kernel`
-  if (!existsSync(tree)) throw new Error(`the reference module tree ${tree} is missing: run \`apt-get install linux-image-${TREE_RELEASE}\` (as root), then rerun the tests`)
+  if (!existsSync(tree))
+    throw new Error(`the reference module tree ${tree} is missing: run \`apt-get install linux-image-${TREE_RELEASE}\` (as root), then rerun the tests`)
   const out: string[] = []
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {

@@ -28,10 +28,20 @@ export function fixtureBases(root: string, profile: KernelProfile): FuzzBase[] {
   out.push({
     name: 'defineModule(fuzz_model)',
     bytes: buildSyntheticModule({
-      name: 'fuzz_model', license: 'GPL', vermagic: profile.vermagic,
-      modinfo: [{ key: 'parm', value: 'level:how loud' }, { key: 'parmtype', value: 'level:int' }, { key: 'alias', value: 'fuzz-model' }],
+      name: 'fuzz_model',
+      license: 'GPL',
+      vermagic: profile.vermagic,
+      modinfo: [
+        { key: 'parm', value: 'level:how loud' },
+        { key: 'parmtype', value: 'level:int' },
+        { key: 'alias', value: 'fuzz-model' },
+      ],
       exports: [{ name: 'fuzz_model_api', gpl: true }],
-      behaviour: { init: { actions: [{ print: '\u00016fuzz_model: up\n' }, { call: 'fuzz_model_api' }], returns: 0 }, exit: { actions: [{ print: '\u00016fuzz_model: down\n' }] }, functions: { fuzz_model_api: [{ print: '\u00016fuzz_model: api\n' }] } },
+      behaviour: {
+        init: { actions: [{ print: '\u00016fuzz_model: up\n' }, { call: 'fuzz_model_api' }], returns: 0 },
+        exit: { actions: [{ print: '\u00016fuzz_model: down\n' }] },
+        functions: { fuzz_model_api: [{ print: '\u00016fuzz_model: api\n' }] },
+      },
     }),
   })
   return out

@@ -39,7 +39,9 @@ test('a tool that throws is reported with the seed, the case and the command tha
   try {
     const { failures } = runFuzzCase(profile, bases, SEED, 3)
     expect(failures.map((f) => [f.kind, f.command, f.caseNo])).toEqual([['exception', 'lsmod', 3]])
-    expect(describeFailure(failures[0]!)).toMatch(/^fuzz exception: seed 20261126 case 3 \(.+\) 'lsmod': TypeError: planted[\s\S]*reproduce: npm run fuzz -- --seed 20261126 --from 3 --cases 1$/)
+    expect(describeFailure(failures[0]!)).toMatch(
+      /^fuzz exception: seed 20261126 case 3 \(.+\) 'lsmod': TypeError: planted[\s\S]*reproduce: npm run fuzz -- --seed 20261126 --from 3 --cases 1$/,
+    )
   } finally {
     tools.lsmod = lsmod
   }

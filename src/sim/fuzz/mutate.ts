@@ -49,7 +49,13 @@ function shape(b: Uint8Array): Shape | undefined {
   if (shoff + shnum * 64 > b.length || shstrndx >= shnum) return undefined
   const raw = (i: number) => {
     const o = shoff + i * 64
-    return { nameOff: v.getUint32(o, true), type: v.getUint32(o + 4, true), offset: Number(v.getBigUint64(o + 24, true)), size: Number(v.getBigUint64(o + 32, true)), entsize: Number(v.getBigUint64(o + 56, true)) }
+    return {
+      nameOff: v.getUint32(o, true),
+      type: v.getUint32(o + 4, true),
+      offset: Number(v.getBigUint64(o + 24, true)),
+      size: Number(v.getBigUint64(o + 32, true)),
+      entsize: Number(v.getBigUint64(o + 56, true)),
+    }
   }
   const str = raw(shstrndx)
   const sections: Shape['sections'] = []
@@ -67,7 +73,29 @@ const hex = (n: bigint) => `0x${n.toString(16)}`
 /** Values that break size and offset arithmetic. */
 function interesting(rand: () => number, bits: 8 | 16 | 32 | 64, fileSize: number, old: bigint): bigint {
   const max = (1n << BigInt(bits)) - 1n
-  const picks: bigint[] = [0n, 1n, 2n, 3n, 4n, 7n, 8n, 16n, 24n, 64n, max, max - 1n, 1n << BigInt(bits - 1), BigInt(fileSize), BigInt(fileSize + 1), BigInt(Math.max(0, fileSize - 1)), old + 1n, old > 0n ? old - 1n : 0n, old * 2n, BigInt(rand() % 4096), BigInt(rand())]
+  const picks: bigint[] = [
+    0n,
+    1n,
+    2n,
+    3n,
+    4n,
+    7n,
+    8n,
+    16n,
+    24n,
+    64n,
+    max,
+    max - 1n,
+    1n << BigInt(bits - 1),
+    BigInt(fileSize),
+    BigInt(fileSize + 1),
+    BigInt(Math.max(0, fileSize - 1)),
+    old + 1n,
+    old > 0n ? old - 1n : 0n,
+    old * 2n,
+    BigInt(rand() % 4096),
+    BigInt(rand()),
+  ]
   if (bits === 64) picks.push(1n << 32n, 1n << 53n, (1n << 53n) + 1n, 0x7fffffffffffffffn, -9223372036854775808n & max)
   return oneOf(rand, picks) & max
 }
@@ -88,15 +116,40 @@ function writeField(v: DataView, at: number, bits: 8 | 16 | 32 | 64, value: bigi
 }
 
 const EHDR_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [
-  ['EI_CLASS', 4, 8], ['EI_DATA', 5, 8], ['e_type', 16, 16], ['e_machine', 18, 16], ['e_shoff', 40, 64],
-  ['e_shentsize', 58, 16], ['e_shnum', 60, 16], ['e_shstrndx', 62, 16],
+  ['EI_CLASS', 4, 8],
+  ['EI_DATA', 5, 8],
+  ['e_type', 16, 16],
+  ['e_machine', 18, 16],
+  ['e_shoff', 40, 64],
+  ['e_shentsize', 58, 16],
+  ['e_shnum', 60, 16],
+  ['e_shstrndx', 62, 16],
 ]
 const SHDR_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [
-  ['sh_name', 0, 32], ['sh_type', 4, 32], ['sh_flags', 8, 64], ['sh_addr', 16, 64], ['sh_offset', 24, 64], ['sh_size', 32, 64],
-  ['sh_link', 40, 32], ['sh_info', 44, 32], ['sh_addralign', 48, 64], ['sh_entsize', 56, 64],
+  ['sh_name', 0, 32],
+  ['sh_type', 4, 32],
+  ['sh_flags', 8, 64],
+  ['sh_addr', 16, 64],
+  ['sh_offset', 24, 64],
+  ['sh_size', 32, 64],
+  ['sh_link', 40, 32],
+  ['sh_info', 44, 32],
+  ['sh_addralign', 48, 64],
+  ['sh_entsize', 56, 64],
 ]
-const SYM_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [['st_name', 0, 32], ['st_info', 4, 8], ['st_shndx', 6, 16], ['st_value', 8, 64], ['st_size', 16, 64]]
-const RELA_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [['r_offset', 0, 64], ['r_type', 8, 32], ['r_sym', 12, 32], ['r_addend', 16, 64]]
+const SYM_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [
+  ['st_name', 0, 32],
+  ['st_info', 4, 8],
+  ['st_shndx', 6, 16],
+  ['st_value', 8, 64],
+  ['st_size', 16, 64],
+]
+const RELA_FIELDS: Array<[string, number, 8 | 16 | 32 | 64]> = [
+  ['r_offset', 0, 64],
+  ['r_type', 8, 32],
+  ['r_sym', 12, 32],
+  ['r_addend', 16, 64],
+]
 /** Bytes that make text interesting: invalid UTF-8, '=', ':', NUL, JSON breakers. */
 const TEXT_BYTES = [0x00, 0xff, 0xc3, 0x80, 0xed, 0xa0, 0x3d, 0x3a, 0x0a, 0x22, 0x7b, 0x5b, 0x5d, 0x7d, 0x2c, 0x2d, 0x41]
 
@@ -140,7 +193,19 @@ export function mutate(base: Uint8Array, rand: () => number): Mutant {
       field(`${r.name}[${i}].${name}`, r.offset + i * 24 + off, bits)
     } else if (pick < 88) {
       // Bytes inside a section the tools read as text or tables.
-      const wanted = ['.modinfo', '.strtab', '.shstrtab', '__versions', '.gnu.linkonce.this_module', '.kmodspec.behaviour', '__ksymtab_strings', '__param', '.rodata.str1.1', '.text', '.init.text']
+      const wanted = [
+        '.modinfo',
+        '.strtab',
+        '.shstrtab',
+        '__versions',
+        '.gnu.linkonce.this_module',
+        '.kmodspec.behaviour',
+        '__ksymtab_strings',
+        '__param',
+        '.rodata.str1.1',
+        '.text',
+        '.init.text',
+      ]
       const cands = s.sections.filter((x) => wanted.includes(x.name) && x.size > 0 && x.offset + x.size <= bytes.length)
       if (cands.length === 0) continue
       const sec = oneOf(rand, cands)

@@ -128,8 +128,7 @@ export function allocFunctions(ctx: KapiContext, caches = new CacheRegistry(ctx)
     kstrdup: (call) => (call.arg(0) === 0n ? 0n : dup(call.arg(0), readCString(ctx.memory, call.arg(0)).length, 'kstrdup', true)),
     // Module strings are not in vmlinux's .rodata, so kstrdup_const copies them.
     kstrdup_const: (call) => (call.arg(0) === 0n ? 0n : dup(call.arg(0), readCString(ctx.memory, call.arg(0)).length, 'kstrdup_const', true)),
-    kstrndup: (call) =>
-      call.arg(0) === 0n ? 0n : dup(call.arg(0), readCString(ctx.memory, call.arg(0), size(call, 1)).length, 'kstrndup', true),
+    kstrndup: (call) => (call.arg(0) === 0n ? 0n : dup(call.arg(0), readCString(ctx.memory, call.arg(0), size(call, 1)).length, 'kstrndup', true)),
     vmalloc: (call) => heap.vmalloc(size(call, 0), 'vmalloc'),
     vzalloc: (call) => heap.vmalloc(size(call, 0), 'vzalloc'),
     vmalloc_node: (call) => heap.vmalloc(size(call, 0), 'vmalloc_node'),
@@ -149,9 +148,12 @@ export function allocFunctions(ctx: KapiContext, caches = new CacheRegistry(ctx)
     kmem_cache_create: (call) => caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(4)),
     // 6.12: kmem_cache_create() is a macro over __kmem_cache_create_args(name, size, args, flags); args->ctor is at 24.
     __kmem_cache_create_args: (call) =>
-      caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(2) === 0n ? 0n : readUint(ctx.memory, call.arg(2) + 24n, 8)),
-    kmem_cache_create_usercopy: (call) =>
-      caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(6)),
+      caches.create(
+        new TextDecoder().decode(readCString(ctx.memory, call.arg(0))),
+        u32(call.arg(1)),
+        call.arg(2) === 0n ? 0n : readUint(ctx.memory, call.arg(2) + 24n, 8),
+      ),
+    kmem_cache_create_usercopy: (call) => caches.create(new TextDecoder().decode(readCString(ctx.memory, call.arg(0))), u32(call.arg(1)), call.arg(6)),
     kmem_cache_alloc: (call) => fromCache(call.arg(0), 'kmem_cache_alloc'),
     kmem_cache_alloc_lru: (call) => fromCache(call.arg(0), 'kmem_cache_alloc_lru'),
     kmem_cache_alloc_node: (call) => fromCache(call.arg(0), 'kmem_cache_alloc_node'),
@@ -164,7 +166,10 @@ export function allocFunctions(ctx: KapiContext, caches = new CacheRegistry(ctx)
       const left = heap.allocations().filter((a) => a.cache === s)
       if (c && left.length > 0) {
         // The kernel reports this with SLUB's "Objects remaining" report and a WARN backtrace.
-        note(ctx, `kmem_cache_destroy(${c.name}) with ${left.length} live object(s): the kernel prints SLUB's "Objects remaining" report and a WARNING the simulator does not reproduce`)
+        note(
+          ctx,
+          `kmem_cache_destroy(${c.name}) with ${left.length} live object(s): the kernel prints SLUB's "Objects remaining" report and a WARNING the simulator does not reproduce`,
+        )
         return
       }
       caches.caches.delete(s)

@@ -80,7 +80,10 @@ export class BlockRegistry implements RegistryView {
   }
 
   list(path: string): string[] | undefined {
-    if (path === '/sys/block') return this.added().map((d) => d.name).sort()
+    if (path === '/sys/block')
+      return this.added()
+        .map((d) => d.name)
+        .sort()
     const m = /^\/sys\/block\/([^/]+)$/.exec(path)
     if (m && this.added().some((d) => d.name === m[1])) {
       note(this.ctx, `/sys/block/${m[1]}: the simulator shows only dev and size of a disk`)
@@ -95,7 +98,8 @@ export class BlockRegistry implements RegistryView {
       if (!d) return 0n
       const before = d.sectors
       d.sectors = sectors
-      if (before !== sectors && d.added) note(this.ctx, `set_capacity_and_notify: the kernel logs "${this.name(d)}: detected capacity change" and sends a uevent; the simulator does not`)
+      if (before !== sectors && d.added)
+        note(this.ctx, `set_capacity_and_notify: the kernel logs "${this.name(d)}: detected capacity change" and sends a uevent; the simulator does not`)
       return 0n
     }
     const noop: KernelFunction = () => 0n

@@ -27,10 +27,17 @@ export function parseBootRegistries(release: string, procDevices: string, procMi
     const m = /^\s*(\d+) (.+)$/.exec(line)
     if (m) into.push([Number(m[1]), m[2]!])
   }
-  const misc = procMisc.split('\n').map((l) => /^\s*(\d+) (.+)$/.exec(l)).filter((m) => m !== null).map((m): [number, string] => [Number(m[1]), m[2]!])
-  const filesystems = procFilesystems.split('\n').filter(Boolean).map((l): [boolean, string] => {
-    const [flag, name] = l.split('\t')
-    return [flag === 'nodev', name ?? '']
-  })
+  const misc = procMisc
+    .split('\n')
+    .map((l) => /^\s*(\d+) (.+)$/.exec(l))
+    .filter((m) => m !== null)
+    .map((m): [number, string] => [Number(m[1]), m[2]!])
+  const filesystems = procFilesystems
+    .split('\n')
+    .filter(Boolean)
+    .map((l): [boolean, string] => {
+      const [flag, name] = l.split('\t')
+      return [flag === 'nodev', name ?? '']
+    })
   return { release, chrdev, blkdev, misc, filesystems }
 }

@@ -14,7 +14,13 @@ import { HZ } from './time.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const dir = join(root, 'fixtures', 'printk')
-interface Arg { t: string; v?: string | number | number[]; off?: number; fmt?: string; args?: Arg[] }
+interface Arg {
+  t: string
+  v?: string | number | number[]
+  off?: number
+  fmt?: string
+  args?: Arg[]
+}
 const { cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { cases: Array<{ name: string; fmt: string; args: Arg[] }> }
 const capture = JSON.parse(readFileSync(join(dir, 'capture.json'), 'utf8')) as {
   commands: Array<{ cmd: string; dmesg: Array<{ level: number; text: string }> }>
@@ -77,14 +83,22 @@ function simulate() {
   const printk = (fmt: string, ...args: Array<bigint | number>) => call('_printk', str(fmt), ...args)
   const argValue = (a: Arg): bigint => {
     switch (a.t) {
-      case 'str': return str(a.v as string)
-      case 'null': return 0n
-      case 'ptr': return BigInt(a.v as string)
-      case 'err': return u64(a.v as number)
-      case 'buf': return scratch.put(new Uint8Array(a.v as number[]))
-      case 'sym': return kallsyms.addr(a.v as string) + BigInt(a.off!)
-      case 'ksym': return KTEXT + 16n * BigInt(kernelFns.push(a.v as string) - 1) + BigInt(a.off!)
-      default: return u64(BigInt(a.v as string))
+      case 'str':
+        return str(a.v as string)
+      case 'null':
+        return 0n
+      case 'ptr':
+        return BigInt(a.v as string)
+      case 'err':
+        return u64(a.v as number)
+      case 'buf':
+        return scratch.put(new Uint8Array(a.v as number[]))
+      case 'sym':
+        return kallsyms.addr(a.v as string) + BigInt(a.off!)
+      case 'ksym':
+        return KTEXT + 16n * BigInt(kernelFns.push(a.v as string) - 1) + BigInt(a.off!)
+      default:
+        return u64(BigInt(a.v as string))
     }
   }
   const from = ctx.printk.nextSeq()
@@ -107,7 +121,15 @@ function simulate() {
     printk(`\x016kfmt: ${c.name}=${c.fmt}|\n`, ...c.args.map(argValue))
   }
   // kfmt_levels()
-  for (const [l, n] of [['0', 'emerg'], ['1', 'alert'], ['2', 'crit'], ['3', 'err'], ['4', 'warn'], ['5', 'notice'], ['6', 'info']]) {
+  for (const [l, n] of [
+    ['0', 'emerg'],
+    ['1', 'alert'],
+    ['2', 'crit'],
+    ['3', 'err'],
+    ['4', 'warn'],
+    ['5', 'notice'],
+    ['6', 'info'],
+  ]) {
     printk(`\x01${l}kfmt: level ${n}\n`)
   }
   printk('kfmt: level default\n')
@@ -189,7 +211,11 @@ describe('printk on the simulator matches the 6.1 VM (fixtures/printk/capture.js
   test('%pK hashes like %p (kptr_restrict=0) on both, and the hash is the only thing masked', () => {
     for (const lines of [vmModule, sim.insmod]) {
       const p = lines.find((r) => r.text.startsWith('kfmt: p='))!.text.split(/[= ]/)[2]
-      const [a, b] = lines.find((r) => r.text.startsWith('kfmt: pK='))!.text.replace(/\|$/, '').split(/[= ]/).slice(2)
+      const [a, b] = lines
+        .find((r) => r.text.startsWith('kfmt: pK='))!
+        .text.replace(/\|$/, '')
+        .split(/[= ]/)
+        .slice(2)
       expect(a).toMatch(/^00000000[0-9a-f]{8}$/)
       expect(b).toBe(a)
       expect(p).toBe(a)

@@ -16,7 +16,26 @@ const capture = JSON.parse(readFileSync(join(dir, 'capture.json'), 'utf8')) as {
   commands: Array<{ cmd: string; dmesg: Array<{ level: number; text: string }> }>
 }
 
-const INTS = ['42', '-42', '+5', '5\n', '5\n\n', ' 5', '', '-0', '2147483647', '2147483648', '-2147483648', '-2147483649', '0x1f', '0x', '0777', '08', '1e', '4294967296']
+const INTS = [
+  '42',
+  '-42',
+  '+5',
+  '5\n',
+  '5\n\n',
+  ' 5',
+  '',
+  '-0',
+  '2147483647',
+  '2147483648',
+  '-2147483648',
+  '-2147483649',
+  '0x1f',
+  '0x',
+  '0777',
+  '08',
+  '1e',
+  '4294967296',
+]
 
 function simulate() {
   const memory = new PageMemory()
@@ -99,7 +118,12 @@ function simulate() {
   pr('kchk: strlcpy=%d [%s]\n', n, buf)
   pr('kchk: strcmp=%d %d %d\n', f('strcmp', str('a'), str('b')), f('strcmp', str('b'), str('abc')), f('strcmp', str('ab'), str('ab')))
   pr('kchk: strncmp=%d %d\n', f('strncmp', str('abcX'), str('abcY'), 3), f('strncmp', str('abc'), str('abd'), 3))
-  pr('kchk: memcmp=%d %d %d\n', f('memcmp', str('az'), str('aa'), 2), f('memcmp', str('abc'), str('abd'), 3), f('memcmp', str('0123456789a'), str('0123456789A'), 11))
+  pr(
+    'kchk: memcmp=%d %d %d\n',
+    f('memcmp', str('az'), str('aa'), 2),
+    f('memcmp', str('abc'), str('abd'), 3),
+    f('memcmp', str('0123456789a'), str('0123456789A'), 11),
+  )
   n = int('snprintf', buf, 6, str('%d-%s'), 1234, str('abc'))
   pr('kchk: snprintf=%d [%s]\n', n, buf)
   n = int('scnprintf', buf, 6, str('%d-%s'), 1234, str('abc'))
@@ -110,15 +134,30 @@ function simulate() {
   f('kfree', p)
   const path = str('a/b/c')
   const off = (a: bigint) => a - path
-  pr('kchk: strchr=%d strrchr=%d strstr=%d strnstr=%d,%d\n', off(f('strchr', path, 0x2f)), off(f('strrchr', path, 0x2f)), off(f('strstr', path, str('b/c'))),
-    f('strnstr', path, str('b/c'), 5) ? 1 : 0, f('strnstr', path, str('b/c'), 4) ? 1 : 0)
+  pr(
+    'kchk: strchr=%d strrchr=%d strstr=%d strnstr=%d,%d\n',
+    off(f('strchr', path, 0x2f)),
+    off(f('strrchr', path, 0x2f)),
+    off(f('strstr', path, str('b/c'))),
+    f('strnstr', path, str('b/c'), 5) ? 1 : 0,
+    f('strnstr', path, str('b/c'), 4) ? 1 : 0,
+  )
 
   // kchk_text()
   const lat = (bytes: number[]) => scratch.put(new Uint8Array([...bytes, 0]))
-  pr('kchk: strcasecmp=%d %d %d %d\n', int('strcasecmp', str('ABC'), str('abd')), int('strcasecmp', str('Hello'), str('hELLO')),
-    int('strcasecmp', lat([0xc0]), lat([0xe0])), int('strcasecmp', str('a'), str('')))
-  pr('kchk: strncasecmp=%d %d %d\n', int('strncasecmp', str('ABCx'), str('abcy'), 3), int('strncasecmp', str('ab'), str('aC'), 2),
-    int('strncasecmp', str('a'), str('b'), 0))
+  pr(
+    'kchk: strcasecmp=%d %d %d %d\n',
+    int('strcasecmp', str('ABC'), str('abd')),
+    int('strcasecmp', str('Hello'), str('hELLO')),
+    int('strcasecmp', lat([0xc0]), lat([0xe0])),
+    int('strcasecmp', str('a'), str('')),
+  )
+  pr(
+    'kchk: strncasecmp=%d %d %d\n',
+    int('strncasecmp', str('ABCx'), str('abcy'), 3),
+    int('strncasecmp', str('ab'), str('aC'), 2),
+    int('strncasecmp', str('a'), str('b'), 0),
+  )
   const tb = scratch.put(new Uint8Array(32))
   const fortifiedCopy = (src: bigint) => {
     const len = Number(f('strnlen', src, 32))
@@ -128,12 +167,21 @@ function simulate() {
   const trimmed = f('strim', tb)
   pr('kchk: strim=[%s] +%d\n', trimmed, trimmed - tb)
   pr('kchk: skip_spaces=[%s]\n', f('skip_spaces', lat([0x20, 0xa0, 0x20, 0x78])))
-  pr('kchk: sysfs_streq=%d %d %d %d\n', f('sysfs_streq', str('on'), str('on\n')), f('sysfs_streq', str('on\n'), str('on')),
-    f('sysfs_streq', str('on'), str('on\n\n')), f('sysfs_streq', str('on'), str('onx')))
+  pr(
+    'kchk: sysfs_streq=%d %d %d %d\n',
+    f('sysfs_streq', str('on'), str('on\n')),
+    f('sysfs_streq', str('on\n'), str('on')),
+    f('sysfs_streq', str('on'), str('on\n\n')),
+    f('sysfs_streq', str('on'), str('onx')),
+  )
   const modes = scratch.put(new Uint8Array(40))
   ;['off', 'on', 'auto', null, 'never'].forEach((m, i) => writeUint(memory, modes + BigInt(i * 8), 8, m === null ? 0n : str(m)))
-  pr('kchk: match_string=%d %d %d\n', int('match_string', modes, 5, str('auto')), int('match_string', modes, 5, str('never')),
-    int('match_string', modes, 5, str('auto\n')))
+  pr(
+    'kchk: match_string=%d %d %d\n',
+    int('match_string', modes, 5, str('auto')),
+    int('match_string', modes, 5, str('never')),
+    int('match_string', modes, 5, str('auto\n')),
+  )
   pr('kchk: sysfs_match_string=%d\n', int('__sysfs_match_string', modes, 5, str('on\n')))
   const bin = scratch.put(new Uint8Array(4))
   let hr = int('hex2bin', bin, str('dEaDbeef'), 4)
@@ -147,7 +195,12 @@ function simulate() {
     pr('kchk: strsep=[%s] rest=%s\n', tok, str(readUint(memory, pp, 8) !== 0n ? 'yes' : 'NULL'))
   }
   const hello = str('hello')
-  pr('kchk: strspn=%zu strcspn=%zu strpbrk=%d\n', f('strspn', str('aabbc'), str('ab')), f('strcspn', str('xyz:1'), str(':')), f('strpbrk', hello, str('lo')) - hello)
+  pr(
+    'kchk: strspn=%zu strcspn=%zu strpbrk=%d\n',
+    f('strspn', str('aabbc'), str('ab')),
+    f('strcspn', str('xyz:1'), str(':')),
+    f('strpbrk', hello, str('lo')) - hello,
+  )
 
   // kchk_hexdump()
   const dump = scratch.put(new Uint8Array([0x00, 0x01, 0x02, 0x7f, 0x80, 0xff, ...new TextEncoder().encode('ABCDEFGHIJ kmodspec!~012345678abcd')]))

@@ -23,7 +23,14 @@ const CHR_DYN = { top: 254, bottom: 234 }
 const MINORBITS = 20
 const EBUSY = 16n
 /** The kobjects the kernel exports for modules to hang directories on, and where they show. */
-const ROOT_KOBJECTS: Record<string, string> = { fs_kobj: '/sys/fs', kernel_kobj: '/sys/kernel', firmware_kobj: '/sys/firmware', mm_kobj: '/sys/kernel/mm', power_kobj: '/sys/power', hypervisor_kobj: '/sys/hypervisor' }
+const ROOT_KOBJECTS: Record<string, string> = {
+  fs_kobj: '/sys/fs',
+  kernel_kobj: '/sys/kernel',
+  firmware_kobj: '/sys/firmware',
+  mm_kobj: '/sys/kernel/mm',
+  power_kobj: '/sys/power',
+  hypervisor_kobj: '/sys/hypervisor',
+}
 
 export class DeviceRegistry implements RegistryView {
   /** Misc devices, newest first (list_add in misc_register). */
@@ -55,7 +62,11 @@ export class DeviceRegistry implements RegistryView {
   }
 
   private partial(path: string): void {
-    if (!this.boot) note(this.ctx, `${path}: the simulator lists what modules registered; the VM also lists the kernel's built-in entries (no captured boot registries for this release)`)
+    if (!this.boot)
+      note(
+        this.ctx,
+        `${path}: the simulator lists what modules registered; the VM also lists the kernel's built-in entries (no captured boot registries for this release)`,
+      )
   }
 
   private childrenOf(path: string): string[] {
@@ -69,8 +80,12 @@ export class DeviceRegistry implements RegistryView {
       this.partial(path)
       // chrdev_show()/blkdev_show(): by major, each major's regions in registration order.
       const byMajor = <T extends { major: number }>(xs: T[]) => [...xs].sort((a, b) => a.major - b.major)
-      const chr = byMajor(this.chrdevs).map((r) => `${String(r.major).padStart(3)} ${r.name}\n`).join('')
-      const blk = byMajor([...this.blockMajors()].map(([major, name]) => ({ major, name }))).map((r) => `${String(r.major).padStart(3)} ${r.name}\n`).join('')
+      const chr = byMajor(this.chrdevs)
+        .map((r) => `${String(r.major).padStart(3)} ${r.name}\n`)
+        .join('')
+      const blk = byMajor([...this.blockMajors()].map(([major, name]) => ({ major, name })))
+        .map((r) => `${String(r.major).padStart(3)} ${r.name}\n`)
+        .join('')
       return `Character devices:\n${chr}\nBlock devices:\n${blk}`
     }
     if (path === '/proc/misc' || path === '/proc/filesystems') {
@@ -91,7 +106,10 @@ export class DeviceRegistry implements RegistryView {
     const cls = m && [...this.classes].find(([, n]) => n === m[1])?.[0]
     if (cls !== undefined && cls !== null) {
       note(this.ctx, `${path}: the simulator lists the class's devices, not its attributes`)
-      return [...this.devices.values()].filter((d) => d.cls === cls).map((d) => d.name).sort()
+      return [...this.devices.values()]
+        .filter((d) => d.cls === cls)
+        .map((d) => d.name)
+        .sort()
     }
     return undefined
   }
@@ -192,7 +210,11 @@ export class DeviceRegistry implements RegistryView {
         const misc = c.arg(0)
         let minor = u32(readUint(m, misc + BigInt(MISC.minor), 4))
         if (minor === MISC_DYNAMIC_MINOR) {
-          if (!this.boot) note(this.ctx, 'misc_register: a dynamic minor; the VM hands out minors below those its built-in drivers took at boot, which the simulator does not know for this release')
+          if (!this.boot)
+            note(
+              this.ctx,
+              'misc_register: a dynamic minor; the VM hands out minors below those its built-in drivers took at boot, which the simulator does not know for this release',
+            )
           // misc_register(): the highest free of the 128 dynamic minors.
           for (minor = 127; minor > 0 && this.misc.some((x) => x.minor === minor); minor--);
           writeUint(m, misc + BigInt(MISC.minor), 4, minor)

@@ -111,7 +111,10 @@ export class CryptoRegistry implements RegistryView {
       alg = this.lookup(name, 'shash') ?? (this.requestModule(`crypto-${name}-all`), this.lookup(name, 'shash'))
     }
     if (!alg) {
-      note(this.ctx, `crypto_alloc_shash("${name}"): no module registered it in the simulator; the VM also has the kernel's built-in algorithms, which the simulator does not model`)
+      note(
+        this.ctx,
+        `crypto_alloc_shash("${name}"): no module registered it in the simulator; the VM also has the kernel's built-in algorithms, which the simulator does not model`,
+      )
       return errPtr(ENOENT)
     }
     const m = this.ctx.memory
@@ -124,7 +127,10 @@ export class CryptoRegistry implements RegistryView {
     this.tfms.set(mem, alg)
     const initTfm = ptrField(this.ctx, alg.shash!, SHASH.initTfm)
     const craInit = ptrField(this.ctx, alg.addr, ALG.init)
-    const err = initTfm !== 0n ? callIf(this.ctx, this.host, initTfm, [mem], `${alg.driver}: init_tfm`) : callIf(this.ctx, this.host, craInit, [tfm], `${alg.driver}: cra_init`)
+    const err =
+      initTfm !== 0n
+        ? callIf(this.ctx, this.host, initTfm, [mem], `${alg.driver}: init_tfm`)
+        : callIf(this.ctx, this.host, craInit, [tfm], `${alg.driver}: cra_init`)
     if (s32(err) !== 0) {
       this.release(mem)
       this.ctx.heap.free(mem, 'kfree')
@@ -144,7 +150,7 @@ export class CryptoRegistry implements RegistryView {
 
   /** crypto_destroy_tfm(mem, tfm): cra_exit, the module reference dropped, the memory freed. */
   destroy(mem: bigint, tfm: bigint): void {
-    if (mem === 0n || (mem >= BigInt.asUintN(64, -4095n))) return
+    if (mem === 0n || mem >= BigInt.asUintN(64, -4095n)) return
     const alg = this.tfms.get(mem)
     if (alg) {
       const exit = ptrField(this.ctx, tfm, TFM.exit)
@@ -165,7 +171,7 @@ export class CryptoRegistry implements RegistryView {
 
   read(path: string): string | undefined {
     if (path !== '/proc/crypto') return undefined
-    note(this.ctx, '/proc/crypto: the simulator lists only the algorithms modules registered; the VM also lists the kernel\'s built-in ones')
+    note(this.ctx, "/proc/crypto: the simulator lists only the algorithms modules registered; the VM also lists the kernel's built-in ones")
     return this.algs
       .map((a) => {
         const owner = this.host.moduleName?.(a.module) ?? 'kernel'

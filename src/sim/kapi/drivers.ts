@@ -64,13 +64,18 @@ export class DriverRegistry implements RegistryView {
 
   functions(): Record<string, KernelFunction> {
     // A bus's wrapper: copy the bus driver's own name into its device_driver (pci, hid), then register.
-    const wrap = (bus: keyof typeof BUSES, at: number, ownerAt?: number): KernelFunction => (c) => {
-      const spec = BUSES[bus]
-      const drv = c.arg(at) + BigInt(spec.driver)
-      if ('name' in spec) writeUint(this.ctx.memory, drv + BigInt(DRV.name), 8, ptrField(this.ctx, c.arg(at), spec.name))
-      return this.register(drv, bus, ownerAt === undefined ? undefined : c.arg(ownerAt))
-    }
-    const unwrap = (bus: keyof typeof BUSES): KernelFunction => (c) => this.unregister(c.arg(0) + BigInt(BUSES[bus].driver))
+    const wrap =
+      (bus: keyof typeof BUSES, at: number, ownerAt?: number): KernelFunction =>
+      (c) => {
+        const spec = BUSES[bus]
+        const drv = c.arg(at) + BigInt(spec.driver)
+        if ('name' in spec) writeUint(this.ctx.memory, drv + BigInt(DRV.name), 8, ptrField(this.ctx, c.arg(at), spec.name))
+        return this.register(drv, bus, ownerAt === undefined ? undefined : c.arg(ownerAt))
+      }
+    const unwrap =
+      (bus: keyof typeof BUSES): KernelFunction =>
+      (c) =>
+        this.unregister(c.arg(0) + BigInt(BUSES[bus].driver))
     return {
       __pci_register_driver: wrap('pci', 0, 1),
       pci_unregister_driver: unwrap('pci'),

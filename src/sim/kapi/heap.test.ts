@@ -15,7 +15,7 @@ const setup = (fail?: (r: { fn: string; size: number }) => boolean) => {
 }
 
 describe('kernel heap', () => {
-  test('kmalloc size classes are SLUB\'s on x86-64', () => {
+  test("kmalloc size classes are SLUB's on x86-64", () => {
     expect([1, 8, 9, 33, 65, 96, 97, 129, 193, 257, 4097, 8192].map(kmallocSize)).toEqual([8, 8, 16, 64, 96, 96, 128, 192, 256, 512, 8192, 8192])
     expect(kmallocSize(8193)).toBe(16384)
     expect([1, 2, 3, 13].map(kmallocIndexSize)).toEqual([96, 192, 8, 8192])
@@ -53,7 +53,7 @@ describe('kernel heap', () => {
     expect(ctx.heap.wasFreed(p + 8n)?.addr).toBe(p)
   })
 
-  test('double free: an immediate one is SLUB\'s BUG at mm/slub.c:419; a later one is a note; vfree twice WARNs', () => {
+  test("double free: an immediate one is SLUB's BUG at mm/slub.c:419; a later one is a note; vfree twice WARNs", () => {
     const { ctx, call } = setup()
     const p = call('__kmalloc', 64, 0xcc0) as bigint
     call('kfree', p)

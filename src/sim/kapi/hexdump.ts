@@ -68,7 +68,12 @@ export function hexdumpFunctions(ctx: KapiContext): Record<string, KernelFunctio
         const n = Math.min(len - i, rowsize)
         const line = utf8(hexDumpLine(mem.read(buf + BigInt(i), n), rowsize, groupsize, ascii))
         // DUMP_PREFIX_ADDRESS prints the row's address with %p (hashed), OFFSET with %.8x.
-        const where = type === 1 ? vsprintf(mem, '%p: ', listVa([buf + BigInt(i)]), fmtOptions(ctx)) : type === 2 ? utf8(`${i.toString(16).padStart(8, '0')}: `) : new Uint8Array(0)
+        const where =
+          type === 1
+            ? vsprintf(mem, '%p: ', listVa([buf + BigInt(i)]), fmtOptions(ctx))
+            : type === 2
+              ? utf8(`${i.toString(16).padStart(8, '0')}: `)
+              : new Uint8Array(0)
         ctx.printk.store(concat([level, prefix, where, line, utf8('\n')]), { caller: ctx.caller?.() ?? 0 })
       }
     },

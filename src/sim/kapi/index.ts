@@ -107,7 +107,8 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     warn: o.warn,
   }
   const host = o.host ?? NO_HOST
-  const requestModule = o.requestModule ?? ((name: string) => note(context, `request_module(${name}): the kernel runs /sbin/modprobe ${name}; the simulator did not`))
+  const requestModule =
+    o.requestModule ?? ((name: string) => note(context, `request_module(${name}): the kernel runs /sbin/modprobe ${name}; the simulator did not`))
   const crypto = new CryptoRegistry(context, host, requestModule)
   const block = new BlockRegistry(context, o.boot)
   const devices = new DeviceRegistry(context, o.boot, () => block.majors)

@@ -8,17 +8,27 @@ const b = (s: string) => new TextEncoder().encode(s)
 
 describe('kstrtoull / kstrtoll (lib/kstrtox.c)', () => {
   test.each([
-    ['0', 10, 0n], ['18446744073709551615', 10, 18446744073709551615n], ['0177', 8, 0o177n], ['01777777777777777777777', 8, 18446744073709551615n],
-    ['0x7f', 16, 0x7fn], ['0xffffffffffffffff', 16, 18446744073709551615n], ['0\n', 0, 0n], ['+5', 10, 5n], ['0x1A', 0, 26n], ['017', 0, 15n], ['ff', 16, 255n],
+    ['0', 10, 0n],
+    ['18446744073709551615', 10, 18446744073709551615n],
+    ['0177', 8, 0o177n],
+    ['01777777777777777777777', 8, 18446744073709551615n],
+    ['0x7f', 16, 0x7fn],
+    ['0xffffffffffffffff', 16, 18446744073709551615n],
+    ['0\n', 0, 0n],
+    ['+5', 10, 5n],
+    ['0x1A', 0, 26n],
+    ['017', 0, 15n],
+    ['ff', 16, 255n],
   ])('kstrtoull(%j, %i) = %s', (s, base, want) => {
     expect(kstrtoull(b(s), base)).toEqual({ err: 0, value: want })
   })
 
-  test.each([
-    '', '\n', '\n0', '+', '-', '0x', '0X', '0 ', '1+', '1-', ' 2', '0x0z', '0z', 'a', '-0', '-1', '-+1', '0\n0', '0\n+', '0\n ',
-  ])('kstrtoull(%j, 0) is -EINVAL', (s) => {
-    expect(kstrtoull(b(s), 0).err).toBe(-EINVAL)
-  })
+  test.each(['', '\n', '\n0', '+', '-', '0x', '0X', '0 ', '1+', '1-', ' 2', '0x0z', '0z', 'a', '-0', '-1', '-+1', '0\n0', '0\n+', '0\n '])(
+    'kstrtoull(%j, 0) is -EINVAL',
+    (s) => {
+      expect(kstrtoull(b(s), 0).err).toBe(-EINVAL)
+    },
+  )
 
   test('"0x" in base 16 has no digits (-EINVAL); a digit beyond the base stops the parse (-EINVAL)', () => {
     expect(kstrtoull(b('0x'), 16).err).toBe(-EINVAL)
@@ -27,7 +37,10 @@ describe('kstrtoull / kstrtoll (lib/kstrtox.c)', () => {
   })
 
   test.each([
-    ['10000000000000000000000000000000000000000000000000000000000000000', 2], ['2000000000000000000000', 8], ['18446744073709551616', 10], ['10000000000000000', 16],
+    ['10000000000000000000000000000000000000000000000000000000000000000', 2],
+    ['2000000000000000000000', 8],
+    ['18446744073709551616', 10],
+    ['10000000000000000', 16],
   ])('overflow %s (base %i) is -ERANGE', (s, base) => {
     expect(kstrtoull(b(s), base).err).toBe(-ERANGE)
   })

@@ -117,20 +117,24 @@ export function simpleStrtoll(s: Uint8Array, base: number): { value: bigint; end
  * @example kstrtoxFunctions().kstrtoint(call) // ("42", 10, &x) -> 0, x = 42
  */
 export function kstrtoxFunctions(): Record<string, KernelFunction> {
-  const make = (bits: 8 | 16 | 32 | 64, signed: boolean): KernelFunction => (call) => {
-    const s = readCString(call.memory, call.arg(0))
-    const base = Number(call.arg(1) & 0xffffffffn)
-    const r = narrow(signed ? kstrtoll(s, base) : kstrtoull(s, base), bits, signed)
-    if (r.err) return u64(r.err)
-    writeUint(call.memory, call.arg(2), (bits / 8) as 1 | 2 | 4 | 8, r.value!)
-    return 0
-  }
-  const simple = (signed: boolean): KernelFunction => (call) => {
-    const s = readCString(call.memory, call.arg(0))
-    const r = signed ? simpleStrtoll(s, Number(call.arg(2) & 0xffffffffn)) : simpleStrtoull(s, Number(call.arg(2) & 0xffffffffn))
-    if (call.arg(1) !== 0n) writeUint(call.memory, call.arg(1), 8, call.arg(0) + BigInt(r.end))
-    return r.value
-  }
+  const make =
+    (bits: 8 | 16 | 32 | 64, signed: boolean): KernelFunction =>
+    (call) => {
+      const s = readCString(call.memory, call.arg(0))
+      const base = Number(call.arg(1) & 0xffffffffn)
+      const r = narrow(signed ? kstrtoll(s, base) : kstrtoull(s, base), bits, signed)
+      if (r.err) return u64(r.err)
+      writeUint(call.memory, call.arg(2), (bits / 8) as 1 | 2 | 4 | 8, r.value!)
+      return 0
+    }
+  const simple =
+    (signed: boolean): KernelFunction =>
+    (call) => {
+      const s = readCString(call.memory, call.arg(0))
+      const r = signed ? simpleStrtoll(s, Number(call.arg(2) & 0xffffffffn)) : simpleStrtoull(s, Number(call.arg(2) & 0xffffffffn))
+      if (call.arg(1) !== 0n) writeUint(call.memory, call.arg(1), 8, call.arg(0) + BigInt(r.end))
+      return r.value
+    }
   return {
     kstrtoull: make(64, false),
     kstrtoll: make(64, true),

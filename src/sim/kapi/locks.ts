@@ -31,9 +31,10 @@ export function lockFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     const addr = call.arg(0)
     if (held.has(addr)) {
       // A second acquire by the only task: it would spin or sleep forever on the VM.
-      const hang = kind === 'mutex' || kind === 'rwsem' || kind === 'semaphore'
-        ? 'the task blocks forever (the hung-task detector reports it after 120 s)'
-        : 'the CPU spins forever ("watchdog: BUG: soft lockup")'
+      const hang =
+        kind === 'mutex' || kind === 'rwsem' || kind === 'semaphore'
+          ? 'the task blocks forever (the hung-task detector reports it after 120 s)'
+          : 'the CPU spins forever ("watchdog: BUG: soft lockup")'
       throw new KernelBug(`${kind} 0x${addr.toString(16)} taken twice by the same task`, 'hang', hang)
     }
     held.set(addr, kind)
@@ -124,7 +125,12 @@ export function lockFunctions(ctx: KapiContext): Record<string, KernelFunction> 
   }
   const semDown = (call: CallArgs): void => {
     const count = readUint(mem, call.arg(0) + 4n, 4)
-    if (count === 0n) throw new KernelBug(`semaphore 0x${call.arg(0).toString(16)} down with a count of 0`, 'hang', 'the task blocks forever (the hung-task detector reports it after 120 s)')
+    if (count === 0n)
+      throw new KernelBug(
+        `semaphore 0x${call.arg(0).toString(16)} down with a count of 0`,
+        'hang',
+        'the task blocks forever (the hung-task detector reports it after 120 s)',
+      )
     writeUint(mem, call.arg(0) + 4n, 4, count - 1n)
   }
   return fns

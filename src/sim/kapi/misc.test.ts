@@ -16,7 +16,7 @@ const setup = () => {
 }
 
 describe('panic, randomness, RCU frees, unmodelled functions', () => {
-  test('panic logs the kernel\'s first line at KERN_EMERG (newline dropped) and stops with a panic', () => {
+  test("panic logs the kernel's first line at KERN_EMERG (newline dropped) and stops with a panic", () => {
     const { printk, scratch, f } = setup()
     let bug: KernelBug | undefined
     try {
@@ -57,7 +57,7 @@ describe('panic, randomness, RCU frees, unmodelled functions', () => {
     expect(api.context.notes).toContain('pci_register_driver_whatever: not modelled by the simulator; it returned 0')
   })
 
-  test('_ctype is the kernel\'s Latin-1 table', () => {
+  test("_ctype is the kernel's Latin-1 table", () => {
     const { api, memory } = setup()
     const ctype = api.data.find((d) => d.name === '_ctype')!
     memory.map(0xffffffff82200000n, 256, 'rw')

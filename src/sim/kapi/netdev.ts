@@ -7,7 +7,25 @@ import { fromUtf8, readCString, readUint, writeUint } from './guest.js'
 import { callIf, ptrField, type RegistryHost, type RegistryView } from './registry.js'
 
 /** struct net_device of Debian's 6.1 (offsets from the headers' compiler); NETDEV_ALIGN 32. */
-const ND = { name: 0, flags: 192, ops: 208, ifindex: 216, hardHeaderLen: 222, mtu: 224, minMtu: 288, maxMtu: 292, type: 296, addrLen: 605, broadcast: 904, txQueueLen: 984, regState: 1256, needsFree: 1260, privDestructor: 1264, linkOps: 2128, size: 2432 }
+const ND = {
+  name: 0,
+  flags: 192,
+  ops: 208,
+  ifindex: 216,
+  hardHeaderLen: 222,
+  mtu: 224,
+  minMtu: 288,
+  maxMtu: 292,
+  type: 296,
+  addrLen: 605,
+  broadcast: 904,
+  txQueueLen: 984,
+  regState: 1256,
+  needsFree: 1260,
+  privDestructor: 1264,
+  linkOps: 2128,
+  size: 2432,
+}
 const OPS = { init: 0, uninit: 8 }
 const LINK_OPS = { dellink: 88 }
 const NETREG = { registered: 1, unregistered: 3 }
@@ -118,7 +136,9 @@ export class NetdevRegistry implements RegistryView {
     if (!d) return undefined
     const mem = this.ctx.memory
     const at = (off: number, size: 1 | 2 | 4) => readUint(mem, d.addr + BigInt(off), size)
-    const v = { mtu: at(ND.mtu, 4), ifindex: at(ND.ifindex, 4), type: at(ND.type, 2), tx_queue_len: at(ND.txQueueLen, 4), addr_len: at(ND.addrLen, 1) }[m[2] as 'mtu']
+    const v = { mtu: at(ND.mtu, 4), ifindex: at(ND.ifindex, 4), type: at(ND.type, 2), tx_queue_len: at(ND.txQueueLen, 4), addr_len: at(ND.addrLen, 1) }[
+      m[2] as 'mtu'
+    ]
     return `${v}\n`
   }
 

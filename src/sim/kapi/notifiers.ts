@@ -31,7 +31,10 @@ export function notifierFunctions(ctx: KapiContext): Record<string, KernelFuncti
     (c) => remove(key, c.arg(0)),
   ]
   const [regReboot, unregReboot] = named(1n)
-  const [regNetdev, unregNetdev] = named(2n, 'register_netdevice_notifier: the kernel calls the notifier at once for every existing net device (NETDEV_REGISTER, NETDEV_UP for lo); the simulator does not')
+  const [regNetdev, unregNetdev] = named(
+    2n,
+    'register_netdevice_notifier: the kernel calls the notifier at once for every existing net device (NETDEV_REGISTER, NETDEV_UP for lo); the simulator does not',
+  )
   const [regInetaddr, unregInetaddr] = named(3n)
   const [regInet6addr, unregInet6addr] = named(4n)
   return {

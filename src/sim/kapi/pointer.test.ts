@@ -62,7 +62,7 @@ describe('%p extensions', () => {
     expect(fmt('%pM|%pI4|%*ph', [0, 0, 4, 0], {}, mem)).toBe('(null)|(null)|(null)')
   })
 
-  test('%pV formats a nested va_format from guest memory without moving the caller\'s va_list', () => {
+  test("%pV formats a nested va_format from guest memory without moving the caller's va_list", () => {
     const mem = new PageMemory()
     const fmtStr = mem.put(BUF, 'n=%d s=%s')
     const s = mem.put(BUF + 0x100n, 'xyz')

@@ -2,9 +2,7 @@
 import { isErrValue, readCString, readUint, s64, u64, utf8 } from './guest.js'
 import { errname } from './errname.js'
 import { addressVal, bitmapList, bitmapString, fourccString, netdevBits, uuidString } from './pointer-bits.js'
-import {
-  SIGN, SMALL, ZEROPAD, checkPointer, errorString, guestString, number, stringBytes, type Fmt, type Out, type Spec,
-} from './vsprintf-core.js'
+import { SIGN, SMALL, ZEROPAD, checkPointer, errorString, guestString, number, stringBytes, type Fmt, type Out, type Spec } from './vsprintf-core.js'
 
 const ch = (ext: Uint8Array, i: number): string => (i < ext.length && ext[i] !== 0 ? String.fromCharCode(ext[i]!) : '')
 
@@ -50,7 +48,8 @@ function symbolString(f: Fmt, out: Out, ptr: bigint, spec: Spec, ext: Uint8Array
   } else {
     text = sym.name
     if (kind !== 's') text += `+0x${(backtrace ? sym.offset + 1n : sym.offset).toString(16)}/0x${sym.size === undefined ? '?' : sym.size.toString(16)}`
-    if (kind !== 's' && sym.size === undefined) f.note(`vsprintf: %p${kind} of ${sym.name}: the simulator knows the name of a kernel function, not its size, and prints '?' where the VM prints it`)
+    if (kind !== 's' && sym.size === undefined)
+      f.note(`vsprintf: %p${kind} of ${sym.name}: the simulator knows the name of a kernel function, not its size, and prints '?' where the VM prints it`)
     if (sym.module) text += ` [${sym.module}]`
   }
   stringBytes(out, utf8(text), spec)

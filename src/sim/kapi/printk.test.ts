@@ -19,7 +19,10 @@ describe('Printk.store (vprintk_store of 6.1)', () => {
     const p = new Printk(0)
     p.store(enc('\x016a'), { caller: 1 })
     p.store(enc('\x01cb\n'), { caller: 2 })
-    expect(rec(p)).toEqual([[6, 'a'], [4, 'b']])
+    expect(rec(p)).toEqual([
+      [6, 'a'],
+      [4, 'b'],
+    ])
   })
 
   test('a cut record loses its newline, stays open, and a fragment that does not fit starts a new one', () => {
@@ -45,7 +48,10 @@ describe('Printk.store (vprintk_store of 6.1)', () => {
     const p = new Printk(0)
     p.store(enc('x'), { level: 3, devInfo: true })
     p.store(enc('\x01cy\n'))
-    expect(rec(p)).toEqual([[3, 'x'], [4, 'y']])
+    expect(rec(p)).toEqual([
+      [3, 'x'],
+      [4, 'y'],
+    ])
   })
 })
 
@@ -77,7 +83,10 @@ describe('printk functions', () => {
     writeUint(ctx.memory, va, 4, 16)
     writeUint(ctx.memory, va + 16n, 8, save)
     fns.vprintk!(callWith(ctx.memory, [ctx.scratch.put('\x013v=%d\n'), va]))
-    expect(rec(ctx.printk)).toEqual([[6, 'n=42'], [3, 'v=7']])
+    expect(rec(ctx.printk)).toEqual([
+      [6, 'n=42'],
+      [3, 'v=7'],
+    ])
   })
 
   test('dev_* on a device the model does not know: a marker and a note, never a guessed name', () => {
@@ -102,5 +111,8 @@ describe('printk functions', () => {
 test('__warn_printk prints the cut-here line and the message (the WARNING report follows from the trap)', () => {
   const ctx = testContext()
   printkFunctions(ctx).__warn_printk!(callWith(ctx.memory, [ctx.scratch.put('bad state %d\n'), 3]))
-  expect(rec(ctx.printk)).toEqual([[4, '------------[ cut here ]------------'], [4, 'bad state 3']])
+  expect(rec(ctx.printk)).toEqual([
+    [4, '------------[ cut here ]------------'],
+    [4, 'bad state 3'],
+  ])
 })

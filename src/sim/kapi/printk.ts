@@ -144,7 +144,15 @@ export function printkFunctions(ctx: KapiContext): Record<string, KernelFunction
     },
     __printk_ratelimit: (call) => ratelimit(ctx, printkRatelimitState(ctx), call.arg(0)),
   }
-  const levels: Array<[string, number]> = [['emerg', 0], ['alert', 1], ['crit', 2], ['err', 3], ['warn', 4], ['notice', 5], ['info', 6]]
+  const levels: Array<[string, number]> = [
+    ['emerg', 0],
+    ['alert', 1],
+    ['crit', 2],
+    ['err', 3],
+    ['warn', 4],
+    ['notice', 5],
+    ['info', 6],
+  ]
   for (const [name, level] of levels) {
     fns[`_dev_${name}`] = (call) => void devPrintk(ctx, level, call.arg(0), cstringArg(call, 1), call.varargs(2))
     fns[`netdev_${name}`] = (call) => void netdevPrintk(ctx, level, call.arg(0), cstringArg(call, 1), call.varargs(2))

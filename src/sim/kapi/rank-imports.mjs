@@ -12,8 +12,26 @@ const { Printk } = await import(join(root, 'dist', 'sim', 'kernel', 'printk.js')
 const dir = process.argv[2] ?? '/lib/modules/6.1.0-56-amd64/kernel'
 const top = Number(process.argv[3] ?? 150)
 // Symbols the CPU handles itself (thunks, static calls, per-CPU data, ftrace).
-const cpu = new Set(['__fentry__', '__x86_return_thunk', '__stack_chk_fail', '__SCT__might_resched', '__SCT__cond_resched', 'current_task', '__preempt_count', 'cpu_number', 'this_cpu_off'])
-const noMemory = { read() { throw new Error('unused') }, write() {}, map() {}, unmap() {}, protect() {} }
+const cpu = new Set([
+  '__fentry__',
+  '__x86_return_thunk',
+  '__stack_chk_fail',
+  '__SCT__might_resched',
+  '__SCT__cond_resched',
+  'current_task',
+  '__preempt_count',
+  'cpu_number',
+  'this_cpu_off',
+])
+const noMemory = {
+  read() {
+    throw new Error('unused')
+  },
+  write() {},
+  map() {},
+  unmap() {},
+  protect() {},
+}
 const api = createKernelApi({ memory: noMemory, printk: new Printk(0) })
 const modelled = new Set([...Object.keys(api.functions), ...api.data.map((d) => d.name)])
 
@@ -49,6 +67,8 @@ const refs = ranked.reduce((n, [, c]) => n + c, 0)
 const share = (pred) => ranked.filter(([s]) => pred(s)).reduce((n, [, c]) => n + c, 0)
 const isThunk = (s) => cpu.has(s) || s.startsWith('__x86_indirect_thunk_')
 console.log(`${modules} modules, ${counts.size} distinct imported symbols, ${refs} imports;`)
-console.log(`modelled by sim/kapi: ${share((s) => modelled.has(s))} imports (${((100 * share((s) => modelled.has(s))) / refs).toFixed(1)}%), CPU-side: ${share(isThunk)}\n`)
+console.log(
+  `modelled by sim/kapi: ${share((s) => modelled.has(s))} imports (${((100 * share((s) => modelled.has(s))) / refs).toFixed(1)}%), CPU-side: ${share(isThunk)}\n`,
+)
 console.log('| # | symbol | modules | |\n| ---: | --- | ---: | --- |')
 ranked.slice(0, top).forEach(([s, c], i) => console.log(`| ${i + 1} | \`${s}\` | ${c} | ${modelled.has(s) ? 'kapi' : isThunk(s) ? 'cpu' : ''} |`))

@@ -28,7 +28,8 @@ function setup() {
     modulePut: (o) => void (o !== 0n && refs.n--),
     callGuest: () => 0n,
   }
-  const call = (fns: Record<string, (c: ReturnType<typeof callWith>) => unknown>, fn: string, ...args: Array<bigint | number>) => fns[fn]!(callWith(ctx.memory, args))
+  const call = (fns: Record<string, (c: ReturnType<typeof callWith>) => unknown>, fn: string, ...args: Array<bigint | number>) =>
+    fns[fn]!(callWith(ctx.memory, args))
   const str = (s: string) => ctx.scratch.put(utf8(s + '\0'))
   return { ctx, refs, host, call, str, requested }
 }
@@ -141,7 +142,10 @@ describe('block, net, misc, filesystems, idr', () => {
     expect(reg.read('/proc/filesystems')).toBe('\tfuseblk\n')
     expect(reg.read('/proc/misc')).toBe('229 fuse\n')
     const slot = s.ctx.scratch.put(new Uint8Array(8))
-    reg.data().find((d) => d.name === 'fs_kobj')!.init(s.ctx.memory, slot)
+    reg
+      .data()
+      .find((d) => d.name === 'fs_kobj')!
+      .init(s.ctx.memory, slot)
     const kobj = s.call(fns, 'kobject_create_and_add', s.str('fuse'), readUint(s.ctx.memory, slot, 8)) as bigint
     s.call(fns, 'sysfs_create_mount_point', kobj, s.str('connections'))
     expect(reg.list('/sys/fs/fuse')).toEqual(['connections'])

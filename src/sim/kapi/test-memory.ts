@@ -70,7 +70,10 @@ export class PageMemory implements GuestMemory {
 /** A bump allocator of guest scratch space for test strings and buffers. */
 export class Scratch {
   private next: bigint
-  constructor(private readonly mem: PageMemory, base = 0xffff888000010000n) {
+  constructor(
+    private readonly mem: PageMemory,
+    base = 0xffff888000010000n,
+  ) {
     this.next = base
   }
   /** Copies a string (NUL-terminated) or bytes into fresh guest memory; returns the address. */

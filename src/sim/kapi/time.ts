@@ -48,8 +48,7 @@ export function timeFunctions(ctx: KapiContext): Record<string, KernelFunction> 
     writeUint(call.memory, call.arg(0), 8, t / 1_000_000_000n)
     writeUint(call.memory, call.arg(0) + 8n, 8, t % 1_000_000_000n)
   }
-  const wallNote = () =>
-    note(ctx, 'ktime_get_real*: the VM reads its wall clock from the host at boot; the simulator counts from the epoch plus its uptime')
+  const wallNote = () => note(ctx, 'ktime_get_real*: the VM reads its wall clock from the host at boot; the simulator counts from the epoch plus its uptime')
   return {
     // msleep(m): schedule_timeout(msecs_to_jiffies(m) + 1), repeated until that much has passed.
     msleep: (call) => sleepJiffies(c, msecsToJiffies(Number(call.arg(0) & 0xffffffffn)) + 1),

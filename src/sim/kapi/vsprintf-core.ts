@@ -95,7 +95,6 @@ export interface Fmt {
   format(out: Out, fmt: Uint8Array, va: VaList): void
 }
 
-
 /** number(): an integer with sign, "0x"/"0" prefix, precision and field width, as the kernel pads. */
 export function number(out: Out, value: bigint, spec: Spec): void {
   let num = u64(value)

@@ -4,7 +4,21 @@ import type { GuestMemory, VaList } from '../cpu/types.js'
 import { s32, u64, utf8 } from './guest.js'
 import { pointer } from './pointer.js'
 import {
-  FIELD_WIDTH_MAX, LEFT, Out, PLUS, PRECISION_MAX, SIGN, SMALL, SPACE, SPECIAL, ZEROPAD, guestString, number, type Fmt, type Spec, type VsprintfOptions,
+  FIELD_WIDTH_MAX,
+  LEFT,
+  Out,
+  PLUS,
+  PRECISION_MAX,
+  SIGN,
+  SMALL,
+  SPACE,
+  SPECIAL,
+  ZEROPAD,
+  guestString,
+  number,
+  type Fmt,
+  type Spec,
+  type VsprintfOptions,
 } from './vsprintf-core.js'
 
 export * from './vsprintf-core.js'
@@ -125,7 +139,10 @@ export function format(f: Fmt, out: Out, fmt: Uint8Array, va: VaList): void {
         // %n and anything unknown: the kernel WARNs once and stops formatting here.
         const what = String.fromCharCode(conv)
         if (f.opts.warnOnce) f.opts.warnOnce(`Please remove unsupported %${what} in format string`)
-        else f.note(`vsprintf: unsupported %${what} in a format: the kernel stops the output there and WARNs once ("Please remove unsupported %${what} in format string")`)
+        else
+          f.note(
+            `vsprintf: unsupported %${what} in a format: the kernel stops the output there and WARNs once ("Please remove unsupported %${what} in format string")`,
+          )
         return
       }
     }

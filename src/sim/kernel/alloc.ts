@@ -5,7 +5,10 @@
 export class ModuleArea {
   private readonly used: Array<{ start: bigint; end: bigint }> = []
 
-  constructor(private readonly base: bigint, private readonly pageSize: number) {}
+  constructor(
+    private readonly base: bigint,
+    private readonly pageSize: number,
+  ) {}
 
   alloc(size: number): bigint {
     const page = BigInt(this.pageSize)

@@ -48,8 +48,20 @@ function viewsOf(release: string): CapturedViews | undefined {
 
 /** modules.builtin.modinfo's parmtype names the standard ops the simulator models; others stay text. */
 const TYPES: Record<string, ParamType> = {
-  byte: 'byte', short: 'short', ushort: 'ushort', int: 'int', uint: 'uint', long: 'long', ulong: 'ulong', ullong: 'ullong',
-  hexint: 'hexint', charp: 'charp', bool: 'bool', invbool: 'invbool', bint: 'bint', string: 'string',
+  byte: 'byte',
+  short: 'short',
+  ushort: 'ushort',
+  int: 'int',
+  uint: 'uint',
+  long: 'long',
+  ulong: 'ulong',
+  ullong: 'ullong',
+  hexint: 'hexint',
+  charp: 'charp',
+  bool: 'bool',
+  invbool: 'invbool',
+  bint: 'bint',
+  string: 'string',
 }
 
 function param(name: string, value: string, type: string | undefined): ParamInstance {
@@ -110,7 +122,12 @@ export function bootKernel(k: KernelState, cmdline = ''): Boot {
   const data = viewsOf(k.profile.release)
   const builtins = new Map<string, BuiltinModule>()
   for (const [name, m] of Object.entries(data?.sysModule ?? {})) {
-    builtins.set(name, { entries: m.entries, params: Object.entries(m.params).map(([p, v]) => param(p, v.value, v.type)), version: m.version, drivers: m.drivers })
+    builtins.set(name, {
+      entries: m.entries,
+      params: Object.entries(m.params).map(([p, v]) => param(p, v.value, v.type)),
+      version: m.version,
+      drivers: m.drivers,
+    })
   }
   for (const { param: name, val } of kernelArgs(cmdline)) {
     const m = /^([^.]+)\.(.+)$/.exec(name)

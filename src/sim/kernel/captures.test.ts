@@ -61,17 +61,24 @@ function words(line: string): string[] {
 
 /** lsmod's lines as {size, used, holders (as a set)} by module name. */
 function lsmodTable(text: string) {
-  return text.split('\n').slice(1).filter(Boolean).map((l) => {
-    const [name, size, used, holders = ''] = l.split(/\s+/)
-    return { name, size: Number(size), used: Number(used), holders: holders.split(',').filter(Boolean).sort() }
-  })
+  return text
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => {
+      const [name, size, used, holders = ''] = l.split(/\s+/)
+      return { name, size: Number(size), used: Number(used), holders: holders.split(',').filter(Boolean).sort() }
+    })
 }
 
 function procTable(text: string) {
-  return text.split('\n').filter(Boolean).map((l) => {
-    const [name = '', size, used, holders = '-'] = l.split(' ')
-    return { name, size: Number(size), used: Number(used), holders: holders === '-' ? [] : holders.split(',').filter(Boolean).sort() }
-  })
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [name = '', size, used, holders = '-'] = l.split(' ')
+      return { name, size: Number(size), used: Number(used), holders: holders === '-' ? [] : holders.split(',').filter(Boolean).sort() }
+    })
 }
 
 function replay(k: SimKernel, step: Step, where: string, root: string): void {
@@ -130,14 +137,21 @@ function replay(k: SimKernel, step: Step, where: string, root: string): void {
   if (failed !== undefined) expect(failed, `${where}: exit code ${step.exitCode}`).toBe(step.exitCode !== 0)
   if (stdout !== undefined && !failed) expect(stdout, `${where}: stdout`).toBe(step.stdout)
   // normalizeText: %p's boot-keyed hash is the one part of a module's line the simulator cannot know.
-  expect(k.log.since(from).map((r) => normalizeText(r.text)), `${where}: kernel log`).toEqual(step.dmesg.map(normalizeText))
+  expect(
+    k.log.since(from).map((r) => normalizeText(r.text)),
+    `${where}: kernel log`,
+  ).toEqual(step.dmesg.map(normalizeText))
 }
 
 const { run, skipped } = capturedReleasesToRun(project)
 for (const release of skipped) test.skip(`${release}: npm run test:matrix replays its captures (it installs the kernel)`, () => {})
 for (const release of run) {
   const dir = captureDir(project, release)
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : []
   describe(`the loader does what the real ${release} kernel did (${relative(project, dir)})`, () => {
     /** Where the release's scripts ran from: its fixtures/ holds modules built for it. */
     let root: string

@@ -50,7 +50,13 @@ function readDeps(tree: string): Map<string, string[]> {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const colon = line.indexOf(':')
     if (colon < 0) continue
-    deps.set(line.slice(0, colon), line.slice(colon + 1).split(/\s+/).filter(Boolean))
+    deps.set(
+      line.slice(0, colon),
+      line
+        .slice(colon + 1)
+        .split(/\s+/)
+        .filter(Boolean),
+    )
   }
   return deps
 }
@@ -114,10 +120,21 @@ export function coverageFigures(profile: KernelProfile, tree: string): { figures
   const pct = (n: number) => `${((100 * n) / r.modules).toFixed(1)}%`
   const o = r.outcomes
   const figures: Array<[string, string, string]> = [
-    ['sim', `coverage: modules of ${tree} whose init (and their dependencies') ran to completion calling no unmodelled function`, `${o.complete} of ${r.modules} (${pct(o.complete)})`],
-    ['sim', `coverage: the rest: called an unmodelled function / init error / refused before init / oops or hang`, `${o.unmodelled} / ${o['init-error']} / ${o.refused} / ${o.fault}`],
+    [
+      'sim',
+      `coverage: modules of ${tree} whose init (and their dependencies') ran to completion calling no unmodelled function`,
+      `${o.complete} of ${r.modules} (${pct(o.complete)})`,
+    ],
+    [
+      'sim',
+      `coverage: the rest: called an unmodelled function / init error / refused before init / oops or hang`,
+      `${o.unmodelled} / ${o['init-error']} / ${o.refused} / ${o.fault}`,
+    ],
     ['sim', 'coverage: time for the whole tree', `${(r.ms / 1000).toFixed(0)} s`],
   ]
-  const top = r.unmodelled.slice(0, 20).map((u, i) => `${String(i + 1).padStart(4)}. ${u.name.padEnd(36)} ${u.modules} modules`).join('\n')
+  const top = r.unmodelled
+    .slice(0, 20)
+    .map((u, i) => `${String(i + 1).padStart(4)}. ${u.name.padEnd(36)} ${u.modules} modules`)
+    .join('\n')
   return { figures, top: `the 20 unmodelled kernel functions called most (by how many modules' loads called them):\n${top}` }
 }

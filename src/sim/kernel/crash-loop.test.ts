@@ -11,7 +11,10 @@ const vm = JSON.parse(readFileSync('fixtures/crash/crash_loop.capture.json', 'ut
 
 /** Timing, not behaviour: "stuck for 26s! [insmod:82]", "PID: 82", "crash_loop_init+0x24/". */
 const timing = (line: string) =>
-  line.replace(/stuck for \d+s! \[(\w+):\d+\]/, 'stuck for Ns! [$1:N]').replace(/\bPID: \d+/, 'PID: N').replace(/\+0x[0-9a-f]+\//, '+0x?/')
+  line
+    .replace(/stuck for \d+s! \[(\w+):\d+\]/, 'stuck for Ns! [$1:N]')
+    .replace(/\bPID: \d+/, 'PID: N')
+    .replace(/\+0x[0-9a-f]+\//, '+0x?/')
 
 test('a runaway loop in init: the kernel log up to the RIP line equals the VM console, timing masked; the command never returns', () => {
   const k = createSimKernel({ profile: loadEmbeddedProfile() })

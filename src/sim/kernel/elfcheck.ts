@@ -133,8 +133,14 @@ function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number 
     const o = shoff + i * 64
     return {
       // sh_flags: the low word holds every flag the loader tests (a huge value must keep its bits).
-      nameOff: u32(b, o), type: u32(b, o + 4), flags: u32(b, o + 8), addr: u64(b, o + 16),
-      offset: u64(b, o + 24), size: u64(b, o + 32), link: u32(b, o + 40), align: align32(b, o + 48),
+      nameOff: u32(b, o),
+      type: u32(b, o + 4),
+      flags: u32(b, o + 8),
+      addr: u64(b, o + 16),
+      offset: u64(b, o + 24),
+      size: u64(b, o + 32),
+      link: u32(b, o + 40),
+      align: align32(b, o + 48),
     }
   }
   const bad = (s: { offset: number; size: number }) => !(s.offset + s.size <= len)
@@ -163,9 +169,14 @@ function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number 
     const start = end
     while (b[end] !== 0) end++
     sections.push({
-      index: i, name: Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1'),
-      type: s.type, flags: s.flags,
-      offset: s.offset, size: s.size, link: s.link, align: s.align,
+      index: i,
+      name: Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1'),
+      type: s.type,
+      flags: s.flags,
+      offset: s.offset,
+      size: s.size,
+      link: s.link,
+      align: s.align,
     })
   }
   return sections

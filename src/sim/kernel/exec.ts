@@ -75,7 +75,10 @@ function call(k: KernelState, mod: SimModule, name: string, arg: string | undefi
 function fault(k: KernelState, kind: 'oops' | 'hang', mod: SimModule, fn: string): never {
   const lines =
     kind === 'oops'
-      ? ['BUG: TASK stack guard page was hit at 0000000000000000 (stack is 0000000000000000..0000000000000000)', 'stack guard page: 0000 [#1] PREEMPT SMP NOPTI']
+      ? [
+          'BUG: TASK stack guard page was hit at 0000000000000000 (stack is 0000000000000000..0000000000000000)',
+          'stack guard page: 0000 [#1] PREEMPT SMP NOPTI',
+        ]
       : ['watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [insmod:1]']
   for (const line of lines) k.printk.log(KERN_EMERG, line)
   k.notes.push(

@@ -138,8 +138,17 @@ describe('a behaviour model read from the file is untrusted JSON', () => {
   })
   test('a model that never ends without recursing deeply gets the soft-lockup report', () => {
     const wide = Array.from({ length: 400 }, () => ({ call: 'b' }))
-    const behaviour: ModuleBehaviour = { init: { actions: [{ call: 'a' }], returns: 0 }, functions: { a: wide, b: wide.map(() => ({ call: 'c' })), c: [{ print: '\u00016x\n' }] } }
-    const bytes = buildSyntheticModule({ ...base, name: 'model_wide', vermagic: profile.vermagic, behaviour, exports: ['a', 'b', 'c'].map((name) => ({ name, gpl: false })) })
+    const behaviour: ModuleBehaviour = {
+      init: { actions: [{ call: 'a' }], returns: 0 },
+      functions: { a: wide, b: wide.map(() => ({ call: 'c' })), c: [{ print: '\u00016x\n' }] },
+    }
+    const bytes = buildSyntheticModule({
+      ...base,
+      name: 'model_wide',
+      vermagic: profile.vermagic,
+      behaviour,
+      exports: ['a', 'b', 'c'].map((name) => ({ name, gpl: false })),
+    })
     const k = createSimKernel({ profile })
     const started = performance.now()
     expect(() => k.finitModule(bytes, '', 0)).toThrow(SimKernelFault)

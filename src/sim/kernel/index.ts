@@ -40,8 +40,15 @@ export function createSimKernel(options: SimKernelOptions): SimKernel {
     throw new TypeError('createSimKernel: options.profile must be a KernelProfile (e.g. from loadEmbeddedProfile())')
   }
   const k: KernelState = {
-    profile, modules: [], tainted: 0, debugLocks: true, once: new Set(), modulesDisabled: false,
-    printk: new Printk(bootTimeUs), area: new ModuleArea(MODULES_BASE, profile.config.pageSize), overrides,
+    profile,
+    modules: [],
+    tainted: 0,
+    debugLocks: true,
+    once: new Set(),
+    modulesDisabled: false,
+    printk: new Printk(bootTimeUs),
+    area: new ModuleArea(MODULES_BASE, profile.config.pageSize),
+    overrides,
     notes: [],
   }
   bootKernel(k, options.cmdline)

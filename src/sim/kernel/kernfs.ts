@@ -33,6 +33,6 @@ export function kernfsNameHash(name: string): number {
  */
 export function kernfsOrder(names: readonly string[]): string[] {
   const keyed = names.map((name) => ({ name, hash: kernfsNameHash(name) }))
-  keyed.sort((a, b) => a.hash - b.hash || (Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))))
+  keyed.sort((a, b) => a.hash - b.hash || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
   return keyed.map((k) => k.name)
 }

@@ -139,7 +139,13 @@ export function computeLayout(sections: KSection[], syms: LayoutSymbols, o: Layo
 }
 
 /** enum mod_mem_type (6.4+), in the order move_module() allocates them. */
-const MOD_TEXT = 0, MOD_DATA = 1, MOD_RODATA = 2, MOD_RO_AFTER_INIT = 3, MOD_INIT_TEXT = 4, MOD_INIT_DATA = 5, MOD_INIT_RODATA = 6
+const MOD_TEXT = 0,
+  MOD_DATA = 1,
+  MOD_RODATA = 2,
+  MOD_RO_AFTER_INIT = 3,
+  MOD_INIT_TEXT = 4,
+  MOD_INIT_DATA = 5,
+  MOD_INIT_RODATA = 6
 /** __layout_sections()'s mask row -> memory type, for core and init sections (-1: MOD_INVALID). */
 const CORE_TYPE = [MOD_TEXT, MOD_RODATA, MOD_RO_AFTER_INIT, MOD_DATA, MOD_DATA]
 const INIT_TYPE = [MOD_INIT_TEXT, MOD_INIT_RODATA, -1, MOD_INIT_DATA, MOD_INIT_DATA]
@@ -202,7 +208,10 @@ export function computeMemoryLayout(sections: KSection[], syms: LayoutSymbols, o
   // Each kind's offset in its range: the kinds before it, each with its guard page.
   const base = [0, 0, 0, 0, 0, 0, 0]
   const span = { core: 0, init: 0 }
-  for (const [range, types] of [['core', [MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT]], ['init', [MOD_INIT_TEXT, MOD_INIT_DATA, MOD_INIT_RODATA]]] as const) {
+  for (const [range, types] of [
+    ['core', [MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT]],
+    ['init', [MOD_INIT_TEXT, MOD_INIT_DATA, MOD_INIT_RODATA]],
+  ] as const) {
     let next = 0
     for (const t of types) {
       if (rounded[t] === 0) continue

@@ -83,7 +83,9 @@ export function setupLoadInfo(k: KernelState, image: Uint8Array, sections: KSect
     parsed = parseImage(len === image.length ? image : image.subarray(0, len))
   } catch {
     // elf_validity_check() passed: what readElf still refuses, the kernel would read as garbage.
-    k.notes.push('the module file is malformed in a way elf_validity_check() lets through: the real kernel reads it anyway and what it then does is not simulated; the simulator refuses it with -ENOEXEC')
+    k.notes.push(
+      'the module file is malformed in a way elf_validity_check() lets through: the real kernel reads it anyway and what it then does is not simulated; the simulator refuses it with -ENOEXEC',
+    )
     return -errno.ENOEXEC
   }
   const elf = parsed.elf
@@ -106,7 +108,9 @@ export function setupLoadInfo(k: KernelState, image: Uint8Array, sections: KSect
   try {
     info = parsed.info ??= moduleFromElf(elf, { kernel: true })
   } catch {
-    k.notes.push('the module file is malformed in a way the kernel does not check: the simulator refuses it with -ENOEXEC; what the real kernel does is not simulated')
+    k.notes.push(
+      'the module file is malformed in a way the kernel does not check: the simulator refuses it with -ENOEXEC; what the real kernel does is not simulated',
+    )
     return -errno.ENOEXEC
   }
   const versIdx = flags & MODULE_INIT_IGNORE_MODVERSIONS ? 0 : findSec(sections, '__versions')

@@ -10,8 +10,18 @@ import { KERN_ERR, KERN_NOTICE, KERN_WARNING } from './printk.js'
 import { findModule, type KernelState, type ModExport, type SimModule } from './state.js'
 import { checkVersion, resolveSymbol, unrefAll, findSymbol, type VersionInfo } from './symbols.js'
 import {
-  addTaint, addTaintModule, logOnce, testTaint, tryToForceLoad,
-  TAINT_CRAP, TAINT_LIVEPATCH, TAINT_OOT_MODULE, TAINT_PROPRIETARY_MODULE, TAINT_TEST, TAINT_UNSIGNED_MODULE, TAINT_USER,
+  addTaint,
+  addTaintModule,
+  logOnce,
+  testTaint,
+  tryToForceLoad,
+  TAINT_CRAP,
+  TAINT_LIVEPATCH,
+  TAINT_OOT_MODULE,
+  TAINT_PROPRIETARY_MODULE,
+  TAINT_TEST,
+  TAINT_UNSIGNED_MODULE,
+  TAINT_USER,
 } from './taint.js'
 import { runActions, SimKernelFault } from './exec.js'
 import { freeInit, machineOf, mapModule, unmapModule, writeParamToModule } from './machine.js'
@@ -138,14 +148,24 @@ function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: 
     if (i) sections[i]!.flags |= SHF_RO_AFTER_INIT
   }
   const strOff = sections[sections[symIdx]!.link]?.offset ?? 0
-  const layout = computeLayout(sections, {
-    count: elf.symbolCount(),
-    shndx: (i) => elf.symbolRaw(i).shndx,
-    nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
-  }, {
-    pageSize: config.pageSize, strictModuleRwx: config.strictModuleRwx, kallsyms: config.kallsyms, kallsymsAll: true,
-    symtabIndex: symIdx, strtabIndex: sections[symIdx]!.link, pcpuIndex: pcpuIdx, memoryTypes: loaderFacts(k.profile).memoryTypes,
-  })
+  const layout = computeLayout(
+    sections,
+    {
+      count: elf.symbolCount(),
+      shndx: (i) => elf.symbolRaw(i).shndx,
+      nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
+    },
+    {
+      pageSize: config.pageSize,
+      strictModuleRwx: config.strictModuleRwx,
+      kallsyms: config.kallsyms,
+      kallsymsAll: true,
+      symtabIndex: symIdx,
+      strtabIndex: sections[symIdx]!.link,
+      pcpuIndex: pcpuIdx,
+      memoryTypes: loaderFacts(k.profile).memoryTypes,
+    },
+  )
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
   // module_alloc() refuses what the module area cannot hold (sizes from sh_size/sh_addralign are untrusted).
@@ -165,7 +185,9 @@ function addUnformedModule(k: KernelState, mod: SimModule, release: () => void):
     release()
     if (old.state === 'coming' || old.state === 'unformed') {
       // It waits for the first load to finish; one stuck by an oops in its init never does (seen on the VM).
-      k.notes.push(`${mod.name}: a module of this name is still loading (its init never returned): the kernel waits for it to finish, so the command never returns; on the VM it runs until its timeout`)
+      k.notes.push(
+        `${mod.name}: a module of this name is still loading (its init never returned): the kernel waits for it to finish, so the command never returns; on the VM it runs until its timeout`,
+      )
       throw new SimKernelFault('hang', '')
     }
     return old.state === 'live' ? -EEXIST : -EBUSY
@@ -253,16 +275,28 @@ function cstrlen(b: Uint8Array, base: number, off: number): number {
 
 function newModule(info: ModuleInfo): SimModule {
   return {
-    name: info.name, state: 'unformed', taints: 0, refcnt: 1, sources: [], targets: [],
-    exports: new Map(), exportOrder: [], hasInit: info.hasInit, hasExit: info.hasExit,
-    coreSize: 0, initSize: 0, address: 0n, initAddress: 0n, params: [], behaviour: { functions: {} }, usingGplOnly: false,
+    name: info.name,
+    state: 'unformed',
+    taints: 0,
+    refcnt: 1,
+    sources: [],
+    targets: [],
+    exports: new Map(),
+    exportOrder: [],
+    hasInit: info.hasInit,
+    hasExit: info.hasExit,
+    coreSize: 0,
+    initSize: 0,
+    address: 0n,
+    initAddress: 0n,
+    params: [],
+    behaviour: { functions: {} },
+    usingGplOnly: false,
   }
 }
 
 /** check_modinfo(): vermagic, then the out-of-tree, staging, livepatch, license and test taints. */
-function checkModinfo(
-  k: KernelState, mod: SimModule, infoName: string, get: (t: string) => string | undefined, flags: number, hasCrcs: boolean,
-): number {
+function checkModinfo(k: KernelState, mod: SimModule, infoName: string, get: (t: string) => string | undefined, flags: number, hasCrcs: boolean): number {
   let modmagic = get('vermagic')
   if (flags & MODULE_INIT_IGNORE_VERMAGIC) modmagic = undefined
   const want = k.profile.vermagic
@@ -358,7 +392,10 @@ function finishInit(k: KernelState, mod: SimModule, ret: number): number {
     return ret
   }
   if (ret > 0) {
-    k.printk.log(KERN_WARNING, `do_init_module: '${mod.name}'->init suspiciously returned ${ret}, it should follow 0/-E convention\ndo_init_module: loading module anyway...`)
+    k.printk.log(
+      KERN_WARNING,
+      `do_init_module: '${mod.name}'->init suspiciously returned ${ret}, it should follow 0/-E convention\ndo_init_module: loading module anyway...`,
+    )
   }
   mod.state = 'live'
   mod.refcnt--
@@ -374,7 +411,9 @@ function model(k: KernelState, mod: SimModule, elf: ElfFile, info: ModuleInfo): 
   try {
     return embeddedBehaviour(elf) ?? { functions: {} }
   } catch (e) {
-    k.notes.push(`${mod.name}: its defineModule() model cannot be read (${(e as Error).message}): it loaded with an init that does nothing; rebuild it with defineModule()`)
+    k.notes.push(
+      `${mod.name}: its defineModule() model cannot be read (${(e as Error).message}): it loaded with an init that does nothing; rebuild it with defineModule()`,
+    )
     return { functions: {}, ...(info.hasInit ? { init: { actions: [], returns: 0 } } : {}) }
   }
 }

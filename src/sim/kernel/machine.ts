@@ -40,7 +40,18 @@ export const INSTRUCTION_BUDGET = 10_000_000
 const HOST_CALL_COST = 200
 
 /** Per-CPU variables of 6.1 that module code reaches through %gs. */
-const PERCPU_SYMBOLS = new Set(['current_task', '__preempt_count', 'cpu_number', 'this_cpu_off', 'cpu_info', 'irq_stat', 'hardirq_stack_ptr', 'fixed_percpu_data', 'softnet_data', 'cpu_tss_rw'])
+const PERCPU_SYMBOLS = new Set([
+  'current_task',
+  '__preempt_count',
+  'cpu_number',
+  'this_cpu_off',
+  'cpu_info',
+  'irq_stat',
+  'hardirq_stack_ptr',
+  'fixed_percpu_data',
+  'softnet_data',
+  'cpu_tss_rw',
+])
 
 /** The CPU side of one simulated kernel, made on the first module that runs its own code. */
 export class Machine {
@@ -315,7 +326,7 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
       values[i] = secAddr + raw.value
       const name = elf.symbolName(i)
       if (name !== '' && (raw.info & 0xf) !== STT_SECTION && (raw.info & 0xf) !== STT_FILE) {
-        if (!symbols.has(name) || (raw.info >> 4) !== 0) symbols.set(name, values[i]!)
+        if (!symbols.has(name) || raw.info >> 4 !== 0) symbols.set(name, values[i]!)
         if (!name.startsWith('__UNIQUE_ID') && !name.startsWith('.L')) kallsyms.push({ addr: values[i]!, name })
       }
     }

@@ -7,14 +7,33 @@ import type { CallResult, StopState } from '../cpu/index.js'
 import { KernelBug } from '../kapi/index.js'
 import { readUint } from '../kapi/guest.js'
 import { SimKernelFault } from './exec.js'
-import { BUG_ENTRY_SIZE, BUGFLAG_DONE, BUGFLAG_NO_CUT_HERE, BUGFLAG_ONCE, BUGFLAG_WARNING, cpuLines, CUT_HERE, dieLine, HARDWARE, hex16, log, modulesLinkedIn, TAINT_DIE, TAINT_WARN } from './report.js'
+import {
+  BUG_ENTRY_SIZE,
+  BUGFLAG_DONE,
+  BUGFLAG_NO_CUT_HERE,
+  BUGFLAG_ONCE,
+  BUGFLAG_WARNING,
+  cpuLines,
+  CUT_HERE,
+  dieLine,
+  HARDWARE,
+  hex16,
+  log,
+  modulesLinkedIn,
+  TAINT_DIE,
+  TAINT_WARN,
+} from './report.js'
 import { INSTRUCTION_BUDGET, type Machine } from './machine.js'
 import { KERN_ALERT, KERN_CRIT, KERN_EMERG, KERN_WARNING } from './printk.js'
 import type { KernelState, SimModule } from './state.js'
 import { addTaint } from './taint.js'
 
 /** The module's BUG()/WARN() site at `addr`, from its relocated __bug_table. */
-function bugAt(m: Machine, table: { addr: bigint; count: number } | undefined, addr: bigint): { file: string; line: number; flags: number; at: bigint } | undefined {
+function bugAt(
+  m: Machine,
+  table: { addr: bigint; count: number } | undefined,
+  addr: bigint,
+): { file: string; line: number; flags: number; at: bigint } | undefined {
   if (!table) return undefined
   for (let i = 0; i < table.count; i++) {
     const e = table.addr + BigInt(i * BUG_ENTRY_SIZE)
@@ -60,8 +79,14 @@ function noteReport(k: KernelState, mod: SimModule): void {
 function die(k: KernelState, m: Machine, mod: SimModule, head: string[], what: string, st: StopState, comm: string, extra: string[] = []): never {
   k.oopses = (k.oopses ?? 0) + 1
   const lines = [
-    ...head, dieLine(k, what), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, st),
-    modulesLinkedIn(k), ...extra, '---[ end trace 0000000000000000 ]---',
+    ...head,
+    dieLine(k, what),
+    ...cpuLines(k, comm),
+    HARDWARE,
+    ...regsAndTrace(m, st),
+    modulesLinkedIn(k),
+    ...extra,
+    '---[ end trace 0000000000000000 ]---',
   ]
   log(k, KERN_ALERT, lines)
   addTaint(k, TAINT_DIE, false)
@@ -87,7 +112,10 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
     const lines = [
       ...(bug.flags & BUGFLAG_NO_CUT_HERE ? [] : [CUT_HERE]),
       `WARNING: CPU: 0 PID: 1 at ${bug.file}:${bug.line} ${symbol(m, rip)}`,
-      modulesLinkedIn(k), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, { ...m.cpu.state(), rip }),
+      modulesLinkedIn(k),
+      ...cpuLines(k, comm),
+      HARDWARE,
+      ...regsAndTrace(m, { ...m.cpu.state(), rip }),
       '---[ end trace 0000000000000000 ]---',
     ]
     log(k, KERN_WARNING, lines)
@@ -103,28 +131,45 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
       const { address, access, reason } = r.fault
       const code = (reason === 'protection' ? 1 : 0) | (access === 'write' ? 2 : 0) | (access === 'exec' ? 16 : 0)
       const head = [
-        address < 4096n ? `BUG: kernel NULL pointer dereference, address: ${hex16(address)}` : `BUG: unable to handle page fault for address: ${hex16(address)}`,
+        address < 4096n
+          ? `BUG: kernel NULL pointer dereference, address: ${hex16(address)}`
+          : `BUG: unable to handle page fault for address: ${hex16(address)}`,
         `#PF: supervisor ${access === 'exec' ? 'instruction fetch' : access} access in kernel mode`,
         `#PF: error_code(0x${code.toString(16).padStart(4, '0')}) - ${reason === 'protection' ? 'permissions violation' : 'not-present page'}`,
         ...(address < 0x800000000000n ? ['PGD 0 P4D 0 '] : []),
       ]
       const freed = m.api.context.heap.wasFreed(address)
-      if (freed) k.notes.push(`${mod.name}: ${hex16(address)} was freed before this access; the real kernel's slab usually keeps freed memory mapped, so on the VM this use after free may read stale data instead of oopsing`)
+      if (freed)
+        k.notes.push(
+          `${mod.name}: ${hex16(address)} was freed before this access; the real kernel's slab usually keeps freed memory mapped, so on the VM this use after free may read stale data instead of oopsing`,
+        )
       return die(k, m, mod, head, `Oops: ${code.toString(16).padStart(4, '0')}`, r, comm, [`CR2: ${hex16(address)}`])
     }
     case 'stack-overflow': {
       const base = 0xffffc900005a0000n
-      return die(k, m, mod, [`BUG: TASK stack guard page was hit at ${hex16(r.fault.address)} (stack is ${hex16(base)}..${hex16(base + 0x3fffn)})`], 'stack guard page: 0000', r, comm)
+      return die(
+        k,
+        m,
+        mod,
+        [`BUG: TASK stack guard page was hit at ${hex16(r.fault.address)} (stack is ${hex16(base)}..${hex16(base + 0x3fffn)})`],
+        'stack guard page: 0000',
+        r,
+        comm,
+      )
     }
     case 'budget': {
       const lines = [`watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${comm}:1]`, modulesLinkedIn(k), ...cpuLines(k, comm), HARDWARE, ...regsAndTrace(m, r)]
       log(k, KERN_EMERG, lines)
-      k.notes.push(`${mod.name}: its code ran ${INSTRUCTION_BUDGET.toLocaleString('en')} instructions without returning (a call of a kernel function counting as a few hundred): taken as a CPU stuck in the module, which the real kernel's watchdog reports after about 20 s (a module that legitimately runs longer needs the VM)`)
+      k.notes.push(
+        `${mod.name}: its code ran ${INSTRUCTION_BUDGET.toLocaleString('en')} instructions without returning (a call of a kernel function counting as a few hundred): taken as a CPU stuck in the module, which the real kernel's watchdog reports after about 20 s (a module that legitimately runs longer needs the VM)`,
+      )
       throw new SimKernelFault('hang', lines.join('\n'))
     }
     case 'trap': {
       if (r.trap === 'unsupported') {
-        k.notes.push(`${mod.name}: the simulator cannot execute ${r.detail ?? 'an instruction'} at ${symbol(m, r.rip)}: the function was stopped there and taken as returning 0`)
+        k.notes.push(
+          `${mod.name}: the simulator cannot execute ${r.detail ?? 'an instruction'} at ${symbol(m, r.rip)}: the function was stopped there and taken as returning 0`,
+        )
         return 0
       }
       if (r.trap === 'ud2') {
@@ -161,7 +206,9 @@ export function runModuleFunction(k: KernelState, m: Machine, mod: SimModule, fn
       throw new SimKernelFault('oops', String(r.reason))
     case 'cpu-error':
       // A fault of the simulator, not of the module: it must not abort the run, and it is never the kernel's word.
-      k.notes.push(`${mod.name}: the simulator failed while executing ${symbol(m, r.rip)} (${r.error instanceof Error ? r.error.message : String(r.error)}): the function was stopped there and taken as returning 0; this is a kmodspec bug, please report it`)
+      k.notes.push(
+        `${mod.name}: the simulator failed while executing ${symbol(m, r.rip)} (${r.error instanceof Error ? r.error.message : String(r.error)}): the function was stopped there and taken as returning 0; this is a kmodspec bug, please report it`,
+      )
       return 0
     default:
       return r satisfies never

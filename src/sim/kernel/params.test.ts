@@ -22,8 +22,17 @@ describe('module parameters', () => {
   test('integers parse like kstrtoint with base 0; out of range is -ERANGE, junk -EINVAL', () => {
     const log = new Printk(0)
     const cases: Array<[string, number, bigint | undefined]> = [
-      ['42', 0, 42n], ['0x1f', 0, 31n], ['010', 0, 8n], ['-7', 0, -7n], ['+3', 0, 3n], ['5\n', 0, 5n],
-      ['2147483648', -34, undefined], ['-2147483649', -34, undefined], ['abc', -22, undefined], ['', -22, undefined], ['1x', -22, undefined],
+      ['42', 0, 42n],
+      ['0x1f', 0, 31n],
+      ['010', 0, 8n],
+      ['-7', 0, -7n],
+      ['+3', 0, 3n],
+      ['5\n', 0, 5n],
+      ['2147483648', -34, undefined],
+      ['-2147483649', -34, undefined],
+      ['abc', -22, undefined],
+      ['', -22, undefined],
+      ['1x', -22, undefined],
     ]
     for (const [text, ret, value] of cases) {
       const p = int()
@@ -35,7 +44,14 @@ describe('module parameters', () => {
   test('bools take y/n/1/0/on/off forms and no value at all', () => {
     const log = new Printk(0)
     const b: ParamInstance = { name: 'v', type: 'bool', perm: 0o644, unsafe: false, value: false }
-    for (const [v, want] of [['Y', true], ['n', false], ['1', true], ['on', true], ['off', false], [null, true]] as const) {
+    for (const [v, want] of [
+      ['Y', true],
+      ['n', false],
+      ['1', true],
+      ['on', true],
+      ['off', false],
+      [null, true],
+    ] as const) {
       expect(setParam(b, v, log)).toBe(0)
       expect(b.value).toBe(want)
     }

@@ -7,8 +7,7 @@ const { EINVAL, ENOENT, ERANGE, ENOSPC, EPERM } = errno
 
 /** Standard kernel_param_ops the simulator models, by the `param_ops_<type>` symbol. */
 export type ParamType =
-  | 'byte' | 'short' | 'ushort' | 'int' | 'uint' | 'long' | 'ulong' | 'ullong' | 'hexint'
-  | 'charp' | 'bool' | 'invbool' | 'bint' | 'string' | 'custom'
+  'byte' | 'short' | 'ushort' | 'int' | 'uint' | 'long' | 'ulong' | 'ullong' | 'hexint' | 'charp' | 'bool' | 'invbool' | 'bint' | 'string' | 'custom'
 
 /** One module parameter (struct kernel_param) and its current value. */
 export interface ParamInstance {
@@ -27,9 +26,15 @@ const KPARAM_SIZE = 40
 /** The integer types, whose setter is kstrto*() with a range. */
 type IntParamType = Exclude<ParamType, 'charp' | 'bool' | 'invbool' | 'string' | 'custom'>
 const INT_RANGE: Readonly<Record<IntParamType, [bigint, bigint]>> = {
-  byte: [0n, 255n], short: [-32768n, 32767n], ushort: [0n, 65535n],
-  int: [-(2n ** 31n), 2n ** 31n - 1n], uint: [0n, 2n ** 32n - 1n], hexint: [0n, 2n ** 32n - 1n],
-  long: [-(2n ** 63n), 2n ** 63n - 1n], ulong: [0n, 2n ** 64n - 1n], ullong: [0n, 2n ** 64n - 1n],
+  byte: [0n, 255n],
+  short: [-32768n, 32767n],
+  ushort: [0n, 65535n],
+  int: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint: [0n, 2n ** 32n - 1n],
+  hexint: [0n, 2n ** 32n - 1n],
+  long: [-(2n ** 63n), 2n ** 63n - 1n],
+  ulong: [0n, 2n ** 64n - 1n],
+  ullong: [0n, 2n ** 64n - 1n],
   bint: [-(2n ** 31n), 2n ** 31n - 1n],
 }
 const SIGNED = new Set(['short', 'int', 'long', 'bint'])
@@ -85,7 +90,12 @@ function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: numb
     return v
   }
   const pointee = (o: number): string | null => {
-    const at = nobits ? undefined : target(elf, elf.relocationsFor(sec).find((r) => r.offset === o))
+    const at = nobits
+      ? undefined
+      : target(
+          elf,
+          elf.relocationsFor(sec).find((r) => r.offset === o),
+        )
     return at && 'sec' in at ? elf.stringAt(at.sec, at.off) : null
   }
   const w = WIDTH[p.type]
@@ -97,7 +107,13 @@ function initialValue(elf: ElfFile, p: ParamInstance, sec: ElfSection, off: numb
   else if (p.type === 'charp') p.value = pointee(off)
   else if (p.type === 'string') {
     p.maxlen = Number(readUint(off, 4))
-    const at = pointee(off + 8) === null ? undefined : target(elf, elf.relocationsFor(sec).find((r) => r.offset === off + 8))
+    const at =
+      pointee(off + 8) === null
+        ? undefined
+        : target(
+            elf,
+            elf.relocationsFor(sec).find((r) => r.offset === off + 8),
+          )
     p.value = at && 'sec' in at ? (at.sec.type === SHT_NOBITS ? '' : elf.stringAt(at.sec, at.off)) : ''
   }
 }

@@ -7,7 +7,11 @@ describe('printk ring buffer', () => {
     p.printk('\u00016[a] info\n')
     p.printk('\u00013[a] err\n')
     p.printk('plain\n')
-    expect(p.since(0).map((r) => [r.level, r.text])).toEqual([[6, '[a] info'], [3, '[a] err'], [4, 'plain']])
+    expect(p.since(0).map((r) => [r.level, r.text])).toEqual([
+      [6, '[a] info'],
+      [3, '[a] err'],
+      [4, 'plain'],
+    ])
   })
 
   test('KERN_CONT continues an open record; a new level starts another', () => {

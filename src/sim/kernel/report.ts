@@ -20,11 +20,15 @@ export const hex16 = (v: bigint) => BigInt.asUintN(64, v).toString(16).padStart(
 
 /** print_modules(): "Modules linked in:" with each module's taint flags. */
 export function modulesLinkedIn(k: KernelState): string {
-  const names = k.modules.filter((m) => m.state !== 'unformed').map((m) => {
-    const letters = ['P', 'F', '', '', '', '', '', '', '', '', 'C', '', 'O', 'E', '', 'K', 'X', 'T', 'N'].filter((c, bit) => c && (m.taints & (1 << bit)) !== 0).join('')
-    const state = m.state === 'going' ? '-' : m.state === 'coming' ? '+' : ''
-    return letters || state ? `${m.name}(${letters}${state})` : m.name
-  })
+  const names = k.modules
+    .filter((m) => m.state !== 'unformed')
+    .map((m) => {
+      const letters = ['P', 'F', '', '', '', '', '', '', '', '', 'C', '', 'O', 'E', '', 'K', 'X', 'T', 'N']
+        .filter((c, bit) => c && (m.taints & (1 << bit)) !== 0)
+        .join('')
+      const state = m.state === 'going' ? '-' : m.state === 'coming' ? '+' : ''
+      return letters || state ? `${m.name}(${letters}${state})` : m.name
+    })
   return `Modules linked in: ${names.join(' ')}`
 }
 
@@ -49,9 +53,25 @@ export function cpuLine(k: KernelState, comm: string): string {
 
 /** The taint names 6.12's "Tainted: [O]=OOT_MODULE, ..." line gives each bit (the TAINT_* names). */
 const TAINT_NAMES = [
-  'PROPRIETARY_MODULE', 'FORCED_MODULE', 'CPU_OUT_OF_SPEC', 'FORCED_RMMOD', 'MACHINE_CHECK', 'BAD_PAGE', 'USER', 'DIE',
-  'OVERRIDDEN_ACPI_TABLE', 'WARN', 'CRAP', 'FIRMWARE_WORKAROUND', 'OOT_MODULE', 'UNSIGNED_MODULE', 'SOFTLOCKUP', 'LIVEPATCH',
-  'AUX', 'RANDSTRUCT', 'TEST',
+  'PROPRIETARY_MODULE',
+  'FORCED_MODULE',
+  'CPU_OUT_OF_SPEC',
+  'FORCED_RMMOD',
+  'MACHINE_CHECK',
+  'BAD_PAGE',
+  'USER',
+  'DIE',
+  'OVERRIDDEN_ACPI_TABLE',
+  'WARN',
+  'CRAP',
+  'FIRMWARE_WORKAROUND',
+  'OOT_MODULE',
+  'UNSIGNED_MODULE',
+  'SOFTLOCKUP',
+  'LIVEPATCH',
+  'AUX',
+  'RANDSTRUCT',
+  'TEST',
 ]
 
 /** The CPU line and, on 6.12 with a tainted kernel, the line naming each taint after it. */
@@ -68,7 +88,6 @@ export function dieLine(k: KernelState, what: string): string {
   const facts = loaderFacts(k.profile)
   return `${facts.reports612 ? 'Oops: ' : ''}${what} [#${k.oopses}] ${facts.preemptRt ? 'PREEMPT_RT' : 'PREEMPT'} SMP NOPTI`
 }
-
 
 export function log(k: KernelState, level: number, lines: string[]): void {
   for (const line of lines) k.printk.log(level, line)
@@ -93,8 +112,8 @@ export function relocationFault(k: KernelState, mod: SimModule, address: bigint 
   log(k, KERN_ALERT, lines)
   addTaint(k, TAINT_DIE, false)
   k.notes.push(
-    `${mod.name}: ${where === 'move_module' ? 'a section lies past the module\'s allocation' : 'a relocation\'s r_offset leads outside the module'}${address === undefined ? ' (the simulator cannot tell where)' : ''}: the kernel does not check it and faults writing there (in ${where}); ` +
-      'the report above gives the kernel\'s first lines only (its registers and call trace are not simulated)',
+    `${mod.name}: ${where === 'move_module' ? "a section lies past the module's allocation" : "a relocation's r_offset leads outside the module"}${address === undefined ? ' (the simulator cannot tell where)' : ''}: the kernel does not check it and faults writing there (in ${where}); ` +
+      "the report above gives the kernel's first lines only (its registers and call trace are not simulated)",
   )
   throw new SimKernelFault('oops', lines.join('\n'))
 }

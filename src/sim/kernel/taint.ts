@@ -14,9 +14,25 @@ export const TAINT_TEST = 18
 
 /** kernel/panic.c taint_flags[]: letter and whether it is a per-module taint, by bit. */
 const TAINT_FLAGS: ReadonlyArray<readonly [string, boolean]> = [
-  ['P', true], ['F', true], ['S', false], ['R', false], ['M', false], ['B', false],
-  ['U', false], ['D', false], ['A', false], ['W', false], ['C', true], ['I', false],
-  ['O', true], ['E', true], ['L', false], ['K', true], ['X', true], ['T', true], ['N', true],
+  ['P', true],
+  ['F', true],
+  ['S', false],
+  ['R', false],
+  ['M', false],
+  ['B', false],
+  ['U', false],
+  ['D', false],
+  ['A', false],
+  ['W', false],
+  ['C', true],
+  ['I', false],
+  ['O', true],
+  ['E', true],
+  ['L', false],
+  ['K', true],
+  ['X', true],
+  ['T', true],
+  ['N', true],
 ]
 
 export function testTaint(k: KernelState, flag: number): boolean {

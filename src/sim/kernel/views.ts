@@ -130,7 +130,9 @@ export function listDir(k: KernelState, path: string): string[] | undefined {
   // readdir of sysfs: kernfs's name-hash order, which lsmod and rmmod's "in use by" print as they read it.
   if (rest.length === 1 && rest[0] === 'holders') return kernfsOrder(mod.sources.map((h) => h.name))
   if (rest.length === 1 && rest[0] === 'parameters' && visibleParams(mod).length) {
-    return visibleParams(mod).map((q) => q.name).sort()
+    return visibleParams(mod)
+      .map((q) => q.name)
+      .sort()
   }
   if (rest.length === 1 && (rest[0] === 'notes' || rest[0] === 'sections')) return []
   return undefined

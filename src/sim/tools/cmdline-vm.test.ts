@@ -39,7 +39,7 @@ describe('kernel command line options: simulator = VM booted with them', () => {
     expect((await b.exec(['cat', '/proc/cmdline'])).stdout).toBe(`${CMDLINE}\n`)
   })
 
-  test("kernel({ cmdline }) reaches the backend; a bad one is refused with what to write", async () => {
+  test('kernel({ cmdline }) reaches the backend; a bad one is refused with what to write', async () => {
     await kernel({ cmdline: 'printk.time=0' }).run(['cat', '/sys/module/printk/parameters/time']).expectOutput('N')
     await expect(async () => kernel({ cmdline: 'a\nb' } as never).run(['lsmod'])).rejects.toThrow(/cmdline must be one line of kernel arguments/)
   })

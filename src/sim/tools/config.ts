@@ -51,7 +51,13 @@ export function underscores(s: string): string | undefined {
  * files that take part before any directory (libkmod's modules.softdep); a directory inside a
  * directory is skipped and reported to `nested`.
  */
-export function configFiles(ctx: ToolContext, paths: string[], suffixes: string[], nested: (path: string) => void, seed: Array<[string, string]> = []): string[] {
+export function configFiles(
+  ctx: ToolContext,
+  paths: string[],
+  suffixes: string[],
+  nested: (path: string) => void,
+  seed: Array<[string, string]> = [],
+): string[] {
   const byName = new Map<string, string>(seed)
   for (const p of paths) {
     const dir = abspath(ctx, p)
@@ -212,7 +218,8 @@ function addKcmdline(cfg: ModprobeConfig, mod: string, param: string, value: str
     return
   }
   const name = underscores(mod)
-  if (name === undefined) cfg.errors.push(libkmodErr(489, 'kcmdline_parse_result', `Ignoring bad option on kernel command line while parsing module name: '${mod}'`))
+  if (name === undefined)
+    cfg.errors.push(libkmodErr(489, 'kcmdline_parse_result', `Ignoring bad option on kernel command line while parsing module name: '${mod}'`))
   else cfg.options.push({ module: name, text: param })
 }
 

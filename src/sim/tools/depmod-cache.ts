@@ -37,8 +37,22 @@ export function factsCacheDir(): string {
 /** One entry as its fields: path, size, mtime, err, then each list as its length and its items. */
 function encode(key: string, e: Entry): string[] {
   const f = e.facts
-  return [key, String(e.size), String(e.mtimeMs), String(f.err), String(f.aliases.length), ...f.aliases, String(f.softdeps.length), ...f.softdeps,
-    String(f.exports.length), ...f.exports, String(f.needs.length), ...f.needs, String(f.weak.length), ...f.weak.map(String)]
+  return [
+    key,
+    String(e.size),
+    String(e.mtimeMs),
+    String(f.err),
+    String(f.aliases.length),
+    ...f.aliases,
+    String(f.softdeps.length),
+    ...f.softdeps,
+    String(f.exports.length),
+    ...f.exports,
+    String(f.needs.length),
+    ...f.needs,
+    String(f.weak.length),
+    ...f.weak.map(String),
+  ]
 }
 
 /** Every entry of a cache body, or undefined when any field is not what encode() writes (a corrupt file). */
@@ -81,7 +95,10 @@ export class FactsCache {
   private readonly file: string
 
   /** `tree`: the module tree's host directory (its real path names the cache file). */
-  constructor(private readonly tree: string, private readonly dir = factsCacheDir()) {
+  constructor(
+    private readonly tree: string,
+    private readonly dir = factsCacheDir(),
+  ) {
     let real = tree
     try {
       real = fs.realpathSync.native(tree)
@@ -182,7 +199,10 @@ export class FactsCache {
       fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, tree: this.tree }) + '\n' + fields.join(SEP))
       fs.renameSync(tmp, this.file)
       this.changed = false
-      const caches = fs.readdirSync(this.dir).filter((n) => n.endsWith('.cache')).map((n) => ({ n, t: fs.statSync(path.join(this.dir, n)).mtimeMs }))
+      const caches = fs
+        .readdirSync(this.dir)
+        .filter((n) => n.endsWith('.cache'))
+        .map((n) => ({ n, t: fs.statSync(path.join(this.dir, n)).mtimeMs }))
       for (const { n } of caches.sort((a, b) => b.t - a.t).slice(MAX_TREES)) {
         fs.unlinkSync(path.join(this.dir, n))
         fs.rmSync(path.join(this.dir, n.replace(/\.cache$/, '.out')), { force: true })
@@ -201,5 +221,5 @@ export class FactsCache {
 /** Write all of `data` at the end of `fd` (writeSync may write less than asked). */
 function writeAll(fd: number, data: Uint8Array | string): void {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data
-  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at)
+  for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at, bytes.length - at)
 }

@@ -33,7 +33,6 @@ function kernelMatches(release: string, pattern: string): boolean {
   }
 }
 
-
 /**
  * Read depmod.d for `release`; `err` gets each ERR line's text (without "depmod: ERROR: ").
  * @example loadDepmodConfig(ctx, '6.1.0-56-amd64', undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`)).searches
@@ -64,7 +63,8 @@ function parseDepmodConfig(cfg: DepmodConfig, text: string, file: string, releas
     if (cmd === undefined) continue
     const bad = () => err(`${file}:${linenum}: ignoring bad line starting with '${cmd}'`)
     if (cmd === 'search') {
-      for (const w of words.slice(1)) cfg.searches.unshift(w === 'built-in' ? { type: 'builtin' } : w === 'external' ? { type: 'external' } : { type: 'path', path: w })
+      for (const w of words.slice(1))
+        cfg.searches.unshift(w === 'built-in' ? { type: 'builtin' } : w === 'external' ? { type: 'external' } : { type: 'path', path: w })
     } else if (cmd === 'override') {
       const [, modname, version, subdir] = words
       if (modname === undefined || version === undefined || subdir === undefined) bad()

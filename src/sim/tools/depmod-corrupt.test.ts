@@ -70,7 +70,8 @@ describe('depmod survives one bad module and reports it as kmod 30 does', () => 
     for (let i = 0; i < 40; i++) {
       const m = mutate(base(), caseRandom(1014, i))
       const r = await compare(m.bytes)
-      if (JSON.stringify(r.sim) !== JSON.stringify(r.kmod)) wrong.push(`case ${i} (${m.how.join('; ')}):\n  sim:  ${JSON.stringify(r.sim)}\n  kmod: ${JSON.stringify(r.kmod)}`)
+      if (JSON.stringify(r.sim) !== JSON.stringify(r.kmod))
+        wrong.push(`case ${i} (${m.how.join('; ')}):\n  sim:  ${JSON.stringify(r.sim)}\n  kmod: ${JSON.stringify(r.kmod)}`)
     }
     expect(wrong.join('\n')).toBe('')
   }, 120_000)

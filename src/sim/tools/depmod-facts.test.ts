@@ -16,7 +16,18 @@ import { factsCacheDir } from './depmod-cache.js'
 import { factsFromBytes, readFactsFast } from './depmod-facts.js'
 
 const R = '6.1.0-56-amd64'
-const OUTPUTS = ['modules.alias', 'modules.alias.bin', 'modules.builtin.alias.bin', 'modules.builtin.bin', 'modules.dep', 'modules.dep.bin', 'modules.devname', 'modules.softdep', 'modules.symbols', 'modules.symbols.bin']
+const OUTPUTS = [
+  'modules.alias',
+  'modules.alias.bin',
+  'modules.builtin.alias.bin',
+  'modules.builtin.bin',
+  'modules.dep',
+  'modules.dep.bin',
+  'modules.devname',
+  'modules.softdep',
+  'modules.symbols',
+  'modules.symbols.bin',
+]
 const TREE = `/lib/modules/${R}/kernel`
 const noKernel = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
 
@@ -151,7 +162,11 @@ describe('the facts cache', () => {
     const first = run()
     const file = join(factsCacheDir(), cacheFiles()[0]!)
     const good = readFileSync(file)
-    for (const bad of [Buffer.from('garbage'), good.subarray(0, good.length >> 1), Buffer.concat([good.subarray(0, good.indexOf(10) + 1), Buffer.from('x\0y\0-3\0')])]) {
+    for (const bad of [
+      Buffer.from('garbage'),
+      good.subarray(0, good.length >> 1),
+      Buffer.concat([good.subarray(0, good.indexOf(10) + 1), Buffer.from('x\0y\0-3\0')]),
+    ]) {
       writeFileSync(file, bad)
       expect(run()).toEqual(first)
       expect(readFileSync(file)).toEqual(good)

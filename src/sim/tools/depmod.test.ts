@@ -37,7 +37,18 @@ async function both(setup: (moddir: string) => void) {
   const started = performance.now()
   const rc = depmod(ctx, ['depmod', '-a'])
   const ms = performance.now() - started
-  return { real: join(real.path, 'lib/modules', R), sim: join(sim.path, 'lib/modules', R), host, rc, err: err.join(''), ms, cleanup: async () => { await real.cleanup(); await sim.cleanup() } }
+  return {
+    real: join(real.path, 'lib/modules', R),
+    sim: join(sim.path, 'lib/modules', R),
+    host,
+    rc,
+    err: err.join(''),
+    ms,
+    cleanup: async () => {
+      await real.cleanup()
+      await sim.cleanup()
+    },
+  }
 }
 
 const fixtures = ['hello/hello_api.ko', 'hello/hello_feature.ko', 'modprobe/modprobe_demo.ko', 'refcount/refget.ko', 'errors/params.ko', 'errors/gpl_user.ko']
@@ -71,8 +82,23 @@ describe('depmod against kmod 30 depmod -b', () => {
     try {
       console.log(`sim depmod over the full tree: ${r.ms.toFixed(0)} ms`)
       expect(r.rc).toBe(0)
-      const written = ['modules.alias', 'modules.alias.bin', 'modules.builtin.alias.bin', 'modules.builtin.bin', 'modules.dep', 'modules.dep.bin', 'modules.devname', 'modules.softdep', 'modules.symbols', 'modules.symbols.bin']
-      expect(readdirSync(r.real).filter((f) => !['kernel', 'modules.order', 'modules.builtin', 'modules.builtin.modinfo'].includes(f)).sort()).toEqual(written)
+      const written = [
+        'modules.alias',
+        'modules.alias.bin',
+        'modules.builtin.alias.bin',
+        'modules.builtin.bin',
+        'modules.dep',
+        'modules.dep.bin',
+        'modules.devname',
+        'modules.softdep',
+        'modules.symbols',
+        'modules.symbols.bin',
+      ]
+      expect(
+        readdirSync(r.real)
+          .filter((f) => !['kernel', 'modules.order', 'modules.builtin', 'modules.builtin.modinfo'].includes(f))
+          .sort(),
+      ).toEqual(written)
       for (const f of written) expect(readFileSync(join(r.sim, f)).equals(readFileSync(join(r.real, f))), f).toBe(true)
     } finally {
       await r.cleanup()

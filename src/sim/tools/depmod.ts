@@ -34,9 +34,24 @@ interface Mod {
 }
 
 const LONGS = [
-  ['all', 'a'], ['quick', 'A'], ['basedir', 'b', 1], ['config', 'C', 1], ['symvers', 'E', 1], ['filesyms', 'F', 1],
-  ['errsyms', 'e'], ['unresolved-error', 'u'], ['quiet', 'q'], ['root', 'r'], ['verbose', 'v'], ['show', 'n'],
-  ['dry-run', 'n'], ['symbol-prefix', 'P', 1], ['warn', 'w'], ['map', 'm'], ['version', 'V'], ['help', 'h'],
+  ['all', 'a'],
+  ['quick', 'A'],
+  ['basedir', 'b', 1],
+  ['config', 'C', 1],
+  ['symvers', 'E', 1],
+  ['filesyms', 'F', 1],
+  ['errsyms', 'e'],
+  ['unresolved-error', 'u'],
+  ['quiet', 'q'],
+  ['root', 'r'],
+  ['verbose', 'v'],
+  ['show', 'n'],
+  ['dry-run', 'n'],
+  ['symbol-prefix', 'P', 1],
+  ['warn', 'w'],
+  ['map', 'm'],
+  ['version', 'V'],
+  ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
 /** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order; `stats` gets each one's stat. */
@@ -138,7 +153,9 @@ export const depmod: Tool = (outer, argv) => {
   }
   // module files named on the command line: only they are indexed, and depmod.d is not read
   const all = operands.length === 0
-  const cfg = all ? loadDepmodConfig(ctx, release, configPaths.length ? configPaths : undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`)) : { searches: [], overrides: [], externals: [], excludes: [] }
+  const cfg = all
+    ? loadDepmodConfig(ctx, release, configPaths.length ? configPaths : undefined, (m) => ctx.err(`depmod: ERROR: ${m}\n`))
+    : { searches: [], overrides: [], externals: [], excludes: [] }
   // modules by name; a second file with the same name replaces the first only with a higher priority
   const byName = new Map<string, Mod>()
   const add = (path: string) => {
@@ -229,11 +246,20 @@ export const depmod: Tool = (outer, argv) => {
   if (!topoSort(mods, (m) => ctx.err(`depmod: ERROR: ${m}\n`))) return 1
   const files = render(mods, owners, dir, ctx, warn, toStdout)
   if (toStdout) {
-    ctx.out(files.filter(([, , text]) => text).map(([, , text]) => text as string).join(''))
+    ctx.out(
+      files
+        .filter(([, , text]) => text)
+        .map(([, , text]) => text as string)
+        .join(''),
+    )
     return 0
   }
   for (const [name, data] of files) ctx.vfs.writeFile(`${dir}/${name}`, data)
-  if (memoKey !== undefined && !spoke) cache!.setMemo(memoKey, files.map(([name, data]) => [name, data]))
+  if (memoKey !== undefined && !spoke)
+    cache!.setMemo(
+      memoKey,
+      files.map(([name, data]) => [name, data]),
+    )
   void warnDups
   return 0
 }
@@ -277,7 +303,10 @@ function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map
     if (m) m.sortIdx = i + 1 - total
   })
   // glibc's qsort is a stable merge sort here
-  return mods.map((m, i) => [m, i] as const).sort((a, b) => a[0].sortIdx - b[0].sortIdx || a[1] - b[1]).map(([m]) => m)
+  return mods
+    .map((m, i) => [m, i] as const)
+    .sort((a, b) => a[0].sortIdx - b[0].sortIdx || a[1] - b[1])
+    .map(([m]) => m)
 }
 
 /**
@@ -296,7 +325,10 @@ function topoSort(mods: Mod[], error: (m: string) => void): boolean {
     }
   }
   if (sorted < mods.length) {
-    reportCycles(mods.filter((m) => users[m.idx]! > 0), error)
+    reportCycles(
+      mods.filter((m) => users[m.idx]! > 0),
+      error,
+    )
     return false
   }
   for (const m of mods) m.deps.sort((a, b) => a.depSortIdx - b.depSortIdx)
@@ -368,7 +400,9 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   let dep = ''
   const depBin = new IndexWriter()
   for (const m of live) {
-    const line = `${shown(m)}:${allDeps(m).map((d) => ' ' + shown(d)).join('')}`
+    const line = `${shown(m)}:${allDeps(m)
+      .map((d) => ' ' + shown(d))
+      .join('')}`
     dep += line + '\n'
     depBin.insert(m.name, line, m.idx)
   }
@@ -524,4 +558,3 @@ function moduleCrcs(ctx: ToolContext, m: Mod): { exports: Map<string, number>; d
   const map = (list: typeof syms) => new Map(Array.isArray(list) ? list.map((x) => [x.symbol, x.crc >>> 0] as const) : [])
   return { exports: map(syms), deps: map(deps) }
 }
-

@@ -6,14 +6,16 @@ import { insmodStrerror, isOpenError, modprobeInsertError } from './errors.js'
 test("an init returning ENXIO fails insmod with glibc's text, not 'Unknown error 6'", async () => {
   const m = defineModule({ name: 'errno_enxio', init: { returns: 'ENXIO' } })
   await kernel({ modules: [m], backend: 'sim' })
-    .insmod('errno_enxio').expectError('init-failed', { errno: 'ENXIO' })
+    .insmod('errno_enxio')
+    .expectError('init-failed', { errno: 'ENXIO' })
     .expectOutput(/could not insert module .*errno_enxio\.ko: No such device or address$/m)
 })
 
 test('an init returning ENOTEMPTY is matched by expectError by name', async () => {
   const m = defineModule({ name: 'errno_enotempty', init: { returns: 'ENOTEMPTY' } })
   await kernel({ modules: [m], backend: 'sim' })
-    .insmod('errno_enotempty').expectError('init-failed', { errno: 'ENOTEMPTY' })
+    .insmod('errno_enotempty')
+    .expectError('init-failed', { errno: 'ENOTEMPTY' })
     .expectOutput(/: Directory not empty$/m)
 })
 

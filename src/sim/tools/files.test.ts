@@ -15,7 +15,14 @@ function run(argv: string[]) {
   let stdout = ''
   let stderr = ''
   const vfs = new Vfs({ release: R, kernel: idle })
-  const ctx = { kernel: idle, vfs, release: R, cwd: '/', out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t) } as unknown as ToolContext
+  const ctx = {
+    kernel: idle,
+    vfs,
+    release: R,
+    cwd: '/',
+    out: (t: string) => void (stdout += t),
+    err: (t: string) => void (stderr += t),
+  } as unknown as ToolContext
   return { exitCode: runTool(ctx, argv), stdout, stderr }
 }
 
@@ -39,7 +46,7 @@ for (const argv of [
   })
 }
 
-test('strerror texts are glibc\'s', async () => {
+test("strerror texts are glibc's", async () => {
   const codes = [1, 2, 3, 8, 11, 12, 13, 14, 16, 17, 19, 20, 21, 22, 26, 28, 38, 61, 74, 95, 110, 126, 127, 128, 129]
   const { stdout } = await execa('perl', ['-e', `for (${codes.join(',')}) { $! = $_; print "$!\\n" }`])
   expect(codes.map(strerror)).toEqual(stdout.split('\n'))
@@ -47,7 +54,10 @@ test('strerror texts are glibc\'s', async () => {
 
 test('a command outside the script language is refused as the other backends refuse it', () => {
   expect(() => run(['frobnicate', 'x'])).toThrow(
-    new BackendError("unknown command 'frobnicate': the sim backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo", 'usage'),
+    new BackendError(
+      "unknown command 'frobnicate': the sim backend runs insmod, rmmod, lsmod, modinfo, modprobe, depmod, dmesg, cat, ls, mkdir, cp, rm, echo",
+      'usage',
+    ),
   )
   expect(() => run(['frobnicate'])).toThrow(expect.objectContaining({ kind: 'usage' }))
 })

@@ -46,11 +46,17 @@ export const ls: Tool = (ctx, argv) => {
     } else if (st.type === 'dir') dirs.push(t)
     else files.push(t)
   }
-  let out = files.sort().map((f) => f + '\n').join('')
+  let out = files
+    .sort()
+    .map((f) => f + '\n')
+    .join('')
   for (const d of dirs.sort()) {
     const names = ctx.vfs.readdir(abspath(ctx, d)).filter((n) => !n.startsWith('.'))
     if (targets.length > 1) out += `${out ? '\n' : ''}${d}:\n`
-    out += names.sort().map((n) => n + '\n').join('')
+    out += names
+      .sort()
+      .map((n) => n + '\n')
+      .join('')
   }
   ctx.out(out)
   return rc
@@ -144,7 +150,7 @@ export const echo: Tool = (ctx: ToolContext, argv) => {
   }
   const file = words[at + 1]
   if (file === undefined) {
-    ctx.err("sh: syntax error: unexpected newline\n")
+    ctx.err('sh: syntax error: unexpected newline\n')
     return 2
   }
   try {

@@ -45,7 +45,9 @@ export function getopt(prog: string, args: readonly string[], short: string, lon
       const distinct = new Set(matches.map((m) => `${m.val}/${m.hasArg}`))
       if (matches.length === 0) throw new GetoptError(`${prog}: unrecognized option '${a.slice(0, eq < 0 ? undefined : eq)}'`)
       if (distinct.size > 1) {
-        throw new GetoptError(`${prog}: option '${a.slice(0, eq < 0 ? undefined : eq)}' is ambiguous; possibilities:${matches.map((m) => ` '--${m.name}'`).join('')}`)
+        throw new GetoptError(
+          `${prog}: option '${a.slice(0, eq < 0 ? undefined : eq)}' is ambiguous; possibilities:${matches.map((m) => ` '--${m.name}'`).join('')}`,
+        )
       }
       const opt = matches[0]!
       if (opt.hasArg) {

@@ -22,7 +22,14 @@ const idle = { release: R, readFile: () => undefined, listDir: () => undefined }
 function run(sysroot: string, argv: string[], cwd = process.cwd()) {
   let stdout = ''
   let stderr = ''
-  const ctx = { kernel: idle, vfs: new Vfs({ release: R, kernel: idle, sysroot }), release: R, cwd, out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t) } as unknown as ToolContext
+  const ctx = {
+    kernel: idle,
+    vfs: new Vfs({ release: R, kernel: idle, sysroot }),
+    release: R,
+    cwd,
+    out: (t: string) => void (stdout += t),
+    err: (t: string) => void (stderr += t),
+  } as unknown as ToolContext
   const exitCode = runTool(ctx, argv)
   return { exitCode, stdout, stderr }
 }
@@ -36,7 +43,8 @@ beforeAll(async () => {
   const extra = join(root, 'lib/modules', R, 'extra')
   mkdirSync(extra, { recursive: true })
   mkdirSync(join(root, 'etc/modprobe.d'), { recursive: true })
-  for (const f of ['hello/hello_api.ko', 'hello/hello_feature.ko', 'modprobe/modprobe_demo.ko', 'errors/params.ko']) cpSync(join('fixtures', f), join(extra, f.split('/')[1]!))
+  for (const f of ['hello/hello_api.ko', 'hello/hello_feature.ko', 'modprobe/modprobe_demo.ko', 'errors/params.ko'])
+    cpSync(join('fixtures', f), join(extra, f.split('/')[1]!))
   writeFileSync(join(root, 'etc/modprobe.d/test.conf'), 'options hello_api greeting=x\nalias my-demo modprobe_demo\n')
   await execa('depmod', ['-b', root, R])
 })
@@ -64,7 +72,12 @@ describe('modinfo matches kmod 30 on module files', () => {
     ['modinfo', 'fixtures/errors/truncated.ko'],
     ['modinfo', 'fixtures/nothing.ko'],
     // a signed in-tree module: sig_id, signer, sig_key, sig_hashalgo, signature
-    ...(existsSync(SIGNED) ? [['modinfo', SIGNED], ['modinfo', '-F', 'signer', SIGNED]] : []),
+    ...(existsSync(SIGNED)
+      ? [
+          ['modinfo', SIGNED],
+          ['modinfo', '-F', 'signer', SIGNED],
+        ]
+      : []),
     ['modinfo'],
   ]) {
     test(argv.join(' '), async () => {

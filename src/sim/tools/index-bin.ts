@@ -88,10 +88,11 @@ export class IndexWriter {
     const writeNode = (node: Node): number => {
       let first = 0
       let last = -1
-      if (node.children) for (const c of node.children.keys()) {
-        if (last < 0 || c < first) first = c
-        if (c > last) last = c
-      }
+      if (node.children)
+        for (const c of node.children.keys()) {
+          if (last < 0 || c < first) first = c
+          if (c > last) last = c
+        }
       const offs: number[] = []
       for (let c = first; c <= last; c++) {
         const child = node.children!.get(c)

@@ -39,11 +39,23 @@ async function expectSame(files: Parameters<typeof layout>[1], argv?: string[], 
 const behaviour = { init: { actions: [], returns: 0 }, functions: {} }
 /** A .ko-shaped module exporting and importing the given symbols. */
 const ko = (name: string, exports: string[], imports: string[]) =>
-  buildSyntheticModule({ name, license: 'GPL', vermagic: `${R} SMP preempt mod_unload modversions `, exports: exports.map((n) => ({ name: n, gpl: false })), imports, behaviour })
+  buildSyntheticModule({
+    name,
+    license: 'GPL',
+    vermagic: `${R} SMP preempt mod_unload modversions `,
+    exports: exports.map((n) => ({ name: n, gpl: false })),
+    imports,
+    behaviour,
+  })
 
 describe('depmod.d: search, override, external, exclude (kmod 30 depmod -b is the judge)', () => {
   test('default: updates/ beats kernel/ and extra/', async () => {
-    await expectSame({ [`${M}/kernel/hello_api.ko`]: api, [`${M}/updates/hello_api.ko`]: api, [`${M}/extra/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature })
+    await expectSame({
+      [`${M}/kernel/hello_api.ko`]: api,
+      [`${M}/updates/hello_api.ko`]: api,
+      [`${M}/extra/hello_api.ko`]: api,
+      [`${M}/extra/hello_feature.ko`]: feature,
+    })
   })
   test('search extra updates built-in: the first named wins', async () => {
     const r = await expectSame({
@@ -77,18 +89,34 @@ describe('depmod.d: search, override, external, exclude (kmod 30 depmod -b is th
     })
   })
   test('exclude: a directory name skipped at any depth', async () => {
-    await expectSame({ 'etc/depmod.d/x.conf': 'exclude skipme other\n', [`${M}/kernel/skipme/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature, [`${M}/extra/other`]: 'x' })
+    await expectSame({
+      'etc/depmod.d/x.conf': 'exclude skipme other\n',
+      [`${M}/kernel/skipme/hello_api.ko`]: api,
+      [`${M}/extra/hello_feature.ko`]: feature,
+      [`${M}/extra/other`]: 'x',
+    })
   })
   test('bad lines are reported with file and line; unknown commands too', async () => {
-    await expectSame({ 'etc/depmod.d/bad.conf': '# c\nfrobnicate x\noverride onlyname\n\nexternal *\ninclude /x\nsearch \\\n  extra\n', [`${M}/extra/hello_api.ko`]: api })
+    await expectSame({
+      'etc/depmod.d/bad.conf': '# c\nfrobnicate x\noverride onlyname\n\nexternal *\ninclude /x\nsearch \\\n  extra\n',
+      [`${M}/extra/hello_api.ko`]: api,
+    })
   })
   test('external directories: searched after the tree, listed by full path, ranked by the search list', async () => {
     const t = await tmpDir({ unsafeCleanup: true })
     try {
       layout(t.path, { 'ext/hello_api.ko': api, 'ext/sub/modprobe_demo.ko': demo })
       const ext = join(t.path, 'ext')
-      await expectSame({ 'etc/depmod.d/e.conf': `external * ${ext}\nexternal * /nonexistent-kmodspec\nsearch external built-in\n`, [`${M}/kernel/hello_api.ko`]: api, [`${M}/kernel/hello_feature.ko`]: feature })
-      await expectSame({ 'etc/depmod.d/e.conf': `external 5\\..* ${ext}\nexternal * ${ext}\n`, [`${M}/kernel/hello_api.ko`]: api, [`${M}/kernel/hello_feature.ko`]: feature })
+      await expectSame({
+        'etc/depmod.d/e.conf': `external * ${ext}\nexternal * /nonexistent-kmodspec\nsearch external built-in\n`,
+        [`${M}/kernel/hello_api.ko`]: api,
+        [`${M}/kernel/hello_feature.ko`]: feature,
+      })
+      await expectSame({
+        'etc/depmod.d/e.conf': `external 5\\..* ${ext}\nexternal * ${ext}\n`,
+        [`${M}/kernel/hello_api.ko`]: api,
+        [`${M}/kernel/hello_feature.ko`]: feature,
+      })
     } finally {
       await t.cleanup()
     }
@@ -101,18 +129,35 @@ describe('depmod reads compressed modules (.ko.xz, .ko.zst made with xz and zstd
     await execa('zstd', ['-q', '--rm', join(root, M, 'extra/hello_feature.ko')])
   }
   test('.ko.xz and .ko.zst: dependencies, aliases, symbols, and modules.order matched without the suffix', async () => {
-    await expectSame({ [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature, [`${M}/extra/modprobe_demo.ko`]: demo, [`${M}/modules.order`]: 'extra/hello_feature.ko\nkernel/hello_api.ko\n' }, undefined, compress)
+    await expectSame(
+      {
+        [`${M}/kernel/hello_api.ko`]: api,
+        [`${M}/extra/hello_feature.ko`]: feature,
+        [`${M}/extra/modprobe_demo.ko`]: demo,
+        [`${M}/modules.order`]: 'extra/hello_feature.ko\nkernel/hello_api.ko\n',
+      },
+      undefined,
+      compress,
+    )
   })
   test('.ko.gz is not a module to a -ZLIB kmod; a corrupt .ko.xz fails to load symbols', async () => {
-    await expectSame({ [`${M}/kernel/hello_api.ko.gz`]: 'not really gzip', [`${M}/kernel/bad.ko.xz`]: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2, 3]), [`${M}/extra/hello_feature.ko`]: feature })
+    await expectSame({
+      [`${M}/kernel/hello_api.ko.gz`]: 'not really gzip',
+      [`${M}/kernel/bad.ko.xz`]: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2, 3]),
+      [`${M}/extra/hello_feature.ko`]: feature,
+    })
   })
 })
 
 describe('depmod -n and -C', () => {
   test('-n prints the text files to stdout, compressed modules included', async () => {
-    await expectSame({ [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature, [`${M}/extra/modprobe_demo.ko`]: demo }, ['depmod', '-n', R], async (root) => {
-      await execa('xz', [join(root, M, 'kernel/hello_api.ko')])
-    })
+    await expectSame(
+      { [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_feature.ko`]: feature, [`${M}/extra/modprobe_demo.ko`]: demo },
+      ['depmod', '-n', R],
+      async (root) => {
+        await execa('xz', [join(root, M, 'kernel/hello_api.ko')])
+      },
+    )
   })
   test('-C names one file', async () => {
     const r = await judge({ 'etc/depmod.d/one.conf': 'search extra\n', [`${M}/kernel/hello_api.ko`]: api, [`${M}/extra/hello_api.ko`]: api }, ['depmod', R])
@@ -125,7 +170,8 @@ describe('depmod options: -e with -E or -F, -v, -P, deprecated options, a bad ve
     [`${M}/extra/hello_feature.ko`]: feature,
     [`${M}/extra/hello_api.ko`]: api,
     [`${M}/extra/modprobe_demo.ko`]: demo,
-    'Module.symvers': '0x12345678\tapi_test\tvmlinux\tEXPORT_SYMBOL\t\n0xbdfb6dbb\t__fentry__\tvmlinux\tEXPORT_SYMBOL\t\nzzz\tbad_crc\tvmlinux\tEXPORT_SYMBOL\n0x1\tother\tdrivers/x\tEXPORT_SYMBOL\n',
+    'Module.symvers':
+      '0x12345678\tapi_test\tvmlinux\tEXPORT_SYMBOL\t\n0xbdfb6dbb\t__fentry__\tvmlinux\tEXPORT_SYMBOL\t\nzzz\tbad_crc\tvmlinux\tEXPORT_SYMBOL\n0x1\tother\tdrivers/x\tEXPORT_SYMBOL\n',
     'System.map': 'ffffffff81000000 T _stext\nffffffff82000000 r __ksymtab__printk\nbroken\n',
   }
   const cases: Array<(root: string) => string[]> = [
@@ -165,11 +211,24 @@ describe('depmod options: -e with -E or -F, -v, -P, deprecated options, a bad ve
 
 describe('dependency cycles fail as kmod 30 fails: each cycle, a count, exit 1, no index written', () => {
   test('a -> b -> a, with a module both use', async () => {
-    await expectSame({ [`${M}/extra/cyc_a.ko`]: ko('cyc_a', ['fa'], ['fb']), [`${M}/extra/cyc_b.ko`]: ko('cyc_b', ['fb'], ['fa', 'fc']), [`${M}/extra/cyc_c.ko`]: ko('cyc_c', ['fc'], []) })
+    await expectSame({
+      [`${M}/extra/cyc_a.ko`]: ko('cyc_a', ['fa'], ['fb']),
+      [`${M}/extra/cyc_b.ko`]: ko('cyc_b', ['fb'], ['fa', 'fc']),
+      [`${M}/extra/cyc_c.ko`]: ko('cyc_c', ['fc'], []),
+    })
   })
   test("kmod's detect-loop shape: overlapping cycles, reported in the order kmod's ring lists give", async () => {
     const graph: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a'], d: ['e'], e: ['d'], f: [], g: [], h: ['i'], i: ['j'], j: ['h', 'k'], k: ['h'] }
-    const files = Object.fromEntries(Object.entries(graph).map(([n, uses]) => [`${M}/kernel/mod-loop-${n}.ko`, ko(`mod_loop_${n}`, [`print${n.toUpperCase()}`], uses.map((u) => `print${u.toUpperCase()}`))]))
+    const files = Object.fromEntries(
+      Object.entries(graph).map(([n, uses]) => [
+        `${M}/kernel/mod-loop-${n}.ko`,
+        ko(
+          `mod_loop_${n}`,
+          [`print${n.toUpperCase()}`],
+          uses.map((u) => `print${u.toUpperCase()}`),
+        ),
+      ]),
+    )
     const r = await expectSame(files)
     expect(r.real.stderr).toContain('Found 9 modules in dependency cycles!')
   })

@@ -95,7 +95,11 @@ describe('modinfo of a built-in module reads modules.builtin.modinfo', () => {
     for (const d of ['/etc/modprobe.d', '/lib/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d']) {
       if (existsSync(d)) for (const f of readdirSync(d)) conf[`${d.slice(1)}/${f}`] = { copy: `${d}/${f}` }
     }
-    layout(mroot, { ...conf, [`${M}/modules.builtin`]: { copy: `${TREE}/modules.builtin` }, [`${M}/modules.builtin.modinfo`]: { copy: `${TREE}/modules.builtin.modinfo` } })
+    layout(mroot, {
+      ...conf,
+      [`${M}/modules.builtin`]: { copy: `${TREE}/modules.builtin` },
+      [`${M}/modules.builtin.modinfo`]: { copy: `${TREE}/modules.builtin.modinfo` },
+    })
     await execa('/sbin/depmod', ['-b', mroot, '-C', join(mroot, 'etc/depmod.d'), R])
     return t.cleanup
   })
@@ -170,7 +174,13 @@ describe('install and remove commands run through the shell (made-up modules onl
 describe('--show-exports and --show-modversions read the module file', () => {
   // an in-tree module with many exports, copied out of /lib/modules: that is the sysroot's to the simulator
   const MII = `${TREE}/kernel/drivers/net/mii.ko`
-  const files = ['fixtures/hello/hello_api.ko', 'fixtures/hello/hello_feature.ko', 'fixtures/errors/not_elf.ko', '/nonexistent/x.ko', ...(existsSync(MII) ? ['mii.ko'] : [])]
+  const files = [
+    'fixtures/hello/hello_api.ko',
+    'fixtures/hello/hello_feature.ko',
+    'fixtures/errors/not_elf.ko',
+    '/nonexistent/x.ko',
+    ...(existsSync(MII) ? ['mii.ko'] : []),
+  ]
   for (const f of files) {
     for (const opt of ['--show-exports', '--show-modversions', '--dump-modversions']) {
       test(`${opt} ${f}`, async () => {
@@ -188,7 +198,10 @@ describe('modules.dep names a file that is missing: libkmod says so each time it
   beforeAll(async () => {
     const t = await tmpDir({ unsafeCleanup: true })
     broken = t.path
-    layout(broken, { [`${M}/extra/hello_api.ko`]: { copy: 'fixtures/hello/hello_api.ko' }, [`${M}/extra/hello_feature.ko`]: { copy: 'fixtures/hello/hello_feature.ko' } })
+    layout(broken, {
+      [`${M}/extra/hello_api.ko`]: { copy: 'fixtures/hello/hello_api.ko' },
+      [`${M}/extra/hello_feature.ko`]: { copy: 'fixtures/hello/hello_feature.ko' },
+    })
     await execa('/sbin/depmod', ['-b', broken, '-C', join(broken, 'etc/depmod.d'), R])
     rmSync(join(broken, M, 'extra/hello_api.ko'))
     return t.cleanup

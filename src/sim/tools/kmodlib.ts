@@ -123,10 +123,16 @@ export function loadModuleFile(ctx: ToolContext, absPath: string): { info?: Modu
 export type LibkmodLog = (file: string, line: number, fn: string, msg: string) => void
 
 /** libkmod's default logger (before a tool installs its own): `libkmod: ERROR <file>:<line> <fn>: <msg>`. */
-export const libkmodDefaultLog = (ctx: ToolContext): LibkmodLog => (file, line, fn, msg) => ctx.err(`libkmod: ERROR ../libkmod/${file}:${line} ${fn}: ${msg}\n`)
+export const libkmodDefaultLog =
+  (ctx: ToolContext): LibkmodLog =>
+  (file, line, fn, msg) =>
+    ctx.err(`libkmod: ERROR ../libkmod/${file}:${line} ${fn}: ${msg}\n`)
 
 /** A tool's logger (log_setup_kmod_log): `<tool>: ERROR: <file>:<line> <fn>() <msg>`. */
-export const libkmodToolLog = (ctx: ToolContext, tool: string): LibkmodLog => (file, line, fn, msg) => ctx.err(`${tool}: ERROR: ../libkmod/${file}:${line} ${fn}() ${msg}\n`)
+export const libkmodToolLog =
+  (ctx: ToolContext, tool: string): LibkmodLog =>
+  (file, line, fn, msg) =>
+    ctx.err(`${tool}: ERROR: ../libkmod/${file}:${line} ${fn}() ${msg}\n`)
 
 /**
  * The heap address libkmod prints as its context pointer (`ctx=%p`): a real run prints a
@@ -189,7 +195,10 @@ export class ModuleDb {
     const abs = (p: string) => (p.startsWith('/') ? p : `${this.dir}/${p}`)
     const path = abs(line.slice(0, colon))
     const deps: string[] = []
-    for (const p of line.slice(colon + 1).split(/[ \t]+/).filter(Boolean)) {
+    for (const p of line
+      .slice(colon + 1)
+      .split(/[ \t]+/)
+      .filter(Boolean)) {
       const dep = abs(p)
       if (!this.ctx.vfs.stat(dep)) {
         this.log('libkmod-module.c', 191, 'kmod_module_parse_depline', `ctx=${CTX_POINTER} path=${dep} error=${strerror(errno.ENOENT)}`)

@@ -44,7 +44,14 @@ const show = (b: Uint8Array) => Buffer.from(b).toString('latin1')
 function sim(argv: string[], cwd: string): Outcome {
   let stdout = ''
   let stderr = ''
-  const ctx = { kernel: idle, vfs: new Vfs({ release: R, kernel: idle, sysroot: root }), release: R, cwd, out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t) } as unknown as ToolContext
+  const ctx = {
+    kernel: idle,
+    vfs: new Vfs({ release: R, kernel: idle, sysroot: root }),
+    release: R,
+    cwd,
+    out: (t: string) => void (stdout += t),
+    err: (t: string) => void (stderr += t),
+  } as unknown as ToolContext
   const exitCode = runTool(ctx, argv)
   // Compared as bytes: the simulator keeps a module's invalid UTF-8 as escaped bytes (see elf/rawtext).
   return { exitCode, stdout: show(encodeRaw(stdout)), stderr: show(encodeRaw(stderr)) }
@@ -67,7 +74,12 @@ async function agree(bytes: Uint8Array, argv: (file: string) => string[] = (f) =
 const enc = (s: string) => Buffer.from(s, 'latin1')
 
 /** A .ko-shaped file of any class and byte order: .modinfo, this_module, a symbol table with a __crc_. */
-function foreign(elfClass: 32 | 64, msb: boolean, machine: number, modinfo = 'license=GPL\0author=kmodspec\0description=a foreign module\0parm=level:how loud\0parmtype=level:int\0alias=foreign-thing\0vermagic=6.1.0 SMP mod_unload\0'): Uint8Array {
+function foreign(
+  elfClass: 32 | 64,
+  msb: boolean,
+  machine: number,
+  modinfo = 'license=GPL\0author=kmodspec\0description=a foreign module\0parm=level:how loud\0parmtype=level:int\0alias=foreign-thing\0vermagic=6.1.0 SMP mod_unload\0',
+): Uint8Array {
   const sections: RawSection[] = [
     { name: '.text', type: 1, flags: 6, data: new Uint8Array(16), align: 16 },
     { name: '.modinfo', type: 1, flags: 2, data: enc(modinfo), align: 1 },
@@ -137,7 +149,10 @@ describe('modinfo refuses what kmod refuses, with its errno text', () => {
     ['section headers past the end', () => set(good(), 40, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])],
     ['e_shstrndx 0 (libkmod asserts)', () => set(good(), 62, [0, 0])],
     ['e_shstrndx past e_shnum (libkmod asserts)', () => set(good(), 62, [0xff, 0x7f])],
-    ['no .modinfo section', () => foreign(64, false, 62).map((x, i, a) => (i > 0 && a[i - 1] === 0x2e && x === 0x6d && a[i + 1] === 0x6f && a[i + 2] === 0x64 ? 0x4d : x))],
+    [
+      'no .modinfo section',
+      () => foreign(64, false, 62).map((x, i, a) => (i > 0 && a[i - 1] === 0x2e && x === 0x6d && a[i + 1] === 0x6f && a[i + 2] === 0x64 ? 0x4d : x)),
+    ],
   ]
   for (const [label, make] of cases) test(label, () => agree(make()))
 })
@@ -156,7 +171,9 @@ describe('modinfo agrees with kmod 30 on 300 seeded mutants', () => {
       const argv = ['modinfo', './m.ko']
       const [got, want] = [sim(argv, work), await real(argv, work)]
       if (JSON.stringify(got) !== JSON.stringify(want)) {
-        wrong.push(`case ${i} (${bases[base]}: ${m.how.join('; ')}):\n  sim:  ${JSON.stringify(got).slice(0, 600)}\n  kmod: ${JSON.stringify(want).slice(0, 600)}`)
+        wrong.push(
+          `case ${i} (${bases[base]}: ${m.how.join('; ')}):\n  sim:  ${JSON.stringify(got).slice(0, 600)}\n  kmod: ${JSON.stringify(want).slice(0, 600)}`,
+        )
       }
     }
     expect(wrong.slice(0, 5).join('\n')).toBe('')

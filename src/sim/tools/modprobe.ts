@@ -15,12 +15,35 @@ import { runShell } from './shell.js'
 import { O_NONBLOCK, O_TRUNC } from '../kernel/types.js'
 
 const LONGS = [
-  ['all', 'a'], ['remove', 'r'], ['remove-dependencies', '5'], ['remove-holders', '5'], ['wait', 'w', 1],
-  ['resolve-alias', 'R'], ['first-time', '3'], ['ignore-install', 'i'], ['ignore-remove', 'i'], ['use-blacklist', 'b'],
-  ['force', 'f'], ['force-modversion', '2'], ['force-vermagic', '1'], ['show-depends', 'D'], ['showconfig', 'c'],
-  ['show-config', 'c'], ['show-modversions', '4'], ['dump-modversions', '4'], ['show-exports', '6'], ['dry-run', 'n'],
-  ['show', 'n'], ['config', 'C', 1], ['dirname', 'd', 1], ['set-version', 'S', 1], ['syslog', 's'], ['quiet', 'q'],
-  ['verbose', 'v'], ['version', 'V'], ['help', 'h'],
+  ['all', 'a'],
+  ['remove', 'r'],
+  ['remove-dependencies', '5'],
+  ['remove-holders', '5'],
+  ['wait', 'w', 1],
+  ['resolve-alias', 'R'],
+  ['first-time', '3'],
+  ['ignore-install', 'i'],
+  ['ignore-remove', 'i'],
+  ['use-blacklist', 'b'],
+  ['force', 'f'],
+  ['force-modversion', '2'],
+  ['force-vermagic', '1'],
+  ['show-depends', 'D'],
+  ['showconfig', 'c'],
+  ['show-config', 'c'],
+  ['show-modversions', '4'],
+  ['dump-modversions', '4'],
+  ['show-exports', '6'],
+  ['dry-run', 'n'],
+  ['show', 'n'],
+  ['config', 'C', 1],
+  ['dirname', 'd', 1],
+  ['set-version', 'S', 1],
+  ['syslog', 's'],
+  ['quiet', 'q'],
+  ['verbose', 'v'],
+  ['version', 'V'],
+  ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
 const LOG_CRIT = 2
@@ -130,7 +153,9 @@ const MAX_NESTING = 16
 /** system(3) on the simulated machine, with modprobe's environment (MODPROBE_OPTIONS reaches a nested modprobe). */
 function shellRun(s: State, line: string, modname: string): number {
   if (nesting >= MAX_NESTING) {
-    s.ctx.note?.(`install/remove commands nested ${MAX_NESTING} deep (one that runs modprobe of its own module without --ignore-install?): the simulator stops there with status 2; a real system goes on until it runs out of processes`)
+    s.ctx.note?.(
+      `install/remove commands nested ${MAX_NESTING} deep (one that runs modprobe of its own module without --ignore-install?): the simulator stops there with status 2; a real system goes on until it runs out of processes`,
+    )
     return 2
   }
   nesting++
@@ -326,7 +351,8 @@ function showSymbols(s: State, filename: string | undefined, what: 'exports' | '
   const { info, bytes, err } = loadModuleFile(s.ctx, abs)
   // kmod_module_get_symbols lists exports as depmod sees them (the __crc_ symbols' order)
   const crcs = new Map(info?.exports.map((e) => [e.name, e.crc ?? 0]))
-  const list = !info || !bytes ? undefined : what === 'exports' ? kmodExportedSymbols(readElf(bytes)).map((name) => ({ name, crc: crcs.get(name) ?? 0 })) : info.versions
+  const list =
+    !info || !bytes ? undefined : what === 'exports' ? kmodExportedSymbols(readElf(bytes)).map((name) => ({ name, crc: crcs.get(name) ?? 0 })) : info.versions
   if (!list || list.length === 0) {
     LOG(s, `could not get ${what === 'exports' ? 'symbols' : 'modversions'} of ${filename}: ${strerror(info ? errno.ENOENT : err)}`)
     return info ? -errno.ENOENT : err
@@ -340,10 +366,28 @@ function showSymbols(s: State, filename: string | undefined, what: 'exports' | '
  * modprobe is one of them, so it cannot import the table).
  * @example const modprobe = modprobeWith(toolTable); modprobe(ctx, ['modprobe', 'hello_api'])
  */
-export const modprobeWith = (machineTools: () => Record<string, Tool>): Tool => (ctx, argv) => modprobe(ctx, argv, machineTools())
+export const modprobeWith =
+  (machineTools: () => Record<string, Tool>): Tool =>
+  (ctx, argv) =>
+    modprobe(ctx, argv, machineTools())
 
 function modprobe(ctx: ToolContext, argv: string[], tools: Record<string, Tool>): number {
-  const s = { ctx, verbose: LOG_WARNING, logPriority: LOG_CRIT, show: false, dryRun: false, ignoreLoaded: false, ignoreCommands: false, lookupOnly: false, firstTime: false, useBlacklist: false, force: false, removeHolders: false, envOptions: [], tools } as unknown as State
+  const s = {
+    ctx,
+    verbose: LOG_WARNING,
+    logPriority: LOG_CRIT,
+    show: false,
+    dryRun: false,
+    ignoreLoaded: false,
+    ignoreCommands: false,
+    lookupOnly: false,
+    firstTime: false,
+    useBlacklist: false,
+    force: false,
+    removeHolders: false,
+    envOptions: [],
+    tools,
+  } as unknown as State
   const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
   if (typeof parsed === 'number') return parsed
   let all = false
@@ -356,33 +400,83 @@ function modprobe(ctx: ToolContext, argv: string[], tools: Record<string, Tool>)
   const configs: string[] = []
   for (const { opt, arg } of parsed.opts) {
     switch (opt) {
-      case 'a': s.logPriority = LOG_WARNING; all = true; break
-      case 'r': remove = true; break
-      case '5': s.removeHolders = true; break
+      case 'a':
+        s.logPriority = LOG_WARNING
+        all = true
+        break
+      case 'r':
+        remove = true
+        break
+      case '5':
+        s.removeHolders = true
+        break
       case 'w':
         if (!arg || !/^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(arg)) {
           ctx.err(`modprobe: ERROR: unexpected wait value '${arg}'.\n`)
           return 1
         }
         break
-      case '3': s.firstTime = true; break
-      case 'i': s.ignoreCommands = true; break
-      case 'b': s.useBlacklist = true; break
-      case 'f': case '1': case '2': s.force = true; break
-      case 'D': s.ignoreLoaded = true; s.dryRun = true; s.show = true; break
-      case 'R': s.lookupOnly = true; break
-      case 'c': showCfg = true; break
-      case '4': showVersions = true; break
-      case '6': showExports = true; break
-      case 'n': s.dryRun = true; break
-      case 'C': configs.push(arg!); s.envOptions.push('-C', arg!); break
-      case 'd': root = arg; break
-      case 'S': release = arg; break
-      case 's': s.envOptions.push('-s'); break
-      case 'q': s.verbose = 0; s.envOptions.push('-q'); break
-      case 'v': s.verbose++; s.envOptions.push('-v'); break
-      case 'V': ctx.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n'); return 0
-      case 'h': ctx.out('Usage:\n\tmodprobe [options] [-i] [-b] modulename\n'); return 0
+      case '3':
+        s.firstTime = true
+        break
+      case 'i':
+        s.ignoreCommands = true
+        break
+      case 'b':
+        s.useBlacklist = true
+        break
+      case 'f':
+      case '1':
+      case '2':
+        s.force = true
+        break
+      case 'D':
+        s.ignoreLoaded = true
+        s.dryRun = true
+        s.show = true
+        break
+      case 'R':
+        s.lookupOnly = true
+        break
+      case 'c':
+        showCfg = true
+        break
+      case '4':
+        showVersions = true
+        break
+      case '6':
+        showExports = true
+        break
+      case 'n':
+        s.dryRun = true
+        break
+      case 'C':
+        configs.push(arg!)
+        s.envOptions.push('-C', arg!)
+        break
+      case 'd':
+        root = arg
+        break
+      case 'S':
+        release = arg
+        break
+      case 's':
+        s.envOptions.push('-s')
+        break
+      case 'q':
+        s.verbose = 0
+        s.envOptions.push('-q')
+        break
+      case 'v':
+        s.verbose++
+        s.envOptions.push('-v')
+        break
+      case 'V':
+        ctx.out('kmod version 30\n+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL\n')
+        return 0
+      case 'h':
+        ctx.out('Usage:\n\tmodprobe [options] [-i] [-b] modulename\n')
+        return 0
     }
   }
   const args = parsed.operands
@@ -401,8 +495,16 @@ function modprobe(ctx: ToolContext, argv: string[], tools: Record<string, Tool>)
     if (showCfg) showConfig(s)
     else if (showVersions) err = showSymbols(s, args[0], 'versions')
     else if (showExports) err = showSymbols(s, args[0], 'exports')
-    else if (remove) for (const a of args) { const r = rmmod(s, a); if (r < 0) err = r }
-    else if (all) for (const a of args) { const r = insmod(s, a); if (r < 0) err = r }
+    else if (remove)
+      for (const a of args) {
+        const r = rmmod(s, a)
+        if (r < 0) err = r
+      }
+    else if (all)
+      for (const a of args) {
+        const r = insmod(s, a)
+        if (r < 0) err = r
+      }
     else err = insmod(s, args[0]!, optionsFromArgs(args))
   } catch (e) {
     if (e instanceof Fatal) return 1

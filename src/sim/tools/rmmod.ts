@@ -18,7 +18,8 @@ export function checkInUse(ctx: ToolContext, prog: string, name: string, db?: Mo
   }
   // kmod_module_get_holders: a /sys/module directory without holders/ is an error libkmod logs
   const listed = ctx.kernel.listDir(`/sys/module/${name}/holders`)
-  if (listed === undefined) db?.log('libkmod-module.c', 1998, 'kmod_module_get_holders', `could not open '/sys/module/${name}/holders': ${strerror(errno.ENOENT)}`)
+  if (listed === undefined)
+    db?.log('libkmod-module.c', 1998, 'kmod_module_get_holders', `could not open '/sys/module/${name}/holders': ${strerror(errno.ENOENT)}`)
   const hs = listed === undefined ? [] : holders(ctx, name)
   if (hs.length) {
     ctx.err(`${prog}: ERROR: Module ${name} is in use by:${hs.map((h) => ` ${h}`).join('')}\n`)

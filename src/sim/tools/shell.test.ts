@@ -12,14 +12,32 @@ function machine() {
   let err = ''
   const notes: string[] = []
   const kernel = { release: 'r', readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
-  const ctx = { kernel, vfs: new Vfs({ release: 'r', kernel }), release: 'r', cwd: '/tmp', out: (t: string) => void (out += t), err: (t: string) => void (err += t) } as unknown as ToolContext
+  const ctx = {
+    kernel,
+    vfs: new Vfs({ release: 'r', kernel }),
+    release: 'r',
+    cwd: '/tmp',
+    out: (t: string) => void (out += t),
+    err: (t: string) => void (err += t),
+  } as unknown as ToolContext
   const ran: string[][] = []
   const tools: Record<string, Tool> = {
     modprobe: (c, argv) => (ran.push(argv), c.out(`modprobe ran\n`), argv.includes('fail') ? 1 : 0),
   }
   const sh = (line: string, env: Record<string, string> = { MODPROBE_MODULE: 'm' }) =>
     runShell(ctx, line, { env, tools: Object.keys(tools), run: (c, argv) => tools[argv[0]!]!(c, argv), note: (t) => void notes.push(t) })
-  return { sh, get out() { return out }, get err() { return err }, notes, ran, ctx }
+  return {
+    sh,
+    get out() {
+      return out
+    },
+    get err() {
+      return err
+    },
+    notes,
+    ran,
+    ctx,
+  }
 }
 
 /** dash, the /bin/sh libkmod's system() runs on Debian: the judge for what needs no tool of ours. */
@@ -57,7 +75,11 @@ describe('tools of the simulated machine', () => {
   test('/sbin/modprobe, /usr/sbin/modprobe and modprobe run the simulated modprobe with their words', () => {
     const m = machine()
     expect(m.sh('/sbin/modprobe --ignore-install x opt=1 && /usr/sbin/modprobe y; modprobe fail')).toBe(1)
-    expect(m.ran).toEqual([['modprobe', '--ignore-install', 'x', 'opt=1'], ['modprobe', 'y'], ['modprobe', 'fail']])
+    expect(m.ran).toEqual([
+      ['modprobe', '--ignore-install', 'x', 'opt=1'],
+      ['modprobe', 'y'],
+      ['modprobe', 'fail'],
+    ])
   })
   test('a tool in another directory is not found', () => {
     const m = machine()
@@ -72,7 +94,18 @@ describe('tools of the simulated machine', () => {
 })
 
 describe('syntax the interpreter does not model: a note, status 2, nothing run', () => {
-  for (const line of ['echo a | cat', 'echo `uname`', '(echo a)', 'echo $HOME', 'ls *.ko', 'echo "open', 'sleep 1 &', '{ echo a; ', '&& echo a', 'echo a ; ; echo b']) {
+  for (const line of [
+    'echo a | cat',
+    'echo `uname`',
+    '(echo a)',
+    'echo $HOME',
+    'ls *.ko',
+    'echo "open',
+    'sleep 1 &',
+    '{ echo a; ',
+    '&& echo a',
+    'echo a ; ; echo b',
+  ]) {
     test(line, () => {
       const m = machine()
       expect(m.sh(line)).toBe(2)

@@ -50,7 +50,7 @@ function lex(line: string, env: Record<string, string>): Token[] {
     if (!(name in env)) throw new Unsupported(`the variable $${name}, which the simulated machine does not define`)
     return [env[name]!, at + m[0].length]
   }
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     const c = line[i]!
     if (c === ' ' || c === '\t' || c === '\n') {
       endWord()
@@ -134,7 +134,8 @@ function parse(tokens: Token[]): AndOr[] {
       separated = false
       out.push(andOr())
       const next = tokens[at]
-      if (next && !(next.t === 'op' && next.v === ';') && !(inGroup && isWord(next, '}'))) throw new Unsupported(`'${next.t === 'op' ? next.v : 'a word'}' where a command ends`)
+      if (next && !(next.t === 'op' && next.v === ';') && !(inGroup && isWord(next, '}')))
+        throw new Unsupported(`'${next.t === 'op' ? next.v : 'a word'}' where a command ends`)
     }
     return out
   }
@@ -234,7 +235,9 @@ export function runShell(ctx: ToolContext, line: string, options: ShellOptions):
     list = parse(lex(line, options.env))
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e
-    options.note(`the install/remove command ${JSON.stringify(line)} uses ${e.message}: the simulator's shell runs simple commands joined by &&, || and ; (and { ...; } groups) only, so it did not run it (status 2)`)
+    options.note(
+      `the install/remove command ${JSON.stringify(line)} uses ${e.message}: the simulator's shell runs simple commands joined by &&, || and ; (and { ...; } groups) only, so it did not run it (status 2)`,
+    )
     return 2
   }
   try {

@@ -3,7 +3,12 @@ import type { CheckResult } from '../../dsl/checks/index.js'
 import { hang } from '../../dsl/format.js'
 import { isKernelRun, type KernelRun } from '../../dsl/index.js'
 
-export interface MatcherResult { pass: boolean; message: () => string; actual?: unknown; expected?: unknown }
+export interface MatcherResult {
+  pass: boolean
+  message: () => string
+  actual?: unknown
+  expected?: unknown
+}
 
 /** Width of 'Expected: ', so continuation lines line up under the first. */
 const LABEL = 10
@@ -36,7 +41,8 @@ export function runOf(state: MatcherState, received: unknown, matcher: string): 
   // `pass` is what makes the assertion fail: false for expect(), true for expect().not
   return {
     pass: state.isNot,
-    message: () => `${matcher}() needs the result of awaiting a kernel() chain, got ${what}: write expect(await kernel()...).${matcher}(...)\nReceived: ${state.utils.printReceived(received)}`,
+    message: () =>
+      `${matcher}() needs the result of awaiting a kernel() chain, got ${what}: write expect(await kernel()...).${matcher}(...)\nReceived: ${state.utils.printReceived(received)}`,
   }
 }
 

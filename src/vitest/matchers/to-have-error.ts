@@ -11,7 +11,11 @@ function errorOf(this: MatcherState, matcher: string, received: unknown, kind: E
   const hit = checks.find((c) => c.r.pass)
   const expected = `${call ?? 'an action'} to fail with ${checkError(undefined, kind, details).expected}`
   const seen = checks.map((c) => `${c.call}: ${c.r.received.split('\n')[0]}`)
-  return report(this, matcher, 'kind', { pass: hit !== undefined, expected, received: hit ? `${hit.call}: ${hit.r.received}` : `actions:\n${seen.join('\n') || '(none)'}` })
+  return report(this, matcher, 'kind', {
+    pass: hit !== undefined,
+    expected,
+    received: hit ? `${hit.call}: ${hit.r.received}` : `actions:\n${seen.join('\n') || '(none)'}`,
+  })
 }
 
 /** The chain's expectError on the run: some action failed with this kind (and these details). */

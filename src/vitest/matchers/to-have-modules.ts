@@ -22,12 +22,21 @@ export function toHaveHolders(this: MatcherState, received: unknown, name: strin
   const run = runOf(this, received, 'toHaveHolders')
   if (isResult(run)) return run
   const m = run.modules.find((x) => x.name === name)
-  return report(this, 'toHaveHolders', 'name, holders', checkHolders(m?.holders, holders, `${name} is not loaded`), m ? { expected: [...holders].sort(), received: [...m.holders].sort() } : undefined)
+  return report(
+    this,
+    'toHaveHolders',
+    'name, holders',
+    checkHolders(m?.holders, holders, `${name} is not loaded`),
+    m ? { expected: [...holders].sort(), received: [...m.holders].sort() } : undefined,
+  )
 }
 
 /** The chain's expectLoadOrder: these modules appeared in this order during the run (others ignored). */
 export function toHaveLoadOrder(this: MatcherState, received: unknown, names: string[]): MatcherResult {
   const run = runOf(this, received, 'toHaveLoadOrder')
   if (isResult(run)) return run
-  return report(this, 'toHaveLoadOrder', 'names', checkLoadOrder(run.loadOrder, names), { expected: names, received: run.loadOrder.filter((n) => names.includes(n)) })
+  return report(this, 'toHaveLoadOrder', 'names', checkLoadOrder(run.loadOrder, names), {
+    expected: names,
+    received: run.loadOrder.filter((n) => names.includes(n)),
+  })
 }
