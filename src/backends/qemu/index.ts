@@ -57,7 +57,7 @@ export interface QemuBackendOptions extends BackendOptions {
 }
 
 /** Bump when what happens between boot and the state save changes: it is part of the state's cache key. */
-const stateRecipe = 'settle(crng,tsc-refined,quiet=1000ms)+clear-log+console-loglevel-8'
+const stateRecipe = 'settle(crng,tsc-refined,pointer-key,quiet=1000ms)+clear-log+console-loglevel-8'
 
 /**
  * The state is saved once the guest has logged nothing for this long of its own monotonic time,
