@@ -9,7 +9,10 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fnmatch } from '../../sim/tools/fnmatch.js'
-import { getopt, GetoptError, type LongOption } from '../../sim/tools/getopt.js'
+import { depmodOptions } from '../../sim/tools/depmod.js'
+import { getopt, GetoptError } from '../../sim/tools/getopt.js'
+import { modinfoOptions } from '../../sim/tools/modinfo.js'
+import { modprobeOptions } from '../../sim/tools/modprobe.js'
 
 /** What modules.dep, modules.alias, modules.symbols and modules.softdep say, for deciding uploads. */
 export class TreeIndex {
@@ -151,55 +154,8 @@ export interface TreeNeeds {
   depmod: boolean
 }
 
-const modprobeShort = 'arw:RibfDcnC:d:S:sqvVh'
-const modprobeLongs: LongOption[] = [
-  ['all', 'a'],
-  ['remove', 'r'],
-  ['wait', 'w', 1],
-  ['show-depends', 'D'],
-  ['config', 'C', 1],
-  ['dirname', 'd', 1],
-  ['set-version', 'S', 1],
-  ['resolve-alias', 'R'],
-  ['first-time', '3'],
-  ['ignore-install', 'i'],
-  ['ignore-remove', 'i'],
-  ['use-blacklist', 'b'],
-  ['force', 'f'],
-  ['force-modversion', '2'],
-  ['force-vermagic', '1'],
-  ['showconfig', 'c'],
-  ['show-config', 'c'],
-  ['show-modversions', '4'],
-  ['dump-modversions', '4'],
-  ['show-exports', '6'],
-  ['dry-run', 'n'],
-  ['show', 'n'],
-  ['syslog', 's'],
-  ['quiet', 'q'],
-  ['verbose', 'v'],
-  ['version', 'V'],
-  ['help', 'h'],
-  ['remove-dependencies', '5'],
-  ['remove-holders', '5'],
-].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
-const modinfoShort = 'adlpn0mF:k:b:Vh'
-const modinfoLongs: LongOption[] = [
-  ['field', 'F', 1],
-  ['set-version', 'k', 1],
-  ['basedir', 'b', 1],
-].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
-const depmodShort = 'aAb:C:E:F:euqrvnP:wmVh'
-const depmodLongs: LongOption[] = [
-  ['basedir', 'b', 1],
-  ['config', 'C', 1],
-  ['symvers', 'E', 1],
-  ['filesyms', 'F', 1],
-  ['symbol-prefix', 'P', 1],
-].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
-
 /** Options and operands as the tool parses them; undefined when it would refuse them (it then says so itself). */
-function parse(args: readonly string[], short: string, longs: LongOption[]): ReturnType<typeof getopt> | undefined {
+function parse(args: readonly string[], { short, longs }: { short: string; longs: Parameters<typeof getopt>[3] }): ReturnType<typeof getopt> | undefined {
   try {
     return getopt('', args, short, longs)
   } catch (error) {
@@ -222,7 +178,7 @@ export function treeNeeds(argv: readonly string[], cwd: string, release: string,
   const named = args.map(inTree).filter((f): f is string => f !== undefined)
   const touches = named.length > 0 || args.some((w) => path.posix.resolve(cwd, w) === root || path.posix.resolve(cwd, w) === '/lib/modules')
   if (tool === 'modprobe') {
-    const p = parse(args, modprobeShort, modprobeLongs)
+    const p = parse(args, modprobeOptions)
     // Another tree (-d, -S) or a removal: nothing of ours to bring.
     if (!p || p.opts.some((o) => o.opt === 'd' || o.opt === 'S' || o.opt === 'r' || o.opt === '5')) return { indexes: true, files: named, depmod: false }
     const all = p.opts.some((o) => o.opt === 'a')
@@ -231,14 +187,14 @@ export function treeNeeds(argv: readonly string[], cwd: string, release: string,
     return { indexes: true, files: [...new Set([...named, ...names.flatMap((n) => index.filesFor(n, config))])], depmod: false }
   }
   if (tool === 'modinfo') {
-    const p = parse(args, modinfoShort, modinfoLongs)
+    const p = parse(args, modinfoOptions)
     if (!p || p.opts.some((o) => o.opt === 'k' || o.opt === 'b')) return { indexes: true, files: named, depmod: false }
     // A name (not a path) is looked up in the tree; libkmod opens its dependencies' files too.
     const files = p.operands.filter((o) => !o.includes('/') && !o.endsWith('.ko')).flatMap((n) => index.filesFor(n, config))
     return { indexes: true, files: [...new Set([...named, ...files])], depmod: false }
   }
   if (tool === 'depmod') {
-    const p = parse(args, depmodShort, depmodLongs)
+    const p = parse(args, depmodOptions)
     // A base directory, a config file or a named release other than ours is a depmod of something else: it runs in the VM.
     const own =
       p &&

@@ -54,6 +54,9 @@ const LONGS = [
   ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
+/** depmod's options as kmod 30 declares them (getopt_long's short string and long table); the qemu backend parses with them too. */
+export const depmodOptions = { short: 'aAb:C:E:F:euqrvnP:wmVh', longs: LONGS }
+
 /** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order; `stats` gets each one's stat. */
 function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'> = { excludes: [] }, stats?: Map<string, VfsStat>): string[] {
   const found: string[] = []
@@ -82,7 +85,7 @@ export const depmod: Tool = (outer, argv) => {
   // a run that printed nothing leaves its output files for the next run with the same inputs (FactsCache.memo)
   let spoke = false
   const ctx: ToolContext = { ...outer, out: (t) => ((spoke = true), outer.out(t)), err: (t) => ((spoke = true), outer.err(t)) }
-  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'depmod', argv.slice(1), 'aAb:C:E:F:euqrvnP:wmVh', LONGS)
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'depmod', argv.slice(1), depmodOptions.short, depmodOptions.longs)
   if (typeof parsed === 'number') return parsed
   let root = ''
   let quick = false

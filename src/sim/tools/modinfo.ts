@@ -31,6 +31,10 @@ const LONGS = [
   { name: 'version', hasArg: false, val: 'V' },
   { name: 'help', hasArg: false, val: 'h' },
 ]
+
+/** modinfo's options as kmod 30 declares them (getopt_long's short string and long table); the qemu backend parses with them too. */
+export const modinfoOptions = { short: 'adlpn0mF:k:b:Vh', longs: LONGS }
+
 const FIELD_OF: Record<string, string> = { a: 'author', d: 'description', l: 'license', p: 'parm', n: 'filename' }
 
 /** modinfo's param table: one entry per name, `parm` text and `parmtype` type; printed newest first. */
@@ -148,6 +152,7 @@ function signatureEntries(bytes: Uint8Array): Array<{ key: string; value: string
   if (!sig) return []
   const hex = (b: Uint8Array) =>
     [...b].map((x, i) => x.toString(16).toUpperCase().padStart(2, '0') + (i < b.length - 1 ? ':' + ((i + 1) % 20 === 0 ? '\n\t\t' : '') : '')).join('')
+
   return [
     { key: 'sig_id', value: sig.idType },
     { key: 'signer', value: sig.signer },
@@ -164,7 +169,7 @@ function paramText(p: { name: string; param?: string; type?: string }, long = fa
 }
 
 export const modinfo: Tool = (ctx, argv) => {
-  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modinfo', argv.slice(1), 'adlpn0mF:k:b:Vh', LONGS)
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modinfo', argv.slice(1), modinfoOptions.short, modinfoOptions.longs)
   if (typeof parsed === 'number') return parsed
   const o: Opts = { sep: '\n' }
   let byName = false

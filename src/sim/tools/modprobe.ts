@@ -46,6 +46,9 @@ const LONGS = [
   ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
+/** modprobe's options as kmod 30 declares them (getopt_long's short string and long table); the qemu backend parses with them too. */
+export const modprobeOptions = { short: 'arw:RibfDcnC:d:S:sqvVh', longs: LONGS }
+
 const LOG_CRIT = 2
 const LOG_ERR = 3
 const LOG_WARNING = 4
@@ -388,7 +391,7 @@ function modprobe(ctx: ToolContext, argv: string[], tools: Record<string, Tool>)
     envOptions: [],
     tools,
   } as unknown as State
-  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), 'arw:RibfDcnC:d:S:sqvVh', LONGS)
+  const parsed = parseToolOptions((text) => ctx.err(text), argv[0] ?? 'modprobe', argv.slice(1), modprobeOptions.short, modprobeOptions.longs)
   if (typeof parsed === 'number') return parsed
   let all = false
   let remove = false
