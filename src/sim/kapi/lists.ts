@@ -5,6 +5,7 @@ import type { KernelFunction } from '../cpu/types.js'
 import { cstringArg, fmtOptions, note, type KapiContext } from './context.js'
 import { concat, readCString, readUint, utf8, writeUint } from './guest.js'
 import { KernelBug } from './heap.js'
+import { deviceNames } from './printk.js'
 import { listVa } from './va.js'
 import { vsprintf } from './vsprintf.js'
 
@@ -96,10 +97,8 @@ export function listFunctions(ctx: KapiContext): Record<string, KernelFunction> 
       const body = vsprintf(mem, cstringArg(call, 2), call.varargs(3), fmtOptions(ctx))
       const dev = call.arg(1)
       if (dev === 0n) return void ctx.printk.store(concat([utf8('\x017(NULL device *): '), body]), { caller: ctx.caller?.() ?? 0 })
-      const info = ctx.resolveDevice?.(dev)
-      if (!info) note(ctx, `dev_dbg: struct device 0x${dev.toString(16)} is unknown to the simulator's device model`)
-      const names = info ? `${info.driver} ${info.name ?? '(null)'}` : `(unknown driver) (unknown device 0x${dev.toString(16)})`
-      ctx.printk.store(concat([utf8(`${debugPrefix(call.arg(0))}${names}: `), body]), { level: 7, devInfo: true, caller: ctx.caller?.() ?? 0 })
+      const { driver, name } = deviceNames(ctx, dev, 'dev_dbg')
+      ctx.printk.store(concat([utf8(`${debugPrefix(call.arg(0))}${driver} ${name}: `), body]), { level: 7, devInfo: true, caller: ctx.caller?.() ?? 0 })
     },
   }
   // 6.6+ (CONFIG_LIST_HARDENED) exports the checks as *_or_report, same arguments and result.

@@ -19,11 +19,11 @@ export function vprintk(ctx: KapiContext, fmt: Uint8Array, va: VaList, level?: n
 /** A KERN_<n> prefix as bytes, for the kernel's own "%s..." formats that print a level string. */
 const levelPrefix = (level: number): Uint8Array => new Uint8Array([SOH, 0x30 + level])
 
-/** dev_driver_string() and dev_name() through the device model, or a marker and a note. */
-function deviceNames(ctx: KapiContext, dev: bigint): { driver: string; name: string } {
+/** dev_driver_string() and dev_name() through the device model, or a marker and a note (`who` names the caller in it). */
+export function deviceNames(ctx: KapiContext, dev: bigint, who = 'dev_printk'): { driver: string; name: string } {
   const info = ctx.resolveDevice?.(dev)
   if (!info) {
-    note(ctx, `dev_printk: struct device 0x${dev.toString(16)} is unknown to the simulator's device model; its names are not printed as the kernel would`)
+    note(ctx, `${who}: struct device 0x${dev.toString(16)} is unknown to the simulator's device model; its names are not printed as the kernel would`)
     return { driver: '(unknown driver)', name: `(unknown device 0x${dev.toString(16)})` }
   }
   return { driver: info.driver, name: info.name ?? '(null)' }
