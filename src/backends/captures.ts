@@ -46,6 +46,19 @@ export function captureDir(root: string, release: string): string {
   return release === EMBEDDED_RELEASE ? join(root, 'fixtures', 'captures') : join(root, 'fixtures', 'captures', release)
 }
 
+/**
+ * The capture files of `release`, sorted (none when it has no capture directory).
+ * @example captureFiles('/repo', '6.1.0-56-amd64') // ['builtin-modules.json', 'compressed-modules.json', ...]
+ */
+export function captureFiles(root: string, release: string): string[] {
+  const dir = captureDir(root, release)
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : []
+}
+
 /** The releases with a capture set: the pinned one, then every fixtures/captures/<release> holding captures. */
 export function captureReleases(root: string): string[] {
   const dir = join(root, 'fixtures', 'captures')

@@ -2,13 +2,13 @@
 // release) runs on the simulator of that release and must print the same, after normalizing timestamps
 // and addresses only. Another release's scripts run from a fixture tree built for it (built here when the
 // cache lacks it: about 1.5 min a release).
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { releaseFixtures } from '../build/release-fixtures.js'
 import { loadEmbeddedProfile, profileForRelease, type KernelProfile } from '../profile/index.js'
 import { parseScript } from '../cli/script.js'
-import { captureDir, capturedReleasesToRun, readCapture, scriptForRelease } from './captures.js'
+import { captureDir, captureFiles, capturedReleasesToRun, readCapture, scriptForRelease } from './captures.js'
 import { normalizeStep, reportHead, type TranscriptStep } from './normalize.js'
 import { BackendError } from './types.js'
 import { createSimBackend } from './sim.js'
@@ -19,11 +19,7 @@ const { run, skipped } = capturedReleasesToRun(root)
 for (const release of skipped) test.skip(`${release}: npm run test:matrix replays its captures (it installs the kernel)`, () => {})
 for (const release of run) {
   const capturesDir = captureDir(root, release)
-  const captures = existsSync(capturesDir)
-    ? readdirSync(capturesDir)
-        .filter((f) => f.endsWith('.json'))
-        .sort()
-    : []
+  const captures = captureFiles(root, release)
 
   describe(`the simulator of ${release} prints what its real kernel printed`, () => {
     /** The directory the scripts run from: its fixtures/ holds modules built for this release. */

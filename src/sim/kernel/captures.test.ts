@@ -2,10 +2,10 @@
 // the loader (insmod, rmmod, cat, ls, echo >, dmesg, lsmod) is replayed on the simulated kernel
 // through its syscalls, and each command's kernel log lines, file contents and sizes must match: on every release
 // with a capture set (fixtures/captures, fixtures/captures/<release>), from a fixture tree built for it.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { captureDir, capturedReleasesToRun, readCapture } from '../../backends/captures.js'
+import { captureDir, captureFiles, capturedReleasesToRun, readCapture } from '../../backends/captures.js'
 import { releaseFixtures } from '../../build/release-fixtures.js'
 import { loadEmbeddedProfile, profileForRelease, type KernelProfile } from '../../profile/index.js'
 import { createSimKernel, MODULE_INIT_IGNORE_MODVERSIONS, MODULE_INIT_IGNORE_VERMAGIC, O_NONBLOCK, O_TRUNC } from './index.js'
@@ -147,11 +147,7 @@ const { run, skipped } = capturedReleasesToRun(project)
 for (const release of skipped) test.skip(`${release}: npm run test:matrix replays its captures (it installs the kernel)`, () => {})
 for (const release of run) {
   const dir = captureDir(project, release)
-  const files = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith('.json'))
-        .sort()
-    : []
+  const files = captureFiles(project, release)
   describe(`the loader does what the real ${release} kernel did (${relative(project, dir)})`, () => {
     /** Where the release's scripts ran from: its fixtures/ holds modules built for it. */
     let root: string
