@@ -1,7 +1,7 @@
 // Kernel variables a module reads directly (not through a call): the loader gives each an address
 // in guest memory; these say how big each is, what it holds, and how to refresh the ones that move.
 import type { GuestMemory } from '../cpu/types.js'
-import type { CacheRegistry } from './alloc.js'
+import { KMALLOC_INDEXES, KMALLOC_TYPES, type CacheRegistry } from './alloc.js'
 import type { KapiContext } from './context.js'
 import { CTYPE } from './ctype.js'
 import { writeUint } from './guest.js'
@@ -38,7 +38,8 @@ export function dataSymbols(ctx: KapiContext, caches: CacheRegistry): DataSymbol
     { name: '_ctype', size: 256, init: (mem, addr) => mem.write(addr, CTYPE) },
     {
       name: 'kmalloc_caches',
-      size: caches.kmallocCaches().length * 8,
+      // the table's caches are created when a module first names it, not with every kernel
+      size: KMALLOC_TYPES * KMALLOC_INDEXES * 8,
       init: (mem, addr) => caches.kmallocCaches().forEach((c, i) => writeUint(mem, addr + BigInt(i * 8), 8, c)),
     },
   ]

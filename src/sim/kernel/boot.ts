@@ -28,7 +28,37 @@ export interface BuiltinModule {
 export interface Boot {
   cmdline: string
   procVersion?: string
-  builtins: Map<string, BuiltinModule>
+  builtins: BuiltinModules
+}
+
+type CapturedModule = CapturedViews['sysModule'][string]
+
+/**
+ * The kernel's built-in modules (a few hundred): each one's parameters are made on first read, so a
+ * kernel that never looks under /sys/module at a built-in pays nothing for them.
+ */
+export class BuiltinModules {
+  private readonly made = new Map<string, BuiltinModule>()
+  constructor(private readonly captured: Record<string, CapturedModule>) {}
+
+  get(name: string): BuiltinModule | undefined {
+    const known = this.made.get(name)
+    if (known) return known
+    const m = Object.hasOwn(this.captured, name) ? this.captured[name] : undefined
+    if (!m) return undefined
+    const made: BuiltinModule = {
+      entries: m.entries,
+      params: Object.entries(m.params).map(([p, v]) => param(p, v.value, v.type)),
+      version: m.version,
+      drivers: m.drivers,
+    }
+    this.made.set(name, made)
+    return made
+  }
+
+  keys(): string[] {
+    return Object.keys(this.captured)
+  }
 }
 
 const captured = new Map<string, CapturedViews | undefined>()
@@ -120,15 +150,7 @@ export function kernelArgs(cmdline: string): Array<{ param: string; val: string 
  */
 export function bootKernel(k: KernelState, cmdline = ''): Boot {
   const data = viewsOf(k.profile.release)
-  const builtins = new Map<string, BuiltinModule>()
-  for (const [name, m] of Object.entries(data?.sysModule ?? {})) {
-    builtins.set(name, {
-      entries: m.entries,
-      params: Object.entries(m.params).map(([p, v]) => param(p, v.value, v.type)),
-      version: m.version,
-      drivers: m.drivers,
-    })
-  }
+  const builtins = new BuiltinModules(data?.sysModule ?? {})
   for (const { param: name, val } of kernelArgs(cmdline)) {
     const m = /^([^.]+)\.(.+)$/.exec(name)
     if (!m) continue

@@ -64,6 +64,8 @@ export class Machine {
   private nextPercpu = 0x1000n
   private readonly percpu: Map<string, bigint>
   private readonly syncs: Array<() => void> = []
+  /** Kernel variables kapi defines, placed in guest memory when a module first names one (most modules name none). */
+  private readonly data: Map<string, KernelApi['data'][number]>
 
   constructor(private readonly k: KernelState) {
     this.cpu = new Cpu({ memory: this.memory, stackBase: STACK_BASE, exitAddress: EXIT_ADDRESS })
@@ -92,11 +94,15 @@ export class Machine {
       boot: bootRegistriesOf(k.profile.release),
     })
     for (const [name, fn] of Object.entries(this.loaderFunctions())) this.bind(name, fn)
-    for (const d of this.api.data) {
-      const at = this.dataSlot(d.name, Math.max(d.size, 8))
-      d.init(this.memory, at)
-      if (d.sync) this.syncs.push(() => d.sync!(this.memory, at))
-    }
+    this.data = new Map(this.api.data.map((d) => [d.name, d]))
+  }
+
+  /** Places kapi's variable `d` in its own zeroed slot, writes its value and keeps it in step with the clock. */
+  private bindData(d: KernelApi['data'][number]): bigint {
+    const at = this.dataSlot(d.name, Math.max(d.size, 8))
+    d.init(this.memory, at)
+    if (d.sync) this.syncs.push(() => d.sync!(this.memory, at))
+    return at
   }
 
   /** The address of a kernel symbol a module names, bound on first use. */
@@ -105,6 +111,8 @@ export class Machine {
     if (known !== undefined) return known
     const fixed = this.percpu.get(name)
     if (fixed !== undefined) return fixed
+    const variable = this.data.get(name)
+    if (variable) return this.bindData(variable)
     if (PERCPU_SYMBOLS.has(name)) {
       // Other per-CPU variables a module names read as zero, each in its own slot of the area.
       const off = this.nextPercpu
