@@ -27,6 +27,41 @@ describe('SparseMemory', () => {
     expect(m.readU32(A + 4094n)).toBe(0x33445566)
   })
 
+  test('a fresh page reads zero until its first write, which changes that page only', () => {
+    const m = new SparseMemory()
+    m.map(A, 3 * 4096, 'rw')
+    const [lo, hi] = split(A + 4096n + 8n)
+    m.write32(lo, hi, 0xdeadbeef)
+    expect(m.readU32(A + 4096n + 8n)).toBe(0xdeadbeef)
+    // the other pages, and pages mapped later, still read zero (the shared zero page was not written)
+    expect(m.readU32(A + 8n)).toBe(0)
+    expect(m.readU32(A + 8192n + 8n)).toBe(0)
+    const other = new SparseMemory()
+    other.map(A, 4096, 'rw')
+    expect(other.readU32(A + 8n)).toBe(0)
+    // a write that faults halfway changes nothing, and leaves the page still zero
+    expect(fault(() => m.write(A + 8192n + 4094n, new Uint8Array(4).fill(7)))?.reason).toBe('not-present')
+    expect(m.read(A + 8192n + 4094n, 2)).toEqual(new Uint8Array(2))
+    // span() (apply_relocate_add's fast path) gives the page its own bytes too
+    m.span(A + 16n, 4)!.set([1, 2, 3, 4])
+    expect(m.readU32(A + 16n)).toBe(0x04030201)
+    expect(other.readU32(A + 16n)).toBe(0)
+  })
+
+  test('protections hold on pages not yet written: read-only faults, made writable again it takes writes', () => {
+    const m = new SparseMemory()
+    m.map(A, 4096, 'rw')
+    m.protect(A, 4096, 'r')
+    expect(fault(() => m.writeU32(A, 1))).toMatchObject({ access: 'write', reason: 'protection' })
+    expect(m.span(A, 4)).toBeUndefined()
+    expect(m.readU32(A)).toBe(0)
+    m.protect(A, 4096, 'rw')
+    m.writeU32(A, 5)
+    expect(m.readU32(A)).toBe(5)
+    m.map(A + 4096n, 4096, 'rx')
+    expect(fault(() => m.writeU32(A + 4096n, 1))).toMatchObject({ access: 'write', reason: 'protection' })
+  })
+
   test('the number fast paths agree with the bigint API at every alignment', () => {
     const m = new SparseMemory()
     m.map(A, 8192, 'rw')

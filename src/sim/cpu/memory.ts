@@ -13,19 +13,39 @@ export const PROT_X = 4
 
 const PROT_BITS: Record<GuestProt, number> = { r: PROT_R, rw: PROT_R | PROT_W, rx: PROT_R | PROT_X, rwx: PROT_R | PROT_W | PROT_X }
 
-/** One mapped 4 KiB page; `code` caches decoded instructions and is dropped on any write. */
+/** The one page of zeros every freshly mapped page reads until its first write (never written itself). */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE)
+const ZERO_VIEW = new DataView(ZERO_PAGE.buffer)
+
+/**
+ * One mapped 4 KiB page; `code` caches decoded instructions and is dropped on any write. A page fresh from
+ * map() shares ZERO_PAGE until it is first written (`zero` holds its protection meanwhile and `prot` lacks
+ * PROT_W, so a store takes pageFor()'s slow path, which gives the page its own 4 KiB): most of a kernel
+ * stack, the per-CPU area or a kzalloc'ed object is never written, and costs nothing.
+ */
 export class Page {
-  readonly view: DataView
+  view: DataView
+  data: Uint8Array
   /** Decoded instructions by page offset (owned by the CPU; cleared when the page is written). */
   code: unknown[] | undefined = undefined
   /** Host functions by page offset (owned by the CPU). */
   host: Map<number, unknown> | undefined = undefined
-  /** `data`: the page's 4 KiB, by default its own; map() gives a range's pages slices of one buffer (one allocation, not one a page). */
-  constructor(
-    public prot: number,
-    readonly data = new Uint8Array(PAGE_SIZE),
-  ) {
-    this.view = new DataView(data.buffer, data.byteOffset, PAGE_SIZE)
+  /** While the page still shares ZERO_PAGE: its protection bits (0 once it has its own data). */
+  zero = 0
+
+  constructor(public prot: number) {
+    this.zero = prot
+    this.prot = prot & ~PROT_W
+    this.data = ZERO_PAGE
+    this.view = ZERO_VIEW
+  }
+
+  /** Gives a still-zero page its own data: the first write to it. */
+  own(): void {
+    this.data = new Uint8Array(PAGE_SIZE)
+    this.view = new DataView(this.data.buffer)
+    this.prot = this.zero
+    this.zero = 0
   }
 }
 
@@ -82,6 +102,10 @@ export class SparseMemory implements GuestMemory {
   pageFor(lo: number, hi: number, need: number): Page {
     const p = this.page(lo, hi)
     if (p !== undefined && (p.prot & need) === need) return p
+    if (p !== undefined && (p.zero & need) === need) {
+      p.own()
+      return p
+    }
     throw new GuestFault({
       address: toBig(lo, hi),
       access: need === PROT_W ? 'write' : need === PROT_X ? 'exec' : 'read',
@@ -219,14 +243,11 @@ export class SparseMemory implements GuestMemory {
   map(addr: bigint, len: number, prot: GuestProt): void {
     const bits = PROT_BITS[prot]
     if (bits === undefined) throw new Error(`map: protection '${prot}' is not one of r, rw, rx, rwx`)
-    const count = this.pageCount(addr, len)
-    const slab = count > 0 ? new Uint8Array(count * PAGE_SIZE) : undefined
-    let i = 0
     this.eachPage(addr, len, (key) => {
-      this.pages.set(key, new Page(bits, slab!.subarray(i * PAGE_SIZE, ++i * PAGE_SIZE)))
+      this.pages.set(key, new Page(bits))
       this.forget(key)
     })
-    this.flushTlb(count)
+    this.flushTlb(this.pageCount(addr, len))
   }
 
   unmap(addr: bigint, len: number): void {
@@ -247,7 +268,8 @@ export class SparseMemory implements GuestMemory {
     const o = lo & PAGE_MASK
     if (len <= 0 || o + len > PAGE_SIZE) return undefined
     const p = this.page(lo, hi)
-    if (p === undefined || (p.prot & (PROT_R | PROT_W)) !== (PROT_R | PROT_W)) return undefined
+    if (p === undefined || ((p.prot | p.zero) & (PROT_R | PROT_W)) !== (PROT_R | PROT_W)) return undefined
+    if (p.zero !== 0) p.own()
     p.code = undefined
     return p.data.subarray(o, o + len)
   }
@@ -258,7 +280,10 @@ export class SparseMemory implements GuestMemory {
     this.eachPage(addr, len, (key, a) => {
       const p = this.pages.get(key)
       if (!p) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
-      p.prot = bits
+      if (p.zero !== 0) {
+        p.zero = bits
+        p.prot = bits & ~PROT_W
+      } else p.prot = bits
     })
     this.epoch++
   }

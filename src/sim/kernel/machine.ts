@@ -126,7 +126,7 @@ export class Machine {
       this.kernel.set(name, at)
       return at
     }
-    if (calledAsFunction || name in this.api.functions) return this.bind(name, this.api.lookup(name))
+    if (calledAsFunction || this.api.has(name)) return this.bind(name, this.api.lookup(name))
     // A variable the simulator does not model: it reads as zero.
     return this.dataSlot(name, Number(DATA_SLOT))
   }
