@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dir as tmpDir } from 'tmp-promise'
 import { expect, test } from 'vitest'
@@ -67,4 +67,28 @@ test('/proc and /sys come from the kernel; errors carry errno', () => {
   expect(() => vfs.readFile('/nonexistent/file')).toThrow(expect.objectContaining({ errno: 2 }))
   expect(() => vfs.writeFile('/proc/modules', 'y')).toThrow(expect.objectContaining({ errno: 13 }))
   expect(() => vfs.mkdir('/nonexistent/a/b')).toThrow(expect.objectContaining({ errno: 2 }))
+})
+
+test('a host file rewritten, replaced or removed is read again; one unchanged for a while is not', async () => {
+  const t = await tmpDir({ unsafeCleanup: true })
+  try {
+    const vfs = new Vfs({ release: R, kernel })
+    const f = join(t.path, 'm.ko')
+    writeFileSync(f, 'aaaa')
+    expect(vfs.readText(f)).toBe('aaaa')
+    // same inode, same size, and on a coarse file clock the same mtime and ctime
+    writeFileSync(f, 'bbbb')
+    expect(vfs.readText(f)).toBe('bbbb')
+    renameSync(join(t.path, 'm.ko'), join(t.path, 'old.ko'))
+    writeFileSync(join(t.path, 'm2.ko'), 'cccc')
+    renameSync(join(t.path, 'm2.ko'), f)
+    expect(vfs.readText(f)).toBe('cccc')
+    unlinkSync(f)
+    expect(() => vfs.readFile(f)).toThrow(VfsError)
+    // a file last changed long ago is kept: the second read is the same bytes, not read again
+    const old = new URL('../../fixtures/hello/hello_api.ko', import.meta.url).pathname
+    expect(vfs.readFile(old)).toBe(vfs.readFile(old))
+  } finally {
+    await t.cleanup()
+  }
 })

@@ -162,13 +162,13 @@ export class Vfs {
       if (text === undefined) throw new VfsError(this.stat(abs) ? EISDIR : ENOENT, abs)
       return Buffer.from(text)
     }
+    if (r.kind === 'host') return hostRead(r.host, abs)
     const st = this.stat(abs)
     if (!st) throw new VfsError(ENOENT, abs)
     if (st.type === 'dir') throw new VfsError(EISDIR, abs)
-    if (r.kind === 'host') return fs.readFileSync(r.host)
     const node = (r.kind === 'mem' ? this.mem : this.overlay).get(abs)
     if (node?.type === 'file') return node.data
-    return fs.readFileSync(abs)
+    return hostRead(abs, abs)
   }
 
   readText(abs: string): string {
@@ -266,6 +266,74 @@ function mountPoints(abs: string, names: string[]): string[] {
   if (abs === '/etc' && !names.includes('depmod.d')) names.push('depmod.d')
   if (abs === '/lib' && !names.includes('modules')) names.push('modules')
   return names
+}
+
+/** A host file's bytes as read last, with what identified that version of it (inode, size, mtime, ctime). */
+interface CachedRead {
+  ino: number
+  size: number
+  mtimeMs: number
+  ctimeMs: number
+  data: Uint8Array
+}
+
+/**
+ * The host files read lately, like the kernel's page cache: a spec loads the same .ko on every fresh kernel,
+ * and reading it again costs more than the load's own checks. A file whose inode, size, mtime or ctime changed
+ * (rebuilt, replaced, touched) is read again. File times tick coarsely (a few ms), so a file changed within
+ * the last RACY_MS is not kept: its next change could carry the same times (git's "racily clean" rule).
+ * Callers never write into the bytes they get.
+ */
+const hostReads = new Map<string, CachedRead>()
+let hostReadBytes = 0
+const HOST_READ_LIMIT = 64 * 1024 * 1024
+const HOST_READ_FILE_LIMIT = 16 * 1024 * 1024
+const RACY_MS = 2000
+
+/** The bytes of host file `path` (`abs` is its name inside the machine, for errors). */
+function hostRead(path: string, abs: string): Uint8Array {
+  let st: fs.Stats | undefined
+  try {
+    st = fs.statSync(path, { throwIfNoEntry: false })
+  } catch (e) {
+    throw new VfsError(hostErrno(e), abs)
+  }
+  if (!st) throw new VfsError(ENOENT, abs)
+  if (st.isDirectory()) throw new VfsError(EISDIR, abs)
+  const known = hostReads.get(path)
+  if (known && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs) {
+    // most recently used last: the oldest go first when the cache is full
+    hostReads.delete(path)
+    hostReads.set(path, known)
+    return known.data
+  }
+  let data: Uint8Array
+  try {
+    data = fs.readFileSync(path)
+  } catch (e) {
+    throw new VfsError(hostErrno(e), abs)
+  }
+  if (known) {
+    hostReads.delete(path)
+    hostReadBytes -= known.data.length
+  }
+  if (data.length <= HOST_READ_FILE_LIMIT && data.length === st.size && Date.now() - st.ctimeMs > RACY_MS) {
+    hostReads.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, data })
+    hostReadBytes += data.length
+    for (const [p, c] of hostReads) {
+      if (hostReadBytes <= HOST_READ_LIMIT) break
+      hostReads.delete(p)
+      hostReadBytes -= c.data.length
+    }
+  }
+  return data
+}
+
+/** The errno of a failed host fs call (EIO when node gives none). */
+function hostErrno(e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code
+  const n = code !== undefined ? (errno as Record<string, number>)[code] : undefined
+  return n ?? EIO
 }
 
 function hostStat(path: string): VfsStat | undefined {
