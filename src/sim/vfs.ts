@@ -163,6 +163,8 @@ export class Vfs {
       return Buffer.from(text)
     }
     if (r.kind === 'host') return hostRead(r.host, abs)
+    // a host file the overlay does not cover: one stat, in hostRead
+    if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return hostRead(abs, abs)
     const st = this.stat(abs)
     if (!st) throw new VfsError(ENOENT, abs)
     if (st.type === 'dir') throw new VfsError(EISDIR, abs)

@@ -229,13 +229,15 @@ export class SparseMemory implements GuestMemory {
   /** Throws the GuestFault the first inaccessible byte of [addr, addr+len) would raise. */
   check(addr: bigint, len: number, need: number): void {
     if (len <= 0) return
-    const first = BigInt.asUintN(64, addr) >> 12n
-    const last = BigInt.asUintN(64, addr + BigInt(len - 1)) >> 12n
-    for (let pn = first; ; pn = BigInt.asUintN(52, pn + 1n)) {
-      const a = pn === first ? BigInt.asUintN(64, addr) : pn << 12n
-      const [lo, hi] = split(a)
+    let [lo, hi] = split(addr)
+    // the first byte, then the first byte of each following page the range reaches
+    let left = len
+    for (;;) {
       this.pageFor(lo, hi, need)
-      if (pn === last) break
+      const room = PAGE_SIZE - (lo & PAGE_MASK)
+      if (left <= room) return
+      left -= room
+      ;[lo, hi] = add32(lo, hi, room)
     }
   }
 

@@ -41,7 +41,7 @@ export interface CheckedImage {
  * same order, the same kernel log lines, 0 or -errno. A present, well-formed
  * PKCS#7 signature counts as verified: the simulator holds no keyring.
  */
-export function checkImage(image: Uint8Array, flags: number, log: Printk): CheckedImage | number {
+export function checkImage(image: Uint8Array, flags: number, log: Pick<Printk, 'log'>): CheckedImage | number {
   let len = image.length
   let sigOk = false
   const mangled = (flags & 3) !== 0
@@ -69,7 +69,7 @@ function endsWithMarker(b: Uint8Array, len: number): boolean {
 }
 
 /** mod_verify_sig() up to the crypto: returns the module length without the signature. */
-function verifySig(b: Uint8Array, len: number, log: Printk): number | { len: number } {
+function verifySig(b: Uint8Array, len: number, log: Pick<Printk, 'log'>): number | { len: number } {
   if (len <= MODSIG_SIZE) return -EBADMSG
   const o = len - MODSIG_SIZE
   // struct module_signature: the MODSIG_SIZE bytes at o lie inside the image (len <= b.length).
@@ -110,7 +110,7 @@ function align32(b: Uint8Array, o: number): number {
   return lo !== 0 ? lo : u32(b, o + 4) !== 0 ? 2 ** 32 : 0
 }
 
-function validity(b: Uint8Array, len: number, log: Printk): KSection[] | number {
+function validity(b: Uint8Array, len: number, log: Pick<Printk, 'log'>): KSection[] | number {
   const err = (msg: string): number => {
     log.log(KERN_ERR, msg)
     return -ENOEXEC

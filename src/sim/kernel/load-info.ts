@@ -6,6 +6,7 @@ import type { ModuleInfo } from '../../elf/types.js'
 import { findSec, SHF_ALLOC, type KSection } from './elfcheck.js'
 import { KERN_WARNING } from './printk.js'
 import type { KernelState } from './state.js'
+import type { ImageFacts, ParsedImage } from './image-facts.js'
 import { errno, MODULE_INIT_IGNORE_MODVERSIONS } from './types.js'
 
 /** What setup_load_info() found: the sections by role, .modinfo's strings and the module's static facts. */
@@ -47,40 +48,25 @@ function modinfoOf(elf: ElfFile, s: KSection | undefined): Array<[string, string
   return out
 }
 
-interface ParsedImage {
-  bytes: Buffer
-  elf: ElfFile
-  info?: ModuleInfo
-}
-
-/** Images parsed lately (readElf and moduleFromElf are pure): a module loaded again with the same bytes is not parsed again. */
-const recentImages: ParsedImage[] = []
-const RECENT_BYTES = 32 * 1024 * 1024
-
-/** readElf() of an image, or of an identical one parsed lately (compared byte for byte); throws as readElf does. */
-function parseImage(image: Uint8Array): ParsedImage {
-  const key = Buffer.from(image.buffer, image.byteOffset, image.byteLength)
-  for (const e of recentImages) if (e.bytes.length === key.length && e.bytes.equals(key)) return e
-  // our own copy: the caller's buffer may be reused
-  const bytes = Buffer.from(key)
-  const entry: ParsedImage = { bytes, elf: readElf(bytes, { kernel: true }) }
-  recentImages.unshift(entry)
-  let total = 0
-  for (let i = 0; i < recentImages.length; i++) {
-    total += recentImages[i]!.bytes.length
-    if (total > RECENT_BYTES && i > 0) recentImages.length = i
+/** readElf() of the image's first `len` bytes, or the parse kept with its facts; throws as readElf does. */
+function parseImage(facts: ImageFacts, len: number): ParsedImage {
+  let parsed = facts.parsed.get(len)
+  if (!parsed) {
+    const bytes = len === facts.bytes.length ? facts.bytes : facts.bytes.subarray(0, len)
+    parsed = { bytes, elf: readElf(bytes, { kernel: true }) }
+    facts.parsed.set(len, parsed)
   }
-  return entry
+  return parsed
 }
 
 /**
  * setup_load_info() and rewrite_section_headers() of an image elf_validity_check() passed: a number is the
  * errno to fail with (after the kernel's log line, or a note where the simulator stops short of the kernel).
  */
-export function setupLoadInfo(k: KernelState, image: Uint8Array, sections: KSection[], len: number, flags: number): LoadInfo | number {
+export function setupLoadInfo(k: KernelState, facts: ImageFacts, sections: KSection[], len: number, flags: number): LoadInfo | number {
   let parsed: ParsedImage
   try {
-    parsed = parseImage(len === image.length ? image : image.subarray(0, len))
+    parsed = parseImage(facts, len)
   } catch {
     // elf_validity_check() passed: what readElf still refuses, the kernel would read as garbage.
     k.notes.push(
@@ -90,7 +76,7 @@ export function setupLoadInfo(k: KernelState, image: Uint8Array, sections: KSect
   }
   const elf = parsed.elf
   const infoIdx = findSec(sections, '.modinfo')
-  const modinfo = infoIdx ? modinfoOf(elf, sections[infoIdx]) : []
+  const modinfo = (parsed.modinfo ??= infoIdx ? modinfoOf(elf, sections[infoIdx]) : [])
   const get = (tag: string) => modinfo.find(([key]) => key === tag)?.[1]
   const all = (tag: string) => modinfo.filter(([key]) => key === tag).map(([, v]) => v)
   const early = get('name')

@@ -1,7 +1,8 @@
 import { SHN_ABS, SHN_COMMON, SHN_LIVEPATCH, SHN_UNDEF, STB_WEAK, stBind, type ElfFile } from '../../elf/read.js'
 import { embeddedBehaviour, BEHAVIOUR_SECTION } from '../../elf/behaviour.js'
 import type { ModuleInfo } from '../../elf/types.js'
-import { checkImage, findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
+import { findSec, SHF_ALLOC, SHF_RO_AFTER_INIT, type KSection } from './elfcheck.js'
+import { checkImageOnce, imageFacts, type ImageFacts } from './image-facts.js'
 import { computeLayout, type ModuleLayout } from './layout.js'
 import { setupLoadInfo, type LoadInfo } from './load-info.js'
 import { loaderFacts } from '../../profile/index.js'
@@ -61,13 +62,14 @@ export function finitModule(k: KernelState, image: Uint8Array, args: string, fla
 function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: number): number {
   k.printk.tick(SYSCALL_COST_US)
   const { config } = k.profile
-  const checked = checkImage(image, flags, k.printk)
+  const facts = imageFacts(image)
+  const checked = checkImageOnce(facts, flags, k.printk)
   if (typeof checked === 'number') return checked
   if (!checked.sigOk && config.moduleSigForce) {
     k.printk.log(KERN_NOTICE, 'Loading of unsigned module is rejected')
     return -EKEYREJECTED
   }
-  const li = setupLoadInfo(k, image, checked.sections, checked.len, flags)
+  const li = setupLoadInfo(k, facts, checked.sections, checked.len, flags)
   if (typeof li === 'number') return li
   const { elf, info, sections } = li
 
@@ -84,7 +86,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
 
   // 6.4+ reads the proprietary taint before check_modinfo()'s license check (module_augment_kernel_taints()).
   const proprietaryBefore = testTaint(k, TAINT_PROPRIETARY_MODULE)
-  const layout = layoutAndAllocate(k, li, mod, image, flags)
+  const layout = layoutAndAllocate(k, li, mod, facts, flags)
   if (typeof layout === 'number') return layout
   const release = () => {
     unmapModule(k, mod)
@@ -137,7 +139,7 @@ function loadModule(k: KernelState, image: Uint8Array, uargs: string, flags: num
 }
 
 /** layout_and_allocate(): check_modinfo(), the section flags, the layout, then move_module()'s allocations. */
-function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: Uint8Array, flags: number): ModuleLayout | number {
+function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, facts: ImageFacts, flags: number): ModuleLayout | number {
   const { config } = k.profile
   const { sections, elf, symIdx, pcpuIdx } = li
   const err = checkModinfo(k, mod, li.infoName, li.get, flags, li.versIdx !== 0)
@@ -147,8 +149,12 @@ function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: 
     const i = findSec(sections, n)
     if (i) sections[i]!.flags |= SHF_RO_AFTER_INIT
   }
+  // the layout reads only the image, the flags (which sections lost SHF_ALLOC) and the profile's configuration
+  let byFlags = facts.layouts.get(k.profile)
+  if (!byFlags) facts.layouts.set(k.profile, (byFlags = new Map()))
+  const image = facts.bytes
   const strOff = sections[sections[symIdx]!.link]?.offset ?? 0
-  const layout = computeLayout(
+  const layout = byFlags.get(flags) ?? computeLayout(
     sections,
     {
       count: elf.symbolCount(),
@@ -166,6 +172,7 @@ function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, image: 
       memoryTypes: loaderFacts(k.profile).memoryTypes,
     },
   )
+  byFlags.set(flags, layout)
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
   // module_alloc() refuses what the module area cannot hold (sizes from sh_size/sh_addralign are untrusted).
