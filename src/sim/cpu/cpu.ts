@@ -3,7 +3,8 @@
 import * as dec from './decode.js'
 import { Exec } from './exec.js'
 import { HostStop, REG_NAMES, kernelThunk, sysvArgs, type HostEntry } from './host.js'
-import { PAGE_SIZE, SparseMemory, add32, split, toBig, type Page } from './memory.js'
+import { codeTable } from './code-cache.js'
+import { PAGE_SIZE, SparseMemory, add32, pageKey, split, toBig, type Page } from './memory.js'
 import { RAX, RCX, RDI, RDX, RSI, RSP, TWO32, type PortIo } from './machine.js'
 import type { CallResult, Registers, StopState, TrapKind } from './outcome.js'
 import { GuestFault, type CallArgs, type GuestFaultInfo, type KernelFunction } from './types.js'
@@ -140,8 +141,13 @@ export class Cpu extends Exec {
     }
     const [lo, hi] = split(addr)
     const p = this.memory.page(lo, hi)!
+    const insn = new Insn()
+    insn.op = Op.HOST
+    insn.kind = Kind.OK
+    insn.len = 1
+    insn.host = e
     p.host ??= new Map()
-    p.host.set(lo & 0xfff, e)
+    p.host.set(lo & 0xfff, insn)
     p.code = undefined
   }
 
@@ -300,23 +306,20 @@ export class Cpu extends Exec {
     this.fetchHi = hi
     this.fetchCode = undefined
     const off = lo & 0xfff
+    // A kernel function bound here (bindEntry made its instruction): host pages keep no decoded table.
+    const bound = page.host?.get(off) as Insn | undefined
+    if (bound !== undefined) return bound
     let code = page.code as Insn[] | undefined
     if (code !== undefined) {
       this.fetchCode = code
       const c = code[off]
       if (c !== undefined) return c
     } else {
-      code = page.code = new Array(PAGE_SIZE)
+      // a host page's table is its own (the int3 filler around bound functions); a module's is shared
+      code = page.code = (page.host ? new Array(PAGE_SIZE) : codeTable(page, pageKey(lo, hi))) as Insn[]
     }
     let insn: Insn
-    const host = page.host?.get(off) as HostEntry | undefined
-    if (host) {
-      insn = new Insn()
-      insn.op = Op.HOST
-      insn.kind = Kind.OK
-      insn.len = 1
-      insn.host = host
-    } else {
+    {
       const avail = PAGE_SIZE - off
       if (avail >= 15) {
         insn = decode(page.data, off, off + 15, lo, hi)

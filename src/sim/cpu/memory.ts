@@ -28,7 +28,7 @@ export class Page {
   data: Uint8Array
   /** Decoded instructions by page offset (owned by the CPU; cleared when the page is written). */
   code: unknown[] | undefined = undefined
-  /** Host functions by page offset (owned by the CPU). */
+  /** The instructions of the kernel functions bound in this page, by page offset (owned by the CPU). */
   host: Map<number, unknown> | undefined = undefined
   /** While the page still shares ZERO_PAGE: its protection bits (0 once it has its own data). */
   zero = 0

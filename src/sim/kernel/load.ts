@@ -154,24 +154,26 @@ function layoutAndAllocate(k: KernelState, li: LoadInfo, mod: SimModule, facts: 
   if (!byFlags) facts.layouts.set(k.profile, (byFlags = new Map()))
   const image = facts.bytes
   const strOff = sections[sections[symIdx]!.link]?.offset ?? 0
-  const layout = byFlags.get(flags) ?? computeLayout(
-    sections,
-    {
-      count: elf.symbolCount(),
-      shndx: (i) => elf.symbolRaw(i).shndx,
-      nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
-    },
-    {
-      pageSize: config.pageSize,
-      strictModuleRwx: config.strictModuleRwx,
-      kallsyms: config.kallsyms,
-      kallsymsAll: true,
-      symtabIndex: symIdx,
-      strtabIndex: sections[symIdx]!.link,
-      pcpuIndex: pcpuIdx,
-      memoryTypes: loaderFacts(k.profile).memoryTypes,
-    },
-  )
+  const layout =
+    byFlags.get(flags) ??
+    computeLayout(
+      sections,
+      {
+        count: elf.symbolCount(),
+        shndx: (i) => elf.symbolRaw(i).shndx,
+        nameLen: (i) => cstrlen(image, strOff, elf.symbolRaw(i).nameOff),
+      },
+      {
+        pageSize: config.pageSize,
+        strictModuleRwx: config.strictModuleRwx,
+        kallsyms: config.kallsyms,
+        kallsymsAll: true,
+        symtabIndex: symIdx,
+        strtabIndex: sections[symIdx]!.link,
+        pcpuIndex: pcpuIdx,
+        memoryTypes: loaderFacts(k.profile).memoryTypes,
+      },
+    )
   byFlags.set(flags, layout)
   mod.coreSize = layout.coreSize
   mod.initSize = layout.initSize
