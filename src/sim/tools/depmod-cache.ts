@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { DepmodFacts, Stamp } from './depmod-facts.js'
+import type { DepmodFacts, Stamp } from './depmod-read.js'
 
-export type { Stamp } from './depmod-facts.js'
+export type { Stamp } from './depmod-read.js'
 
 /** Bumped whenever DepmodFacts or how it is read changes: an older file is then ignored. */
 const FORMAT = 'kmodspec depmod facts 2'
@@ -20,7 +20,6 @@ const FORMAT = 'kmodspec depmod facts 2'
 const MAX_TREES = 6
 /** Fields are C strings (never a NUL), so a NUL separates them. */
 const SEP = '\0'
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 interface Entry {
   size: number
@@ -53,6 +52,15 @@ function encode(key: string, e: Entry): string[] {
     String(f.weak.length),
     ...f.weak.map(String),
   ]
+}
+
+/**
+ * One cache entry as the cache file holds it (its fields joined by NULs); entries are joined by a NUL too.
+ * depmod's helper thread hands its facts over in this form (one string is cheap to pass between threads).
+ * @example encodeEntry('/lib/modules/R/kernel/a.ko', { size: 1, mtimeMs: 2 }, facts)
+ */
+export function encodeEntry(key: string, st: Stamp, facts: DepmodFacts): string {
+  return encode(key, { size: st.size, mtimeMs: st.mtimeMs, facts }).join(SEP)
 }
 
 /** Every entry of a cache body, or undefined when any field is not what encode() writes (a corrupt file). */
@@ -92,6 +100,9 @@ export class FactsCache {
   private entries = new Map<string, Entry>()
   private used = new Set<string>()
   private changed = false
+  /** Entries taken by absorb(), and its texts, written as they are (empty once one of them was replaced). */
+  private absorbed = new Set<string>()
+  private texts: string[] = []
   private readonly file: string
 
   /** `tree`: the module tree's host directory (its real path names the cache file). */
@@ -129,12 +140,29 @@ export class FactsCache {
   }
 
   set(key: string, st: Stamp, facts: DepmodFacts): void {
-    // a string that is not well-formed UTF-16 (raw bytes kept as lone surrogates) would not survive UTF-8: not cached
     const e = { size: st.size, mtimeMs: st.mtimeMs, facts }
-    if (LONE_SURROGATE.test(encode(key, e).join(SEP))) return
+    // an absorbed entry replaced: the absorbed text is no longer what the cache holds
+    if (this.absorbed.has(key)) this.texts = []
     this.entries.set(key, e)
     this.used.add(key)
     this.changed = true
+  }
+
+  /**
+   * Take entries as encodeEntry() wrote them (joined by NULs), kept as they are for save(); false when the
+   * text is not such entries (nothing taken).
+   */
+  absorb(text: string): boolean {
+    const got = text ? decode(text.split(SEP)) : new Map<string, Entry>()
+    if (!got) return false
+    for (const [key, e] of got) {
+      this.entries.set(key, e)
+      this.used.add(key)
+      this.absorbed.add(key)
+    }
+    this.texts.push(text)
+    this.changed = true
+    return true
   }
 
   private memoFile(): string {
@@ -191,12 +219,37 @@ export class FactsCache {
   /** Write the entries used in this run when something changed (atomically), and drop the oldest trees' caches; failures are ignored. */
   save(): void {
     if (!this.changed && this.used.size === this.entries.size) return
-    const fields: string[] = []
-    for (const key of this.used) fields.push(...encode(key, this.entries.get(key)!))
     const tmp = `${this.file}.${process.pid}.tmp`
+    let fd: number | undefined
     try {
       fs.mkdirSync(this.dir, { recursive: true })
-      fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, tree: this.tree }) + '\n' + fields.join(SEP))
+      fd = fs.openSync(tmp, 'w')
+      // written a piece at a time: no one string of the whole cache (peak memory)
+      let piece = JSON.stringify({ format: FORMAT, tree: this.tree }) + '\n'
+      let first = true
+      const verbatim = this.texts.length > 0 && this.texts.every((t) => (t as WellFormed).isWellFormed())
+      if (verbatim)
+        for (const text of this.texts) {
+          if (!text) continue
+          writeAll(fd, first ? piece + text : piece + SEP + text)
+          piece = ''
+          first = false
+        }
+      for (const key of this.used) {
+        if (verbatim && this.absorbed.has(key)) continue
+        const entry = encode(key, this.entries.get(key)!).join(SEP)
+        // a string that is not well-formed UTF-16 (raw bytes kept as lone surrogates) would not survive UTF-8: not cached
+        if (!(entry as WellFormed).isWellFormed()) continue
+        piece += first ? entry : SEP + entry
+        first = false
+        if (piece.length > 1 << 20) {
+          writeAll(fd, piece)
+          piece = ''
+        }
+      }
+      writeAll(fd, piece)
+      fs.closeSync(fd)
+      fd = undefined
       fs.renameSync(tmp, this.file)
       this.changed = false
       const caches = fs
@@ -209,6 +262,7 @@ export class FactsCache {
       }
     } catch {
       // a read-only or full cache directory: depmod's output does not depend on the cache
+      if (fd !== undefined) fs.closeSync(fd)
       try {
         fs.unlinkSync(tmp)
       } catch {
@@ -217,6 +271,9 @@ export class FactsCache {
     }
   }
 }
+
+/** ES2024's String.prototype.isWellFormed (Node 20 has it; the ES2023 lib does not declare it). */
+type WellFormed = string & { isWellFormed(): boolean }
 
 /** Write all of `data` at the end of `fd` (writeSync may write less than asked). */
 function writeAll(fd: number, data: Uint8Array | string): void {

@@ -13,10 +13,11 @@ import { kmodFileOpen } from './decompress.js'
 import { excluded, loadDepmodConfig, oldIsHigherPriority, type DepmodConfig } from './depmod-config.js'
 import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
-import { loadFacts, type DepmodFacts } from './depmod-facts.js'
+import { loadFacts, prefetchFacts, type DepmodFacts } from './depmod-facts.js'
 import { FactsCache } from './depmod-cache.js'
 import type { VfsStat } from '../vfs.js'
 import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
 
 interface Mod {
   name: string
@@ -60,6 +61,12 @@ export const depmodOptions = { short: 'aAb:C:E:F:euqrvnP:wmVh', longs: LONGS }
 /** Every module file under `dir` (absolute paths), skipping excluded names, in readdir order; `stats` gets each one's stat. */
 function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'> = { excludes: [] }, stats?: Map<string, VfsStat>): string[] {
   const found: string[] = []
+  // a sysroot's directory (its host path differs from its own): the whole tree is on the host, walked there
+  const host = ctx.vfs.hostPath(dir)
+  if (host !== undefined && host !== dir) {
+    scanHost(host, dir, cfg, found, stats)
+    return found
+  }
   for (const name of ctx.vfs.readdir(dir)) {
     if (excluded(cfg as DepmodConfig, name)) continue
     const path = `${dir}/${name}`
@@ -71,6 +78,48 @@ function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'>
     }
   }
   return found
+}
+
+/** scan() of a host directory `host` seen as `dir`: readdir's entry types spare a stat of each subdirectory. */
+function scanHost(host: string, dir: string, cfg: Pick<DepmodConfig, 'excludes'>, found: string[], stats?: Map<string, VfsStat>): void {
+  let entries: fs.Dirent[]
+  try {
+    entries = fs.readdirSync(host, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    const name = e.name
+    if (excluded(cfg as DepmodConfig, name)) continue
+    let isDir = e.isDirectory()
+    // a file needs its stamp anyway; a link or an unknown type is followed, as the VFS's stat follows it
+    if (!isDir && !(e.isFile() && hasModuleExt(name))) {
+      if (!e.isSymbolicLink() && e.isFile()) continue
+      const st = statHost(`${host}/${name}`)
+      if (!st) continue
+      isDir = st.type === 'dir'
+    }
+    if (isDir) {
+      scanHost(`${host}/${name}`, `${dir}/${name}`, cfg, found, stats)
+      continue
+    }
+    if (!hasModuleExt(name)) continue
+    const st = statHost(`${host}/${name}`)
+    if (st?.type !== 'file') continue
+    found.push(`${dir}/${name}`)
+    stats?.set(`${dir}/${name}`, st)
+  }
+}
+
+/** The VFS's stat of a host file: a directory, else a file (links followed); undefined when it cannot be stat'ed. */
+function statHost(path: string): VfsStat | undefined {
+  try {
+    const st = fs.statSync(path, { throwIfNoEntry: false })
+    if (!st) return undefined
+    return st.isDirectory() ? { type: 'dir', size: 0, mtimeMs: st.mtimeMs } : { type: 'file', size: st.size, mtimeMs: st.mtimeMs }
+  } catch {
+    return undefined
+  }
 }
 
 function upToDate(ctx: ToolContext, dir: string): boolean {
@@ -202,6 +251,13 @@ export const depmod: Tool = (outer, argv) => {
     for (const [name, data] of replay) ctx.vfs.writeFile(`${dir}/${name}`, data)
     return 0
   }
+  if (cache)
+    prefetchFacts(
+      ctx,
+      mods.map((m) => m.path),
+      cache,
+      stats,
+    )
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {
     const got = loadFacts(ctx, m.path, cache, stats.get(m.path))

@@ -11,54 +11,121 @@ const NODE_VALUES = 0x40000000
 const NODE_CHILDS = 0x20000000
 const NODE_MASK = 0x0fffffff
 
-interface Value {
-  priority: number
-  value: string
+/** Buffer's own latin1 encoder (each char's low byte, as the loop above writes). */
+type Latin1Writer = Buffer & { latin1Write(text: string, offset: number): number }
+
+/** Growable columns of int32: one field of every trie node (or value entry). */
+class Column {
+  data = new Int32Array(1024)
+  get(i: number): number {
+    return this.data[i]!
+  }
+  set(i: number, v: number): void {
+    if (i >= this.data.length) {
+      const bigger = new Int32Array(Math.max(this.data.length * 2, i + 1))
+      bigger.set(this.data)
+      this.data = bigger
+    }
+    this.data[i] = v
+  }
 }
 
-interface Node {
-  prefix: string
-  values: Value[]
-  /** Created with a first child: most nodes are leaves. */
-  children?: Map<number, Node>
-}
-
-const newNode = (prefix: string): Node => ({ prefix, values: [], children: undefined })
-
-/** An in-memory index, filled with insert() and turned into bytes with write(). */
+/**
+ * An in-memory index, filled with insert() and turned into bytes with write(). The path-compressed trie is
+ * built the way depmod builds it, but as columns of numbers (a node's prefix is a range of one of the keys;
+ * children a sorted sibling list; values a list sorted by priority), so 50,000 keys make no objects to collect.
+ */
 export class IndexWriter {
-  private root = newNode('')
+  private keys: string[] = []
+  private values: string[] = []
+  private priorities: number[] = []
+  /** Node columns: prefix = keys[pKey].slice(pFrom, pTo); ch = the char leading to it; first child, next sibling, first value (-1: none). */
+  private pKey = new Column()
+  private pFrom = new Column()
+  private pTo = new Column()
+  private ch = new Column()
+  private child = new Column()
+  private next = new Column()
+  private vHead = new Column()
+  /** Value entries (by insertion index): the next value of the same node, -1 at the end. */
+  private vNext = new Column()
+  private nodes = 0
 
-  /** Add `value` under `key`; values of one key stay sorted by priority (stable). Returns true for a duplicate value. */
-  insert(key: string, value: string, priority: number): boolean {
-    let node = this.root
+  constructor() {
+    this.newNode(0, 0, 0, -1)
+  }
+
+  private newNode(key: number, from: number, to: number, ch: number): number {
+    const n = this.nodes++
+    this.pKey.set(n, key)
+    this.pFrom.set(n, from)
+    this.pTo.set(n, to)
+    this.ch.set(n, ch)
+    this.child.set(n, -1)
+    this.next.set(n, -1)
+    this.vHead.set(n, -1)
+    return n
+  }
+
+  /** Add `value` under `key`; a key's values are kept in priority order, a later value before an earlier one of the same priority (kmod's add_value). */
+  insert(key: string, value: string, priority: number): void {
+    const e = this.keys.length
+    this.keys.push(key)
+    this.values.push(value)
+    this.priorities.push(priority)
+    const { pKey, pFrom, pTo, ch, child, next } = this
+    let node = 0
     let i = 0
     for (;;) {
+      const pk = this.keys[pKey.get(node)]!
+      const from = pFrom.get(node)
+      const to = pTo.get(node)
       let j = 0
-      for (; j < node.prefix.length; j++) {
-        if (node.prefix[j] !== key[i + j]) {
-          // split: the node keeps prefix[0..j), a child at prefix[j] takes the rest
-          const child: Node = { prefix: node.prefix.slice(j + 1), values: node.values, children: node.children }
-          const ch = node.prefix.charCodeAt(j)
-          node.prefix = node.prefix.slice(0, j)
-          node.values = []
-          node.children = new Map([[ch, child]])
-          break
-        }
+      while (from + j < to && i + j < key.length && pk.charCodeAt(from + j) === key.charCodeAt(i + j)) j++
+      if (from + j < to) {
+        // split: the node keeps prefix[0, j), a child at prefix[j] takes the rest, the children and the values
+        const c = this.newNode(pKey.get(node), from + j + 1, to, pk.charCodeAt(from + j))
+        child.set(c, child.get(node))
+        this.vHead.set(c, this.vHead.get(node))
+        pTo.set(node, from + j)
+        child.set(node, c)
+        this.vHead.set(node, -1)
       }
       i += j
-      if (i >= key.length) return addValue(node.values, value, priority)
-      const ch = key.charCodeAt(i)
-      const next = node.children?.get(ch)
-      if (!next) {
-        const child = newNode(key.slice(i + 1))
-        child.values.push({ priority, value })
-        ;(node.children ??= new Map()).set(ch, child)
-        return false
+      if (i >= key.length) return this.addValue(node, e)
+      const c = key.charCodeAt(i)
+      // the sibling list is sorted by char: find c, or where it goes
+      let prev = -1
+      let at = child.get(node)
+      while (at >= 0 && ch.get(at) < c) {
+        prev = at
+        at = next.get(at)
       }
-      node = next
+      if (at < 0 || ch.get(at) !== c) {
+        const leaf = this.newNode(e, i + 1, key.length, c)
+        next.set(leaf, at)
+        if (prev < 0) child.set(node, leaf)
+        else next.set(prev, leaf)
+        this.addValue(leaf, e)
+        return
+      }
+      node = at
       i++
     }
+  }
+
+  /** kmod's add_value: before the first value of the node with a priority not below this one. */
+  private addValue(node: number, e: number): void {
+    const p = this.priorities[e]!
+    let prev = -1
+    let at = this.vHead.get(node)
+    while (at >= 0 && this.priorities[at]! < p) {
+      prev = at
+      at = this.vNext.get(at)
+    }
+    this.vNext.set(e, at)
+    if (prev < 0) this.vHead.set(node, e)
+    else this.vNext.set(prev, e)
   }
 
   /**
@@ -66,6 +133,15 @@ export class IndexWriter {
    * The writer is left empty, so its trie can be collected while the caller still holds the writer.
    */
   write(): Uint8Array {
+    const { keys, values, priorities } = this
+    const pKey = this.pKey.data
+    const pFrom = this.pFrom.data
+    const pTo = this.pTo.data
+    const ch = this.ch.data
+    const child = this.child.data
+    const next = this.next.data
+    const vHead = this.vHead.data
+    const vNext = this.vNext.data
     let buf = Buffer.allocUnsafe(1 << 16)
     let size = 12
     const room = (n: number) => {
@@ -76,65 +152,77 @@ export class IndexWriter {
     }
     const u32 = (n: number) => {
       room(4)
-      buf.writeUInt32BE(n >>> 0, size)
-      size += 4
+      buf[size++] = n >>> 24
+      buf[size++] = n >>> 16
+      buf[size++] = n >>> 8
+      buf[size++] = n
     }
-    const cstr = (text: string) => {
-      room(text.length + 1)
-      // latin1: each char's low byte (buf.write's native call costs more than these short strings)
-      for (let k = 0; k < text.length; k++) buf[size++] = text.charCodeAt(k)
+    // latin1: each char's low byte, then a NUL (a long text in one native call, a short one char by char)
+    const chars = (text: string, from: number, to: number) => {
+      room(to - from + 1)
+      if (to - from > 48 && from === 0 && to === text.length) size += (buf as Latin1Writer).latin1Write(text, size)
+      else for (let k = from; k < to; k++) buf[size++] = text.charCodeAt(k)
       buf[size++] = 0
     }
-    const writeNode = (node: Node): number => {
-      let first = 0
-      let last = -1
-      if (node.children)
-        for (const c of node.children.keys()) {
-          if (last < 0 || c < first) first = c
-          if (c > last) last = c
-        }
-      const offs: number[] = []
-      for (let c = first; c <= last; c++) {
-        const child = node.children!.get(c)
-        offs.push(child ? writeNode(child) : 0)
-      }
+    // the children's offsets of the nodes being written, innermost last
+    const kids: number[] = []
+    const writeNode = (node: number): number => {
+      const base = kids.length
+      for (let c = child[node]!; c >= 0; c = next[c]!) kids.push(writeNode(c))
       let offset = size
-      if (node.prefix) {
-        cstr(node.prefix)
+      if (pTo[node]! > pFrom[node]!) {
+        chars(keys[pKey[node]!]!, pFrom[node]!, pTo[node]!)
         offset |= NODE_PREFIX
       }
-      if (last >= 0) {
+      if (kids.length > base) {
+        const first = ch[child[node]!]!
+        let last = first
+        for (let c = child[node]!; c >= 0; c = next[c]!) last = ch[c]!
         room(2)
         buf[size++] = first
         buf[size++] = last
-        for (const o of offs) u32(o)
+        let k = base
+        let c = child[node]!
+        for (let code = first; code <= last; code++) {
+          if (ch[c]! === code) {
+            u32(kids[k++]!)
+            c = next[c]!
+          } else u32(0)
+        }
+        kids.length = base
         offset |= NODE_CHILDS
       }
-      if (node.values.length) {
-        u32(node.values.length)
-        for (const v of node.values) {
-          u32(v.priority)
-          cstr(v.value)
+      if (vHead[node]! >= 0) {
+        let count = 0
+        for (let v = vHead[node]!; v >= 0; v = vNext[v]!) count++
+        u32(count)
+        for (let v = vHead[node]!; v >= 0; v = vNext[v]!) {
+          u32(priorities[v]!)
+          chars(values[v]!, 0, values[v]!.length)
         }
         offset |= NODE_VALUES
       }
       return offset >>> 0
     }
-    const rootOffset = writeNode(this.root)
-    this.root = newNode('')
+    const rootOffset = writeNode(0)
+    this.keys = []
+    this.values = []
+    this.priorities = []
+    this.pKey = new Column()
+    this.pFrom = new Column()
+    this.pTo = new Column()
+    this.ch = new Column()
+    this.child = new Column()
+    this.next = new Column()
+    this.vHead = new Column()
+    this.vNext = new Column()
+    this.nodes = 0
+    this.newNode(0, 0, 0, -1)
     buf.writeUInt32BE(INDEX_MAGIC, 0)
     buf.writeUInt32BE(INDEX_VERSION, 4)
     buf.writeUInt32BE(rootOffset, 8)
     return buf.subarray(0, size)
   }
-}
-
-function addValue(values: Value[], value: string, priority: number): boolean {
-  const duplicate = values.some((v) => v.value === value)
-  let i = 0
-  while (i < values.length && values[i]!.priority < priority) i++
-  values.splice(i, 0, { priority, value })
-  return duplicate
 }
 
 /** Every key of an index with its values in stored order; throws on a file that is not an index. */

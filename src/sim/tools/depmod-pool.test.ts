@@ -1,0 +1,113 @@
+// depmod's two-thread reading: the helper thread's facts (handed over as cache entries) must be what this
+// thread reads itself, and a helper that dies must cost nothing but time. Vitest runs TypeScript sources,
+// which a worker thread cannot load: the helper and what it imports are transpiled to a temporary folder.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import ts from 'typescript'
+import { dir as tmpDir } from 'tmp-promise'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { FactsCache } from './depmod-cache.js'
+import { readAllFacts } from './depmod-pool.js'
+import { readFactsFast } from './depmod-read.js'
+
+const TREE = '/lib/modules/6.1.0-56-amd64/kernel'
+/** The helper's import graph, relative to src/. */
+const HELPER_FILES = ['sim/tools/depmod-worker.ts', 'sim/tools/depmod-pool.ts', 'sim/tools/depmod-read.ts', 'sim/tools/depmod-cache.ts', 'elf/rawtext.ts']
+
+function modules(dir: string): string[] {
+  const out: string[] = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...modules(p))
+    else if (e.name.endsWith('.ko')) out.push(p)
+  }
+  return out
+}
+
+function serial(path: string) {
+  const fd = openSync(path, 'r')
+  try {
+    return readFactsFast(fd, statSync(path).size) ?? null
+  } finally {
+    closeSync(fd)
+  }
+}
+
+let out: Awaited<ReturnType<typeof tmpDir>>
+let worker: URL
+beforeAll(async () => {
+  out = await tmpDir({ unsafeCleanup: true })
+  const src = fileURLToPath(new URL('../..', import.meta.url))
+  for (const f of HELPER_FILES) {
+    const js = ts.transpileModule(readFileSync(join(src, f), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+    }).outputText
+    const to = join(out.path, f.replace(/\.ts$/, '.js'))
+    mkdirSync(dirname(to), { recursive: true })
+    writeFileSync(to, js)
+  }
+  writeFileSync(join(out.path, 'package.json'), '{"type":"module"}\n')
+  worker = pathToFileURL(join(out.path, 'sim/tools/depmod-worker.js'))
+})
+afterAll(async () => {
+  await out.cleanup()
+})
+
+describe('reading on two threads', () => {
+  test('every module of the installed 6.1 tree: the helper posts what this thread would read', async () => {
+    expect(existsSync(TREE), `${TREE} is missing: install linux-image-6.1.0-56-amd64 (npm run vm:setup)`).toBe(true)
+    const hosts = modules(TREE)
+    const stats = hosts.map((p) => statSync(p))
+    const keys = hosts.map((p) => `/key${p}`)
+    const sizes = stats.map((s) => s.size)
+    const mtimes = stats.map((s) => s.mtimeMs)
+    const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes }, { worker, minFiles: 0 })
+    // the helper read some chunks (it starts while this thread reads), this thread the others
+    expect(texts.length).toBeGreaterThan(0)
+    expect(facts.filter((f) => f !== undefined).length).toBeGreaterThan(0)
+    const cacheHome = await tmpDir({ unsafeCleanup: true })
+    try {
+      const cache = new FactsCache('/nonexistent-tree', cacheHome.path)
+      for (const t of texts) expect(cache.absorb(t)).toBe(true)
+      hosts.forEach((p, i) => {
+        const got = facts[i] === undefined ? cache.get(keys[i]!, stats[i]!) : facts[i]
+        expect(got, p).toEqual(serial(p))
+      })
+    } finally {
+      await cacheHome.cleanup()
+    }
+  }, 120_000)
+
+  test('a helper that claims a chunk and stops, or hangs: this thread reads that chunk too', () => {
+    const hosts = modules(TREE).slice(0, 500)
+    const sizes = hosts.map((p) => statSync(p).size)
+    const data = { hosts, keys: hosts, sizes, mtimes: sizes.map(() => 0) }
+    const helpers = {
+      // what the real helper's finally does after an exception
+      stops: 'Atomics.add(workerData.shared, 0, 1); Atomics.store(workerData.shared, 2, 1); Atomics.notify(workerData.shared, 1)',
+      hangs: 'Atomics.add(workerData.shared, 0, 1); setInterval(() => {}, 1000)',
+      throws: "throw new Error('no helper today')",
+    }
+    for (const [name, body] of Object.entries(helpers)) {
+      const url = pathToFileURL(join(out.path, `${name}-worker.js`))
+      writeFileSync(url, `import { workerData } from 'node:worker_threads'\n${body}\n`)
+      const started = Date.now()
+      const { facts, texts } = readAllFacts(data, { worker: url, minFiles: 0, stallMs: 300 })
+      expect(texts, name).toEqual([])
+      hosts.forEach((p, i) => expect(facts[i], `${name}: ${p}`).toEqual(serial(p)))
+      // stopping is seen at once; a hang costs the stall time (well under the test's limit)
+      if (name === 'stops') expect(Date.now() - started).toBeLessThan(5000)
+    }
+  })
+
+  test('no built helper (as under vitest) or a small tree: this thread reads everything', () => {
+    const hosts = modules(TREE).slice(0, 100)
+    const sizes = hosts.map((p) => statSync(p).size)
+    const data = { hosts, keys: hosts, sizes, mtimes: sizes.map(() => 0) }
+    for (const run of [readAllFacts(data), readAllFacts(data, { worker, minFiles: 1000 })]) {
+      expect(run.texts).toEqual([])
+      hosts.forEach((p, i) => expect(run.facts[i], p).toEqual(serial(p)))
+    }
+  })
+})

@@ -1,0 +1,132 @@
+/**
+ * depmod reads thousands of module files: this thread and one helper thread (depmod-worker.ts) share them,
+ * in chunks claimed from a shared counter, so both cores work. depmod is synchronous, so the wait for the
+ * helper's last chunks is Atomics.wait and its results are taken with receiveMessageOnPort. Where the
+ * helper cannot run (a small tree, no built worker file as under vitest, a failed start), this thread
+ * reads every chunk itself; a chunk the helper claimed but never posted is read here too.
+ */
+import * as fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
+import { readFactsFast, type DepmodFacts } from './depmod-read.js'
+
+/** Indexes into the shared counters: the next chunk to claim, the chunks the helper has posted, and 1 once it has stopped. */
+export const CLAIMED = 0
+export const DONE = 1
+export const STOPPED = 2
+
+/** What the helper thread is given (plus its end of a message channel): the files, and the cache keys and stamps of their entries. */
+export interface PoolData {
+  shared: Int32Array
+  hosts: string[]
+  keys: string[]
+  sizes: number[]
+  mtimes: number[]
+  chunk: number
+}
+
+/** A chunk the helper read: its index, its facts as cache entries (depmod-cache.ts's encodeEntry), and the files it left. */
+export interface ChunkMessage {
+  c: number
+  text: string
+  slow: number[]
+}
+
+/** What readAllFacts gives for each file: its facts; undefined when they are in one of `texts`; null to be read the slow way. */
+export interface PoolResult {
+  facts: Array<DepmodFacts | null | undefined>
+  /** The helper's facts, as cache entries (FactsCache.absorb takes them as they are). */
+  texts: string[]
+}
+
+/** Files per chunk: small enough to share the work evenly, large enough that messages are few. */
+const CHUNK = 48
+/** Below this many files a helper thread (about 40 ms to start, its own heap) costs more than it saves. */
+const MIN_FILES = 400
+/** The longest wait for the helper without progress before this thread reads the rest itself. */
+const STALL_MS = 10_000
+
+const defaultWorker = new URL('./depmod-worker.js', import.meta.url)
+
+/**
+ * The facts of the host files `data.hosts` (with their sizes; keys and mtimes name their cache entries), read
+ * the fast way on this thread and a helper thread; null where the caller must read a file through libkmod's
+ * whole-file reading (unusual, compressed or unreadable).
+ * @example const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes })
+ */
+export function readAllFacts(data: Omit<PoolData, 'shared' | 'chunk'>, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
+  const { hosts, sizes } = data
+  const facts = new Array<DepmodFacts | null | undefined>(hosts.length).fill(null)
+  const texts: string[] = []
+  const chunks = Math.ceil(hosts.length / CHUNK)
+  const shared = new Int32Array(new SharedArrayBuffer(12))
+  const helper = hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker, { ...data, shared, chunk: CHUNK }) : undefined
+  const done = new Uint8Array(chunks)
+  let mine = 0
+  const readChunk = (c: number) => {
+    for (let i = c * CHUNK; i < Math.min(hosts.length, (c + 1) * CHUNK); i++) facts[i] = readOne(hosts[i]!, sizes[i]!)
+    done[c] = 1
+  }
+  for (let c = Atomics.add(shared, CLAIMED, 1); c < chunks; c = Atomics.add(shared, CLAIMED, 1)) {
+    readChunk(c)
+    mine++
+  }
+  if (!helper) return { facts, texts }
+  // the helper's chunks: wait for each to be posted (or for the helper to stop or stall), then take them
+  let seen = Atomics.load(shared, DONE)
+  let since = Date.now()
+  while (seen < chunks - mine && !Atomics.load(shared, STOPPED) && Date.now() - since < (options.stallMs ?? STALL_MS)) {
+    Atomics.wait(shared, DONE, seen, 50)
+    const now = Atomics.load(shared, DONE)
+    if (now !== seen) since = Date.now()
+    seen = now
+  }
+  for (let m = receiveMessageOnPort(helper.port); m; m = receiveMessageOnPort(helper.port)) {
+    const { c, text, slow } = m.message as ChunkMessage
+    for (let i = c * CHUNK; i < Math.min(hosts.length, (c + 1) * CHUNK); i++) facts[i] = undefined
+    for (const i of slow) facts[i] = null
+    texts.push(text)
+    done[c] = 1
+  }
+  helper.stop()
+  for (let c = 0; c < chunks; c++) if (!done[c]) readChunk(c)
+  return { facts, texts }
+}
+
+/** One file's facts the fast way, or null. */
+function readOne(host: string, size: number): DepmodFacts | null {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(host, 'r')
+    return readFactsFast(fd, size) ?? null
+  } catch {
+    return null
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+/** The helper thread and this thread's end of its channel; undefined when it cannot be started. */
+function startHelper(url: URL, data: PoolData): { port: MessagePort; stop(): void } | undefined {
+  if (url.protocol !== 'file:' || !fs.existsSync(fileURLToPath(url))) return undefined
+  const { port1, port2 } = new MessageChannel()
+  try {
+    const worker = new Worker(url, { workerData: { ...data, port: port2 }, transferList: [port2] })
+    // a failed helper is no error: this thread reads what it left (an 'error' listener keeps it from throwing)
+    worker.on('error', () => {})
+    worker.unref()
+    port1.unref()
+    return {
+      port: port1,
+      stop: () => {
+        port1.close()
+        void worker.terminate()
+      },
+    }
+  } catch {
+    port1.close()
+    return undefined
+  }
+}
+
+type MessagePort = InstanceType<typeof MessageChannel>['port1']

@@ -1,0 +1,50 @@
+/**
+ * depmod's helper thread (see depmod-pool.ts): claims chunks of the module files from a shared counter, reads
+ * each with positioned reads (depmod-read.ts) and posts the facts of a chunk, as cache entries (one string is
+ * cheap to pass), before counting it done. A file it cannot read the fast way is listed: the main thread reads
+ * that one through libkmod's whole-file reading.
+ */
+import * as fs from 'node:fs'
+import { workerData, type MessagePort } from 'node:worker_threads'
+import { readFactsFast, type DepmodFacts } from './depmod-read.js'
+import { encodeEntry } from './depmod-cache.js'
+import { CLAIMED, DONE, STOPPED, type ChunkMessage, type PoolData } from './depmod-pool.js'
+
+const { shared, port, hosts, keys, sizes, mtimes, chunk } = workerData as PoolData & { port: MessagePort }
+
+/** The facts of one file, or null for the main thread to read. */
+function read(host: string, size: number): DepmodFacts | null {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(host, 'r')
+    return readFactsFast(fd, size) ?? null
+  } catch {
+    return null
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+const chunks = Math.ceil(hosts.length / chunk)
+try {
+  for (;;) {
+    const c = Atomics.add(shared, CLAIMED, 1)
+    if (c >= chunks) break
+    const entries: string[] = []
+    const slow: number[] = []
+    for (let i = c * chunk; i < Math.min(hosts.length, (c + 1) * chunk); i++) {
+      const facts = read(hosts[i]!, sizes[i]!)
+      if (facts) entries.push(encodeEntry(keys[i]!, { size: sizes[i]!, mtimeMs: mtimes[i]! }, facts))
+      else slow.push(i)
+    }
+    // posted before counted: once the main thread sees the count, the message is in its port
+    port.postMessage({ c, text: entries.join('\0'), slow } satisfies ChunkMessage)
+    Atomics.add(shared, DONE, 1)
+    Atomics.notify(shared, DONE)
+  }
+} finally {
+  // the main thread stops waiting: a chunk claimed and never posted is read there
+  Atomics.store(shared, STOPPED, 1)
+  Atomics.notify(shared, DONE)
+  port.close()
+}
