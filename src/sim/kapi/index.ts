@@ -81,6 +81,17 @@ export interface KernelApi {
   readonly views: RegistryView
 }
 
+/** Which table (by position) holds each function name, learnt from the first kernel's tables. */
+let tableOfName: Map<string, number> | undefined
+
+function learnTables(tables: Array<Record<string, KernelFunction>>): Map<string, number> {
+  const where = new Map<string, number>()
+  tables.forEach((t, i) => {
+    for (const name of Object.keys(t)) if (!where.has(name)) where.set(name, i)
+  })
+  return where
+}
+
 function clockOf(log: KernelLog & Partial<VirtualClock>): VirtualClock {
   if (typeof log.now !== 'function' || typeof log.tick !== 'function') {
     throw new TypeError('createKernelApi: give options.clock, or a printk with now() and tick() (sim/kernel Printk)')
@@ -126,41 +137,48 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     const warning = context.heap.free(addr, addr >= VMALLOC_BASE ? 'vfree' : 'kfree')
     if (warning) note(context, warning)
   })
-  // The tables stay apart: a kernel looks up the few names its modules import, so merging ~380 keys into one
-  // object (what `functions` gives) is done only when someone asks for them all.
-  const tables: Array<Record<string, KernelFunction>> = [
-    stringFunctions(context),
-    kstrtoxFunctions(),
-    allocFunctions(context, caches),
-    printkFunctions(context),
-    lockFunctions(context),
-    timeFunctions(context),
-    listFunctions(context),
-    textFunctions(context),
-    hexdumpFunctions(context),
-    miscFunctions(context, rcu),
-    crypto.functions(),
-    block.functions(),
-    devices.functions(),
-    netdevs.functions(),
-    drivers.functions(),
-    workqueues.functions(),
-    timers.functions(),
-    debugfs.functions(),
-    notifierFunctions(context),
-    idrFunctions(context, host),
-    percpuFunctions(context, o.percpuBase ?? 0n),
-    paramOpsFunctions(),
+  // Each table is made when a module first imports one of its names: a kernel uses a few of ~380 functions,
+  // and making them all (closures over this kernel) for every fresh kernel was most of its start.
+  const factories: Array<() => Record<string, KernelFunction>> = [
+    () => stringFunctions(context),
+    () => kstrtoxFunctions(),
+    () => allocFunctions(context, caches),
+    () => printkFunctions(context),
+    () => lockFunctions(context),
+    () => timeFunctions(context),
+    () => listFunctions(context),
+    () => textFunctions(context),
+    () => hexdumpFunctions(context),
+    () => miscFunctions(context, rcu),
+    () => crypto.functions(),
+    () => block.functions(),
+    () => devices.functions(),
+    () => netdevs.functions(),
+    () => drivers.functions(),
+    () => workqueues.functions(),
+    () => timers.functions(),
+    () => debugfs.functions(),
+    () => notifierFunctions(context),
+    () => idrFunctions(context, host),
+    () => percpuFunctions(context, o.percpuBase ?? 0n),
+    () => paramOpsFunctions(),
   ]
+  const made: Array<Record<string, KernelFunction> | undefined> = new Array(factories.length)
+  const table = (i: number) => (made[i] ??= factories[i]!())
+  const all = () => factories.map((_, i) => table(i))
+  tableOfName ??= learnTables(all())
   const find = (name: string): KernelFunction | undefined => {
-    for (const t of tables) if (Object.hasOwn(t, name)) return t[name]
+    const i = tableOfName!.get(name)
+    if (i !== undefined && Object.hasOwn(table(i), name)) return table(i)[name]
+    // not where the first kernel's tables had it: ask every table (never the case while each table's names are fixed)
+    for (const t of all()) if (Object.hasOwn(t, name)) return t[name]
     return undefined
   }
   let merged: Record<string, KernelFunction> | undefined
   return {
     context,
     get functions() {
-      return (merged ??= Object.assign({}, ...tables))
+      return (merged ??= Object.assign({}, ...all()))
     },
     has: (name) => find(name) !== undefined,
     data: [...dataSymbols(context, caches), ...devices.data()],

@@ -15,6 +15,18 @@ const INT_MAX = 0x7fffffff
  * @example kernfsNameHash('bridge') // a number in [2, 0x7ffffffe]
  */
 export function kernfsNameHash(name: string): number {
+  const known = hashes.get(name)
+  if (known !== undefined) return known
+  const h = nameHash(name)
+  // names repeat (every listing of /sys/module asks again): keep the last few thousand
+  if (hashes.size >= 4096) hashes.clear()
+  hashes.set(name, h)
+  return h
+}
+
+const hashes = new Map<string, number>()
+
+function nameHash(name: string): number {
   let hash = 0n
   for (const byte of Buffer.from(name, 'utf8')) {
     // `const char` is signed on x86: a byte >= 0x80 is sign-extended to unsigned long.

@@ -266,17 +266,12 @@ export class Machine {
 
 /** The machine of a kernel, made when the first module runs its own code. */
 export function machineOf(k: KernelState): Machine {
-  let m = machines.get(k)
-  if (!m) {
-    m = new Machine(k)
-    machines.set(k, m)
-    k.machine = m
-  }
+  // KernelState keeps only what the loader and the views use of it (state.ts: KernelMachine); it is always a Machine
+  if (k.machine instanceof Machine) return k.machine
+  const m = new Machine(k)
+  k.machine = m
   return m
 }
-
-// The Machine of each kernel; KernelState keeps only what the loader and the views use of it (state.ts: KernelMachine).
-const machines = new WeakMap<KernelState, Machine>()
 
 /**
  * move_module() + simplify_symbols()'s values + apply_relocations(): copies the SHF_ALLOC sections to
