@@ -165,54 +165,65 @@ export class FactsCache {
     return true
   }
 
-  private memoFile(): string {
+  /** The last run's output files: a directory holding a link to (or a copy of) each and `head` (format, tree, key, names, sizes, mtimes). */
+  private memoDir(): string {
     return this.file.replace(/\.cache$/, '.out')
   }
 
   /**
    * The output files a run with the same inputs wrote (`key` digests them all: options, configuration,
-   * every module's path, size and mtime, modules.order and the built-in lists), or undefined.
+   * every module's path, size and mtime, modules.order and the built-in lists), as [name, the kept file's path],
+   * or undefined; a kept file written since (its size or mtime changed) gives undefined.
    */
-  memo(key: string): Array<[string, Buffer]> | undefined {
+  memo(key: string): Array<[string, string]> | undefined {
     try {
-      const data = fs.readFileSync(this.memoFile())
-      const nl = data.indexOf(10)
-      const head = JSON.parse(data.subarray(0, nl).toString()) as { format?: unknown; tree?: unknown; key?: unknown; files?: unknown }
+      const dir = this.memoDir()
+      const head = JSON.parse(fs.readFileSync(path.join(dir, 'head'), 'utf8')) as { format?: unknown; tree?: unknown; key?: unknown; files?: unknown }
       if (head.format !== FORMAT || head.tree !== this.tree || head.key !== key || !Array.isArray(head.files)) return undefined
-      const out: Array<[string, Buffer]> = []
-      let at = nl + 1
+      const out: Array<[string, string]> = []
       for (const f of head.files as unknown[]) {
-        if (!Array.isArray(f) || typeof f[0] !== 'string' || !Number.isInteger(f[1]) || f[1] < 0) return undefined
-        out.push([f[0], data.subarray(at, at + f[1])])
-        at += f[1]
+        if (!Array.isArray(f) || typeof f[0] !== 'string' || f[0].includes('/') || f[0] === 'head') return undefined
+        const kept = path.join(dir, f[0])
+        const st = fs.statSync(kept)
+        if (st.size !== f[1] || st.mtimeMs !== f[2]) return undefined
+        out.push([f[0], kept])
       }
-      return at === data.length ? out : undefined
+      return out
     } catch {
       return undefined
     }
   }
 
-  /** Keep this run's output files for the next run with the same inputs (see memo()); failures are ignored. */
-  setMemo(key: string, files: Array<[string, Uint8Array | string]>): void {
-    const tmp = `${this.memoFile()}.${process.pid}.tmp`
-    let fd: number | undefined
+  /**
+   * Keep this run's output files for the next run with the same inputs (see memo()): a hard link to the host
+   * file each was just written to (no bytes copied; memo() sees a later write by its mtime), else a copy;
+   * failures are ignored.
+   */
+  setMemo(key: string, files: Array<[name: string, data: Uint8Array | string, host?: string]>): void {
+    const dir = this.memoDir()
+    const tmp = `${dir}.${process.pid}.tmp`
     try {
-      fs.mkdirSync(this.dir, { recursive: true })
-      const length = (b: Uint8Array | string) => (typeof b === 'string' ? Buffer.byteLength(b) : b.length)
-      const head = JSON.stringify({ format: FORMAT, tree: this.tree, key, files: files.map(([n, b]) => [n, length(b)]) }) + '\n'
-      // written piece by piece (text as UTF-8): no copy of all the outputs in one buffer (peak memory)
-      fd = fs.openSync(tmp, 'w')
-      for (const piece of [head, ...files.map(([, b]) => b)]) writeAll(fd, piece)
-      fs.closeSync(fd)
-      fd = undefined
-      fs.renameSync(tmp, this.memoFile())
-    } catch {
-      if (fd !== undefined) fs.closeSync(fd)
-      try {
-        fs.unlinkSync(tmp)
-      } catch {
-        // nothing was written
+      fs.rmSync(tmp, { recursive: true, force: true })
+      fs.mkdirSync(tmp, { recursive: true })
+      const kept: Array<[string, number, number]> = []
+      for (const [name, data, host] of files) {
+        const to = path.join(tmp, name)
+        let linked = false
+        try {
+          if (host !== undefined) fs.linkSync(host, to)
+          linked = host !== undefined
+        } catch {
+          // another file system, or no links: a copy
+        }
+        if (!linked) fs.writeFileSync(to, data)
+        const st = fs.statSync(to)
+        kept.push([name, st.size, st.mtimeMs])
       }
+      fs.writeFileSync(path.join(tmp, 'head'), JSON.stringify({ format: FORMAT, tree: this.tree, key, files: kept }))
+      fs.rmSync(dir, { recursive: true, force: true })
+      fs.renameSync(tmp, dir)
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true })
     }
   }
 
@@ -258,7 +269,7 @@ export class FactsCache {
         .map((n) => ({ n, t: fs.statSync(path.join(this.dir, n)).mtimeMs }))
       for (const { n } of caches.sort((a, b) => b.t - a.t).slice(MAX_TREES)) {
         fs.unlinkSync(path.join(this.dir, n))
-        fs.rmSync(path.join(this.dir, n.replace(/\.cache$/, '.out')), { force: true })
+        fs.rmSync(path.join(this.dir, n.replace(/\.cache$/, '.out')), { recursive: true, force: true })
       }
     } catch {
       // a read-only or full cache directory: depmod's output does not depend on the cache

@@ -248,7 +248,21 @@ export const depmod: Tool = (outer, argv) => {
   const memoKey = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
   const replay = memoKey !== undefined ? cache!.memo(memoKey) : undefined
   if (replay) {
-    for (const [name, data] of replay) ctx.vfs.writeFile(`${dir}/${name}`, data)
+    for (const [name, kept] of replay) {
+      const out = `${dir}/${name}`
+      const host = ctx.vfs.hostPath(out)
+      // a sysroot's file (see scan()) becomes a link to the kept one; anything else (or a failed link) is written through the VFS
+      if (host !== undefined && host !== out) {
+        try {
+          fs.rmSync(host, { force: true })
+          fs.linkSync(kept, host)
+          continue
+        } catch {
+          // written below, with the VFS's errors
+        }
+      }
+      ctx.vfs.writeFile(out, fs.readFileSync(kept))
+    }
     return 0
   }
   if (cache)
@@ -273,33 +287,37 @@ export const depmod: Tool = (outer, argv) => {
   // the symbol table: the kernel's (-E Module.symvers, -F System.map) first, then every module's
   // exports in array order; a later entry replaces an earlier one, as kmod's hash_add does
   const crcs = symvers !== undefined ? (m: Mod) => moduleCrcs(ctx, m) : () => undefined
-  for (const m of mods) {
-    const exportCrcs = crcs(m)?.exports
-    for (const e of m.facts?.exports ?? []) symbols.set(strip(e), { owner: m, crc: exportCrcs?.get(e) ?? 0 })
-  }
   const owners = new Map<string, Mod>()
-  for (const [name, s] of symbols) if (s.owner) owners.set(name, s.owner)
-  for (const m of mods) {
-    // kmod_module_get_dependency_symbols: a symbol table it cannot read gives no dependencies, silently
-    if (!m.facts) continue
-    const { needs, weak: weakAt } = m.facts
-    const weakSet = weakAt.length ? new Set(weakAt) : undefined
-    const depCrcs = crcs(m)?.deps
-    for (let i = 0; i < needs.length; i++) {
-      const name = needs[i]!
-      if (!name) continue
-      const weak = weakSet?.has(i) ?? false
-      const sym = symbols.get(strip(name.startsWith('.') ? name.slice(1) : name))
-      if (!sym) {
-        if (printUnknown && !weak) warn(`${m.path} needs unknown symbol ${name}`)
-        continue
+  // the plain `depmod -a`: no kernel symbols, CRCs, prefix or reports, so only the owners matter
+  if (!kernelSyms && symvers === undefined && !prefix && !printUnknown && !verbose) resolvePlain(mods, owners)
+  else {
+    for (const m of mods) {
+      const exportCrcs = crcs(m)?.exports
+      for (const e of m.facts?.exports ?? []) symbols.set(strip(e), { owner: m, crc: exportCrcs?.get(e) ?? 0 })
+    }
+    for (const [name, s] of symbols) if (s.owner) owners.set(name, s.owner)
+    for (const m of mods) {
+      // kmod_module_get_dependency_symbols: a symbol table it cannot read gives no dependencies, silently
+      if (!m.facts) continue
+      const { needs, weak: weakAt } = m.facts
+      const weakSet = weakAt.length ? new Set(weakAt) : undefined
+      const depCrcs = crcs(m)?.deps
+      for (let i = 0; i < needs.length; i++) {
+        const name = needs[i]!
+        if (!name) continue
+        const weak = weakSet?.has(i) ?? false
+        const sym = symbols.get(strip(name.startsWith('.') ? name.slice(1) : name))
+        if (!sym) {
+          if (printUnknown && !weak) warn(`${m.path} needs unknown symbol ${name}`)
+          continue
+        }
+        if (symvers !== undefined && sym.crc !== (depCrcs?.get(name) ?? 0) && !weak && printUnknown) warn(`${m.path} disagrees about version of symbol ${name}`)
+        const owner = sym.owner
+        if (!owner || m.deps.includes(owner)) continue
+        m.deps.push(owner)
+        owner.users++
+        if (verbose > 0) ctx.out(`${m.path} needs "${name}": ${owner.path}\n`)
       }
-      if (symvers !== undefined && sym.crc !== (depCrcs?.get(name) ?? 0) && !weak && printUnknown) warn(`${m.path} disagrees about version of symbol ${name}`)
-      const owner = sym.owner
-      if (!owner || m.deps.includes(owner)) continue
-      m.deps.push(owner)
-      owner.users++
-      if (verbose > 0) ctx.out(`${m.path} needs "${name}": ${owner.path}\n`)
     }
   }
   if (!topoSort(mods, (m) => ctx.err(`depmod: ERROR: ${m}\n`))) return 1
@@ -317,10 +335,34 @@ export const depmod: Tool = (outer, argv) => {
   if (memoKey !== undefined && !spoke)
     cache!.setMemo(
       memoKey,
-      files.map(([name, data]) => [name, data]),
+      files.map(([name, data]) => {
+        const host = ctx.vfs.hostPath(`${dir}/${name}`)
+        // a sysroot's file (see scan()) is the one just written; an in-memory tree's is not on the host
+        return [name, data, host !== undefined && host !== `${dir}/${name}` ? host : undefined]
+      }),
     )
   void warnDups
   return 0
+}
+
+/**
+ * The symbol table and dependencies of a plain `depmod -a`, as the general loop in depmod() makes them: each
+ * export's owner is the last module exporting it (at its first exporter's place in `owners`), and a module
+ * depends on the owner of each symbol it needs (a leading '.' dropped), each owner once, in order.
+ */
+function resolvePlain(mods: Mod[], owners: Map<string, Mod>): void {
+  for (const m of mods) for (const e of m.facts?.exports ?? []) owners.set(e, m)
+  for (const m of mods) {
+    const needs = m.facts?.needs
+    if (!needs) continue
+    for (const name of needs) {
+      if (!name) continue
+      const owner = owners.get(name.charCodeAt(0) === 0x2e ? name.slice(1) : name)
+      if (!owner || m.deps.includes(owner)) continue
+      m.deps.push(owner)
+      owner.users++
+    }
+  }
 }
 
 /**
@@ -331,11 +373,21 @@ export const depmod: Tool = (outer, argv) => {
 function inputsKey(ctx: ToolContext, argv: string[], dir: string, cfg: DepmodConfig, mods: Mod[], stats: Map<string, VfsStat>): string | undefined {
   const h = createHash('sha256')
   h.update(JSON.stringify([argv, ctx.release, dir, cfg]))
+  // a sysroot's tree is all on the host (see scan()): only modules from elsewhere need asking
+  const host = ctx.vfs.hostPath(dir)
+  const onHost = host !== undefined && host !== dir
+  // fed in pieces of about 64 KB: the digest is that of the whole text, one call per module costs more
+  let piece = ''
   for (const m of mods) {
     const st = stats.get(m.path)
-    if (!st || ctx.vfs.hostPath(m.path) === undefined) return undefined
-    h.update(`\0${m.path}\0${st.size}\0${st.mtimeMs}`)
+    if (!st || (!(onHost && m.relpath !== undefined) && ctx.vfs.hostPath(m.path) === undefined)) return undefined
+    piece += `\0${m.path}\0${st.size}\0${st.mtimeMs}`
+    if (piece.length > 1 << 16) {
+      h.update(piece)
+      piece = ''
+    }
   }
+  h.update(piece)
   for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
     const st = ctx.vfs.stat(`${dir}/${f}`)
     h.update(`\0${f}\0${st ? `${st.type} ${st.size} ${st.mtimeMs}` : '-'}`)
@@ -515,6 +567,9 @@ function devnameLine(name: string, aliases: string[]): string {
   let major = 0
   let minor = 0
   for (const value of aliases) {
+    // most aliases (pci:, usb:, of:, acpi*:) name no device node: only d..., c... and b... can
+    const c = value.charCodeAt(0)
+    if (c !== 0x64 && c !== 0x63 && c !== 0x62) continue
     let m: RegExpMatchArray | null
     if (value.startsWith('devname:')) devname = value.slice(8)
     else if ((m = value.match(/^char-major-(\d+)-(\d+)/))) [type, major, minor] = ['c', Number(m[1]), Number(m[2])]
