@@ -131,6 +131,11 @@ export class FactsCache {
     }
   }
 
+  /** True when nothing is cached for this tree (its first run, or a cache that could not be read). */
+  get empty(): boolean {
+    return this.entries.size === 0
+  }
+
   /** The cached facts of the module at `key` if its size and mtime are still those cached. */
   get(key: string, st: Stamp): DepmodFacts | undefined {
     const e = this.entries.get(key)

@@ -7,7 +7,7 @@ import { KmodAbort, kmodDepmodLoad } from '../../elf/kmod.js'
 import type { ToolContext } from './context.js'
 import { kmodFileOpen } from './decompress.js'
 import { readFactsFast, type DepmodFacts, type Stamp } from './depmod-read.js'
-import { readAllFacts } from './depmod-pool.js'
+import { readAllFacts, type FactsPool } from './depmod-pool.js'
 import type { FactsCache } from './depmod-cache.js'
 
 export { readFactsFast, type DepmodFacts, type Stamp } from './depmod-read.js'
@@ -89,10 +89,11 @@ function readWhole(ctx: ToolContext, abs: string): Loaded {
 
 /**
  * Read the facts of every module in `paths` that is a host file missing from `cache` into the cache, on both
- * cores (depmod-pool.ts); loadFacts then finds them there. Files the fast way cannot read are left to loadFacts.
+ * cores (depmod-pool.ts; `pool`: a helper thread started earlier); loadFacts then finds them there. Files the
+ * fast way cannot read are left to loadFacts.
  * @example prefetchFacts(ctx, mods.map((m) => m.path), cache, stats)
  */
-export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCache, stamps: Map<string, Stamp>): void {
+export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCache, stamps: Map<string, Stamp>, pool?: FactsPool): void {
   const keys: string[] = []
   const hosts: string[] = []
   const sizes: number[] = []
@@ -107,7 +108,8 @@ export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCac
     sizes.push(st.size)
     mtimes.push(st.mtimeMs)
   }
-  const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes })
+  const jobs = { hosts, keys, sizes, mtimes }
+  const { facts, texts } = pool ? pool.read(jobs) : readAllFacts(jobs)
   facts.forEach((f, i) => {
     if (f) cache.set(keys[i]!, stamps.get(keys[i]!)!, f)
   })

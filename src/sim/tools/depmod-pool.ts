@@ -15,13 +15,17 @@ export const CLAIMED = 0
 export const DONE = 1
 export const STOPPED = 2
 
-/** What the helper thread is given (plus its end of a message channel): the files, and the cache keys and stamps of their entries. */
-export interface PoolData {
-  shared: Int32Array
+/** The files to read (as the helper is given them in a message): host paths and sizes, and the cache keys and mtimes of their entries. */
+export interface Jobs {
   hosts: string[]
   keys: string[]
   sizes: number[]
   mtimes: number[]
+}
+
+/** What the helper thread is given when it starts (plus its end of a message channel, on which the jobs come). */
+export interface HelperData {
+  shared: Int32Array
   chunk: number
 }
 
@@ -42,25 +46,68 @@ export interface PoolResult {
 /** Files per chunk: small enough to share the work evenly, large enough that messages are few. */
 const CHUNK = 48
 /** Below this many files a helper thread (about 40 ms to start, its own heap) costs more than it saves. */
-const MIN_FILES = 400
+export const MIN_FILES = 400
 /** The longest wait for the helper without progress before this thread reads the rest itself. */
 const STALL_MS = 10_000
 
 const defaultWorker = new URL('./depmod-worker.js', import.meta.url)
 
+interface Helper {
+  shared: Int32Array
+  port: MessagePort
+  stop(): void
+}
+
 /**
- * The facts of the host files `data.hosts` (with their sizes; keys and mtimes name their cache entries), read
- * the fast way on this thread and a helper thread; null where the caller must read a file through libkmod's
- * whole-file reading (unusual, compressed or unreadable).
+ * A helper thread for a later {@link FactsPool.read}, started now so that it is ready by then (it waits for
+ * its files); undefined where it cannot run (no built worker file, as under vitest).
+ * @example const pool = startFactsPool(); ...; const { facts } = pool ? pool.read(jobs) : readAllFacts(jobs)
+ */
+export function startFactsPool(options: { worker?: URL; stallMs?: number } = {}): FactsPool | undefined {
+  const helper = startHelper(options.worker ?? defaultWorker)
+  return helper && new FactsPool(helper, options.stallMs ?? STALL_MS)
+}
+
+/** This thread and a started helper thread reading one set of files together; read() once, or stop(). */
+export class FactsPool {
+  constructor(
+    private helper: Helper | undefined,
+    private readonly stallMs: number,
+  ) {}
+
+  /** The facts of `jobs` (see readAllFacts); the helper stops after it. */
+  read(jobs: Jobs): PoolResult {
+    const helper = this.helper
+    this.helper = undefined
+    return readWith(jobs, helper, this.stallMs)
+  }
+
+  /** Stop the helper without reading. */
+  stop(): void {
+    this.helper?.stop()
+    this.helper = undefined
+  }
+}
+
+/**
+ * The facts of the host files `jobs.hosts` (with their sizes; keys and mtimes name their cache entries), read
+ * the fast way on this thread and a helper thread (for `minFiles` files or more); null where the caller must
+ * read a file through libkmod's whole-file reading (unusual, compressed or unreadable).
  * @example const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes })
  */
-export function readAllFacts(data: Omit<PoolData, 'shared' | 'chunk'>, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
-  const { hosts, sizes } = data
+export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
+  const helper = jobs.hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker) : undefined
+  return readWith(jobs, helper, options.stallMs ?? STALL_MS)
+}
+
+function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): PoolResult {
+  const { hosts, sizes } = jobs
   const facts = new Array<DepmodFacts | null | undefined>(hosts.length).fill(null)
   const texts: string[] = []
   const chunks = Math.ceil(hosts.length / CHUNK)
-  const shared = new Int32Array(new SharedArrayBuffer(12))
-  const helper = hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker, { ...data, shared, chunk: CHUNK }) : undefined
+  const shared = helper?.shared ?? new Int32Array(new SharedArrayBuffer(12))
+  // the helper claims chunks once it has the files
+  if (helper && chunks > 0) helper.port.postMessage(jobs)
   const done = new Uint8Array(chunks)
   let mine = 0
   const readChunk = (c: number) => {
@@ -75,7 +122,7 @@ export function readAllFacts(data: Omit<PoolData, 'shared' | 'chunk'>, options: 
   // the helper's chunks: wait for each to be posted (or for the helper to stop or stall), then take them
   let seen = Atomics.load(shared, DONE)
   let since = Date.now()
-  while (seen < chunks - mine && !Atomics.load(shared, STOPPED) && Date.now() - since < (options.stallMs ?? STALL_MS)) {
+  while (seen < chunks - mine && !Atomics.load(shared, STOPPED) && Date.now() - since < stallMs) {
     Atomics.wait(shared, DONE, seen, 50)
     const now = Atomics.load(shared, DONE)
     if (now !== seen) since = Date.now()
@@ -106,17 +153,20 @@ function readOne(host: string, size: number): DepmodFacts | null {
   }
 }
 
-/** The helper thread and this thread's end of its channel; undefined when it cannot be started. */
-function startHelper(url: URL, data: PoolData): { port: MessagePort; stop(): void } | undefined {
+/** A started helper thread with its counters and this thread's end of its channel; undefined when it cannot be started. */
+function startHelper(url: URL): Helper | undefined {
   if (url.protocol !== 'file:' || !fs.existsSync(fileURLToPath(url))) return undefined
+  const shared = new Int32Array(new SharedArrayBuffer(12))
   const { port1, port2 } = new MessageChannel()
   try {
-    const worker = new Worker(url, { workerData: { ...data, port: port2 }, transferList: [port2] })
+    const data: HelperData & { port: MessagePort } = { shared, chunk: CHUNK, port: port2 }
+    const worker = new Worker(url, { workerData: data, transferList: [port2] })
     // a failed helper is no error: this thread reads what it left (an 'error' listener keeps it from throwing)
     worker.on('error', () => {})
     worker.unref()
     port1.unref()
     return {
+      shared,
       port: port1,
       stop: () => {
         port1.close()

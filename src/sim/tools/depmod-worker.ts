@@ -8,9 +8,9 @@ import * as fs from 'node:fs'
 import { workerData, type MessagePort } from 'node:worker_threads'
 import { readFactsFast, type DepmodFacts } from './depmod-read.js'
 import { encodeEntry } from './depmod-cache.js'
-import { CLAIMED, DONE, STOPPED, type ChunkMessage, type PoolData } from './depmod-pool.js'
+import { CLAIMED, DONE, STOPPED, type ChunkMessage, type HelperData, type Jobs } from './depmod-pool.js'
 
-const { shared, port, hosts, keys, sizes, mtimes, chunk } = workerData as PoolData & { port: MessagePort }
+const { shared, port, chunk } = workerData as HelperData & { port: MessagePort }
 
 /** The facts of one file, or null for the main thread to read. */
 function read(host: string, size: number): DepmodFacts | null {
@@ -25,26 +25,32 @@ function read(host: string, size: number): DepmodFacts | null {
   }
 }
 
-const chunks = Math.ceil(hosts.length / chunk)
-try {
-  for (;;) {
-    const c = Atomics.add(shared, CLAIMED, 1)
-    if (c >= chunks) break
-    const entries: string[] = []
-    const slow: number[] = []
-    for (let i = c * chunk; i < Math.min(hosts.length, (c + 1) * chunk); i++) {
-      const facts = read(hosts[i]!, sizes[i]!)
-      if (facts) entries.push(encodeEntry(keys[i]!, { size: sizes[i]!, mtimeMs: mtimes[i]! }, facts))
-      else slow.push(i)
+/** Claim and read chunks until none is left. */
+function work({ hosts, keys, sizes, mtimes }: Jobs): void {
+  const chunks = Math.ceil(hosts.length / chunk)
+  try {
+    for (;;) {
+      const c = Atomics.add(shared, CLAIMED, 1)
+      if (c >= chunks) break
+      const entries: string[] = []
+      const slow: number[] = []
+      for (let i = c * chunk; i < Math.min(hosts.length, (c + 1) * chunk); i++) {
+        const facts = read(hosts[i]!, sizes[i]!)
+        if (facts) entries.push(encodeEntry(keys[i]!, { size: sizes[i]!, mtimeMs: mtimes[i]! }, facts))
+        else slow.push(i)
+      }
+      // posted before counted: once the main thread sees the count, the message is in its port
+      port.postMessage({ c, text: entries.join('\0'), slow } satisfies ChunkMessage)
+      Atomics.add(shared, DONE, 1)
+      Atomics.notify(shared, DONE)
     }
-    // posted before counted: once the main thread sees the count, the message is in its port
-    port.postMessage({ c, text: entries.join('\0'), slow } satisfies ChunkMessage)
-    Atomics.add(shared, DONE, 1)
+  } finally {
+    // the main thread stops waiting: a chunk claimed and never posted is read there
+    Atomics.store(shared, STOPPED, 1)
     Atomics.notify(shared, DONE)
+    port.close()
   }
-} finally {
-  // the main thread stops waiting: a chunk claimed and never posted is read there
-  Atomics.store(shared, STOPPED, 1)
-  Atomics.notify(shared, DONE)
-  port.close()
 }
+
+// started early, the helper waits for its files
+port.once('message', (jobs: Jobs) => work(jobs))

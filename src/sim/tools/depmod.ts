@@ -15,6 +15,7 @@ import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
 import { loadFacts, prefetchFacts, type DepmodFacts } from './depmod-facts.js'
 import { FactsCache } from './depmod-cache.js'
+import { startFactsPool } from './depmod-pool.js'
 import type { VfsStat } from '../vfs.js'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -228,6 +229,11 @@ export const depmod: Tool = (outer, argv) => {
     }
     add(path)
   }
+  // only a tree on the host is cached (one in memory is read from memory anyway)
+  const treeHost = ctx.vfs.hostPath(dir)
+  const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
+  // nothing cached yet: every file will be read, so the helper thread starts now, ready when the reading starts
+  const pool = cache?.empty ? startFactsPool() : undefined
   const stats = new Map<string, VfsStat>()
   if (all) for (const path of scan(ctx, dir, cfg, stats)) add(path)
   // an external directory that is missing is skipped silently
@@ -242,12 +248,10 @@ export const depmod: Tool = (outer, argv) => {
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
-  // only a tree on the host is cached (one in memory is read from memory anyway)
-  const treeHost = ctx.vfs.hostPath(dir)
-  const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
   const memoKey = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
   const replay = memoKey !== undefined ? cache!.memo(memoKey) : undefined
   if (replay) {
+    pool?.stop()
     for (const [name, kept] of replay) {
       const out = `${dir}/${name}`
       const host = ctx.vfs.hostPath(out)
@@ -271,6 +275,7 @@ export const depmod: Tool = (outer, argv) => {
       mods.map((m) => m.path),
       cache,
       stats,
+      pool,
     )
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {

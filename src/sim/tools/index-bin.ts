@@ -14,57 +14,47 @@ const NODE_MASK = 0x0fffffff
 /** Buffer's own latin1 encoder (each char's low byte, as the loop above writes). */
 type Latin1Writer = Buffer & { latin1Write(text: string, offset: number): number }
 
-/** Growable columns of int32: one field of every trie node (or value entry). */
-class Column {
-  data = new Int32Array(1024)
-  get(i: number): number {
-    return this.data[i]!
-  }
-  set(i: number, v: number): void {
-    if (i >= this.data.length) {
-      const bigger = new Int32Array(Math.max(this.data.length * 2, i + 1))
-      bigger.set(this.data)
-      this.data = bigger
-    }
-    this.data[i] = v
-  }
-}
+/** Fields of a trie node in IndexWriter's table: prefix = keys[P_KEY].slice(P_FROM, P_TO); CH leads to it; first child, next sibling, first value (-1: none). */
+const P_KEY = 0
+const P_FROM = 1
+const P_TO = 2
+const CH = 3
+const CHILD = 4
+const NEXT = 5
+const VALUES = 6
+const FIELDS = 7
 
 /**
  * An in-memory index, filled with insert() and turned into bytes with write(). The path-compressed trie is
- * built the way depmod builds it, but as columns of numbers (a node's prefix is a range of one of the keys;
+ * built the way depmod builds it, but as a table of numbers (a node's prefix is a range of one of the keys;
  * children a sorted sibling list; values a list sorted by priority), so 50,000 keys make no objects to collect.
  */
 export class IndexWriter {
   private keys: string[] = []
   private values: string[] = []
   private priorities: number[] = []
-  /** Node columns: prefix = keys[pKey].slice(pFrom, pTo); ch = the char leading to it; first child, next sibling, first value (-1: none). */
-  private pKey = new Column()
-  private pFrom = new Column()
-  private pTo = new Column()
-  private ch = new Column()
-  private child = new Column()
-  private next = new Column()
-  private vHead = new Column()
-  /** Value entries (by insertion index): the next value of the same node, -1 at the end. */
-  private vNext = new Column()
-  private nodes = 0
+  /** FIELDS numbers a node. */
+  private nodes = new Int32Array(1024 * FIELDS)
+  private count = 0
+  /** Per value (by insertion index): the next value of the same node, -1 at the end. */
+  private vNext = new Int32Array(1024)
 
   constructor() {
     this.newNode(0, 0, 0, -1)
   }
 
   private newNode(key: number, from: number, to: number, ch: number): number {
-    const n = this.nodes++
-    this.pKey.set(n, key)
-    this.pFrom.set(n, from)
-    this.pTo.set(n, to)
-    this.ch.set(n, ch)
-    this.child.set(n, -1)
-    this.next.set(n, -1)
-    this.vHead.set(n, -1)
-    return n
+    const n = this.count++
+    const t = this.nodes
+    const at = n * FIELDS
+    t[at + P_KEY] = key
+    t[at + P_FROM] = from
+    t[at + P_TO] = to
+    t[at + CH] = ch
+    t[at + CHILD] = -1
+    t[at + NEXT] = -1
+    t[at + VALUES] = -1
+    return at
   }
 
   /** Add `value` under `key`; a key's values are kept in priority order, a later value before an earlier one of the same priority (kmod's add_value). */
@@ -73,39 +63,52 @@ export class IndexWriter {
     this.keys.push(key)
     this.values.push(value)
     this.priorities.push(priority)
-    const { pKey, pFrom, pTo, ch, child, next } = this
+    // room for the two nodes and the value this key may add
+    if ((this.count + 2) * FIELDS > this.nodes.length) {
+      const bigger = new Int32Array(this.nodes.length * 2)
+      bigger.set(this.nodes)
+      this.nodes = bigger
+    }
+    if (e >= this.vNext.length) {
+      const bigger = new Int32Array(this.vNext.length * 2)
+      bigger.set(this.vNext)
+      this.vNext = bigger
+    }
+    const t = this.nodes
+    const keys = this.keys
+    // nodes are addressed by their first field's index in t
     let node = 0
     let i = 0
     for (;;) {
-      const pk = this.keys[pKey.get(node)]!
-      const from = pFrom.get(node)
-      const to = pTo.get(node)
+      const pk = keys[t[node + P_KEY]!]!
+      const from = t[node + P_FROM]!
+      const to = t[node + P_TO]!
       let j = 0
       while (from + j < to && i + j < key.length && pk.charCodeAt(from + j) === key.charCodeAt(i + j)) j++
       if (from + j < to) {
         // split: the node keeps prefix[0, j), a child at prefix[j] takes the rest, the children and the values
-        const c = this.newNode(pKey.get(node), from + j + 1, to, pk.charCodeAt(from + j))
-        child.set(c, child.get(node))
-        this.vHead.set(c, this.vHead.get(node))
-        pTo.set(node, from + j)
-        child.set(node, c)
-        this.vHead.set(node, -1)
+        const c = this.newNode(t[node + P_KEY]!, from + j + 1, to, pk.charCodeAt(from + j))
+        t[c + CHILD] = t[node + CHILD]!
+        t[c + VALUES] = t[node + VALUES]!
+        t[node + P_TO] = from + j
+        t[node + CHILD] = c
+        t[node + VALUES] = -1
       }
       i += j
       if (i >= key.length) return this.addValue(node, e)
       const c = key.charCodeAt(i)
       // the sibling list is sorted by char: find c, or where it goes
       let prev = -1
-      let at = child.get(node)
-      while (at >= 0 && ch.get(at) < c) {
+      let at = t[node + CHILD]!
+      while (at >= 0 && t[at + CH]! < c) {
         prev = at
-        at = next.get(at)
+        at = t[at + NEXT]!
       }
-      if (at < 0 || ch.get(at) !== c) {
+      if (at < 0 || t[at + CH] !== c) {
         const leaf = this.newNode(e, i + 1, key.length, c)
-        next.set(leaf, at)
-        if (prev < 0) child.set(node, leaf)
-        else next.set(prev, leaf)
+        t[leaf + NEXT] = at
+        if (prev < 0) t[node + CHILD] = leaf
+        else t[prev + NEXT] = leaf
         this.addValue(leaf, e)
         return
       }
@@ -117,15 +120,17 @@ export class IndexWriter {
   /** kmod's add_value: before the first value of the node with a priority not below this one. */
   private addValue(node: number, e: number): void {
     const p = this.priorities[e]!
+    const t = this.nodes
+    const vNext = this.vNext
     let prev = -1
-    let at = this.vHead.get(node)
+    let at = t[node + VALUES]!
     while (at >= 0 && this.priorities[at]! < p) {
       prev = at
-      at = this.vNext.get(at)
+      at = vNext[at]!
     }
-    this.vNext.set(e, at)
-    if (prev < 0) this.vHead.set(node, e)
-    else this.vNext.set(prev, e)
+    vNext[e] = at
+    if (prev < 0) t[node + VALUES] = e
+    else vNext[prev] = e
   }
 
   /**
@@ -134,14 +139,8 @@ export class IndexWriter {
    */
   write(): Uint8Array {
     const { keys, values, priorities } = this
-    const pKey = this.pKey.data
-    const pFrom = this.pFrom.data
-    const pTo = this.pTo.data
-    const ch = this.ch.data
-    const child = this.child.data
-    const next = this.next.data
-    const vHead = this.vHead.data
-    const vNext = this.vNext.data
+    const t = this.nodes
+    const vNext = this.vNext
     let buf = Buffer.allocUnsafe(1 << 16)
     let size = 12
     const room = (n: number) => {
@@ -168,35 +167,35 @@ export class IndexWriter {
     const kids: number[] = []
     const writeNode = (node: number): number => {
       const base = kids.length
-      for (let c = child[node]!; c >= 0; c = next[c]!) kids.push(writeNode(c))
+      for (let c = t[node + CHILD]!; c >= 0; c = t[c + NEXT]!) kids.push(writeNode(c))
       let offset = size
-      if (pTo[node]! > pFrom[node]!) {
-        chars(keys[pKey[node]!]!, pFrom[node]!, pTo[node]!)
+      if (t[node + P_TO]! > t[node + P_FROM]!) {
+        chars(keys[t[node + P_KEY]!]!, t[node + P_FROM]!, t[node + P_TO]!)
         offset |= NODE_PREFIX
       }
       if (kids.length > base) {
-        const first = ch[child[node]!]!
+        const first = t[t[node + CHILD]! + CH]!
         let last = first
-        for (let c = child[node]!; c >= 0; c = next[c]!) last = ch[c]!
+        for (let c = t[node + CHILD]!; c >= 0; c = t[c + NEXT]!) last = t[c + CH]!
         room(2)
         buf[size++] = first
         buf[size++] = last
         let k = base
-        let c = child[node]!
+        let c = t[node + CHILD]!
         for (let code = first; code <= last; code++) {
-          if (ch[c]! === code) {
+          if (t[c + CH] === code) {
             u32(kids[k++]!)
-            c = next[c]!
+            c = t[c + NEXT]!
           } else u32(0)
         }
         kids.length = base
         offset |= NODE_CHILDS
       }
-      if (vHead[node]! >= 0) {
+      if (t[node + VALUES]! >= 0) {
         let count = 0
-        for (let v = vHead[node]!; v >= 0; v = vNext[v]!) count++
+        for (let v = t[node + VALUES]!; v >= 0; v = vNext[v]!) count++
         u32(count)
-        for (let v = vHead[node]!; v >= 0; v = vNext[v]!) {
+        for (let v = t[node + VALUES]!; v >= 0; v = vNext[v]!) {
           u32(priorities[v]!)
           chars(values[v]!, 0, values[v]!.length)
         }
@@ -208,15 +207,9 @@ export class IndexWriter {
     this.keys = []
     this.values = []
     this.priorities = []
-    this.pKey = new Column()
-    this.pFrom = new Column()
-    this.pTo = new Column()
-    this.ch = new Column()
-    this.child = new Column()
-    this.next = new Column()
-    this.vHead = new Column()
-    this.vNext = new Column()
-    this.nodes = 0
+    this.nodes = new Int32Array(1024 * FIELDS)
+    this.vNext = new Int32Array(1024)
+    this.count = 0
     this.newNode(0, 0, 0, -1)
     buf.writeUInt32BE(INDEX_MAGIC, 0)
     buf.writeUInt32BE(INDEX_VERSION, 4)
