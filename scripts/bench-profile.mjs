@@ -4,15 +4,20 @@ import { Session } from 'node:inspector/promises'
 
 /** Phases by function name (src/sim/...): the innermost named function on a sample's stack wins. */
 const PHASES = [
-  ['kernel API setup (per kernel)', ['createKernelApi', 'Machine']],
+  ['kernel API setup (per kernel)', ['createKernelApi', 'Machine', 'createSimKernel']],
   ['read .ko', ['kmodFileOpen']],
-  ['ELF parse+checks', ['readElf', 'checkImage', 'moduleFromElf', 'computeLayout', 'relocationsFor']],
+  ['ELF checks+parse (kept per image)', ['imageFacts', 'checkImageOnce', 'setupLoadInfo', 'moduleFromElf']],
+  ['layout', ['layoutAndAllocate']],
   ['map+relocate', ['mapModule', 'applyRelocateAdd']],
   ['module code on CPU', ['runModuleFunction']],
+  ['/proc and /sys views', ['readFile', 'listDir']],
   ['kmod config+state', ['ModuleDb', 'loadConfig', 'initState', 'checkInUse']],
   ['unload', ['deleteModule']],
+  ['file system (vfs)', ['stat', 'hostRead', 'resolve', 'readdir']],
   ['GC', ['(garbage collector)']],
 ]
+/** Samples that are not the simulator's: idle, V8's own bookkeeping, and the inspector answering this profiler. */
+const NOT_OURS = new Set(['(idle)', '(program)', 'dispatch'])
 
 /**
  * Run `step` `times` times under the profiler; returns "phase NN%" parts, largest first.
@@ -43,7 +48,7 @@ export async function whereTimeGoes(step, times) {
   let all = 0
   profile.samples.forEach((id, i) => {
     const name = byId.get(id).callFrame.functionName
-    if (name === '(idle)' || name === '(program)') return
+    if (NOT_OURS.has(name)) return
     const dt = profile.timeDeltas[i] ?? 0
     totals.set(phase(id), (totals.get(phase(id)) ?? 0) + dt)
     all += dt
@@ -52,7 +57,7 @@ export async function whereTimeGoes(step, times) {
   const others = new Map()
   profile.samples.forEach((id, i) => {
     const f = byId.get(id).callFrame
-    if (phase(id) !== 'other' || f.functionName === '(idle)' || f.functionName === '(program)') return
+    if (phase(id) !== 'other' || NOT_OURS.has(f.functionName)) return
     const name = `${f.functionName || '(anonymous)'}${f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : ''}`
     others.set(name, (others.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0))
   })

@@ -289,21 +289,9 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   const addrOf: Array<bigint | undefined> = new Array(sections.length)
   for (const s of sections) {
     const at = layout.placement[s.index]
-    if (!at) continue
-    const addr = base(at.where) + BigInt(at.offset)
-    addrOf[s.index] = addr
-    if (s.type === SHT_NOBITS || s.size === 0) continue
-    try {
-      m.memory.write(addr, elf.bytes.subarray(s.offset, s.offset + s.size))
-    } catch (e) {
-      // A section the layout put past the allocation (a corrupted sh_addralign): move_module()'s memcpy faults.
-      if (e instanceof GuestFault) return relocationFault(k, mod, e.info.address, 'move_module')
-      throw e
-    }
+    if (at) addrOf[s.index] = base(at.where) + BigInt(at.offset)
   }
-  // Symbol values after simplify_symbols(): section address + st_value, or the resolved import.
   const n = elf.symbolCount()
-  const values = new Array<bigint>(n).fill(0n)
   // each RELA target's entries, parsed once for calledSymbols() and apply_relocations() (and kept with the parsed image)
   let relocs = relocsByElf.get(elf)
   if (!relocs) relocsByElf.set(elf, (relocs = new Map()))
@@ -313,15 +301,43 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
     return list
   }
   const calledNames = calledSymbols(elf, relocsOf)
+  // simplify_symbols()'s imports, resolved on every load (binding a kernel function is this kernel's own)
+  const undefs = undefinedSymbols(elf)
+  const imports = undefs.map((i) => {
+    const name = elf.symbolName(i)
+    const found = findSymbol(k, name, true)
+    return found?.owner ? (found.owner.code?.symbols.get(name) ?? 0n) : m.kernelSymbol(name, calledNames.has(name))
+  })
+  // The same image, layout and addresses with the same imports relocate to the same bytes: copy those.
+  let byPlace = mappedByLayout.get(layout)
+  if (!byPlace) mappedByLayout.set(layout, (byPlace = new Map()))
+  const place = `${mod.address}:${mod.initAddress}`
+  const known = byPlace.get(place)
+  if (known && known.imports.length === imports.length && known.imports.every((v, i) => v === imports[i])) {
+    if (known.core) m.memory.write(mod.address, known.core)
+    if (known.init) m.memory.write(mod.initAddress, known.init)
+    return finishMap(mod, sections, addrOf, span, layout, known.symbols, known.kallsyms)
+  }
+  for (const s of sections) {
+    const addr = addrOf[s.index]
+    if (addr === undefined || s.type === SHT_NOBITS || s.size === 0) continue
+    try {
+      m.memory.write(addr, elf.bytes.subarray(s.offset, s.offset + s.size))
+    } catch (e) {
+      // A section the layout put past the allocation (a corrupted sh_addralign): move_module()'s memcpy faults.
+      if (e instanceof GuestFault) return relocationFault(k, mod, e.info.address, 'move_module')
+      throw e
+    }
+  }
+  // Symbol values after simplify_symbols(): section address + st_value, or the resolved import.
+  const values = new Array<bigint>(n).fill(0n)
+  undefs.forEach((i, j) => (values[i] = imports[j]!))
   const symbols = new Map<string, bigint>()
   const kallsyms: ModuleCode['kallsyms'] = []
   for (let i = 1; i < n; i++) {
     const raw = elf.symbolRaw(i)
-    if (raw.shndx === SHN_UNDEF) {
-      const name = elf.symbolName(i)
-      const found = findSymbol(k, name, true)
-      values[i] = found?.owner ? (found.owner.code?.symbols.get(name) ?? 0n) : m.kernelSymbol(name, calledNames.has(name))
-    } else if (raw.shndx === SHN_ABS) {
+    if (raw.shndx === SHN_UNDEF) continue
+    if (raw.shndx === SHN_ABS) {
       values[i] = raw.value
     } else {
       const secAddr = addrOf[raw.shndx]
@@ -354,6 +370,51 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
       return -r.errno
     }
   }
+  byPlace.set(place, {
+    imports,
+    core: layout.coreSize > 0 ? m.memory.read(mod.address, pageUp(span.core)) : undefined,
+    init: layout.initSize > 0 && mod.initAddress ? m.memory.read(mod.initAddress, pageUp(span.init)) : undefined,
+    symbols,
+    kallsyms,
+  })
+  return finishMap(mod, sections, addrOf, span, layout, symbols, kallsyms)
+}
+
+/** A module as move_module() and apply_relocations() left it at one place: its allocations' bytes, for its imports' values. */
+interface MappedImage {
+  imports: bigint[]
+  core?: Uint8Array
+  init?: Uint8Array
+  /** Read only, shared by every load that reuses this entry. */
+  symbols: Map<string, bigint>
+  kallsyms: ModuleCode['kallsyms']
+}
+
+/** By layout (itself kept per image content, profile and flags: image-facts.ts), then by core and init address. */
+const mappedByLayout = new WeakMap<ModuleLayout, Map<string, MappedImage>>()
+
+/** The symbol table entries simplify_symbols() resolves (SHN_UNDEF), kept with the parsed image. */
+const undefsByElf = new WeakMap<ElfFile, number[]>()
+function undefinedSymbols(elf: ElfFile): number[] {
+  let list = undefsByElf.get(elf)
+  if (!list) {
+    list = []
+    for (let i = 1; i < elf.symbolCount(); i++) if (elf.symbolRaw(i).shndx === SHN_UNDEF) list.push(i)
+    undefsByElf.set(elf, list)
+  }
+  return list
+}
+
+/** The module's code as the loader and the views read it: where its symbols, init, exit, parameters and bug table are. */
+function finishMap(
+  mod: SimModule,
+  sections: KSection[],
+  addrOf: Array<bigint | undefined>,
+  span: { core: number; init: number },
+  layout: ModuleLayout,
+  symbols: Map<string, bigint>,
+  kallsyms: ModuleCode['kallsyms'],
+): number {
   const thisIdx = sections.findIndex((s) => s.name === '.gnu.linkonce.this_module')
   const paramIdx = sections.findIndex((s) => s.name === '__param')
   const bugIdx = sections.findIndex((s) => s.name === '__bug_table')
