@@ -33,11 +33,20 @@ export class Page {
   /** While the page still shares ZERO_PAGE: its protection bits (0 once it has its own data). */
   zero = 0
 
-  constructor(public prot: number) {
-    this.zero = prot
-    this.prot = prot & ~PROT_W
-    this.data = ZERO_PAGE
-    this.view = ZERO_VIEW
+  /** `data`: the page's own 4 KiB; without it the page shares ZERO_PAGE until its first write. */
+  constructor(
+    public prot: number,
+    data?: Uint8Array,
+  ) {
+    if (data) {
+      this.data = data
+      this.view = new DataView(data.buffer, data.byteOffset, PAGE_SIZE)
+    } else {
+      this.zero = prot
+      this.prot = prot & ~PROT_W
+      this.data = ZERO_PAGE
+      this.view = ZERO_VIEW
+    }
   }
 
   /** Gives a still-zero page its own data: the first write to it. */
@@ -250,6 +259,23 @@ export class SparseMemory implements GuestMemory {
       this.forget(key)
     })
     this.flushTlb(this.pageCount(addr, len))
+  }
+
+  /**
+   * Maps pages holding a copy of `bytes` (replacing any mapped there) at page-aligned `addr`: one allocation
+   * for the range, as a module's allocation is filled in one go.
+   */
+  mapBytes(addr: bigint, bytes: Uint8Array, prot: GuestProt): void {
+    const bits = PROT_BITS[prot]
+    if (bits === undefined) throw new Error(`map: protection '${prot}' is not one of r, rw, rx, rwx`)
+    if ((Number(BigInt.asUintN(12, addr)) | (bytes.length % PAGE_SIZE)) !== 0) throw new Error('mapBytes: the address and the length must be whole pages')
+    const slab = bytes.slice()
+    let i = 0
+    this.eachPage(addr, bytes.length, (key) => {
+      this.pages.set(key, new Page(bits, slab.subarray(i * PAGE_SIZE, ++i * PAGE_SIZE)))
+      this.forget(key)
+    })
+    this.flushTlb(bytes.length / PAGE_SIZE)
   }
 
   unmap(addr: bigint, len: number): void {

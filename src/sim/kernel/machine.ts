@@ -284,8 +284,6 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   const pageUp = (n: number) => Math.ceil(n / 4096) * 4096
   // The address ranges (6.4+: the kinds of memory with the guard pages between them, layout.ts).
   const span = layout.span ?? { core: layout.coreSize, init: layout.initSize }
-  if (layout.coreSize > 0) m.memory.map(mod.address, pageUp(span.core), 'rwx')
-  if (layout.initSize > 0 && mod.initAddress) m.memory.map(mod.initAddress, pageUp(span.init), 'rwx')
   const addrOf: Array<bigint | undefined> = new Array(sections.length)
   for (const s of sections) {
     const at = layout.placement[s.index]
@@ -314,10 +312,12 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
   const place = `${mod.address}:${mod.initAddress}`
   const known = byPlace.get(place)
   if (known && known.imports.length === imports.length && known.imports.every((v, i) => v === imports[i])) {
-    if (known.core) m.memory.write(mod.address, known.core)
-    if (known.init) m.memory.write(mod.initAddress, known.init)
+    if (known.core) m.memory.mapBytes(mod.address, known.core, 'rwx')
+    if (known.init) m.memory.mapBytes(mod.initAddress, known.init, 'rwx')
     return finishMap(mod, sections, addrOf, span, layout, known.symbols, known.kallsyms)
   }
+  if (layout.coreSize > 0) m.memory.map(mod.address, pageUp(span.core), 'rwx')
+  if (layout.initSize > 0 && mod.initAddress) m.memory.map(mod.initAddress, pageUp(span.init), 'rwx')
   for (const s of sections) {
     const addr = addrOf[s.index]
     if (addr === undefined || s.type === SHT_NOBITS || s.size === 0) continue

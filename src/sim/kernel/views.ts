@@ -184,6 +184,8 @@ export function writeFile(k: KernelState, path: string, data: string): number {
 }
 
 function normalize(path: string): string {
+  // most paths are already normal (absolute, no empty, '.' or '..' parts, no trailing slash)
+  if (path.startsWith('/') && !/\/\/|\/\.|.\/$/.test(path)) return path
   const out: string[] = []
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue
