@@ -141,16 +141,25 @@ export class IndexWriter {
     const { keys, values, priorities } = this
     const t = this.nodes
     const vNext = this.vNext
-    let buf = Buffer.allocUnsafe(1 << 16)
-    let size = 12
-    const room = (n: number) => {
-      if (size + n <= buf.length) return
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, size + n))
-      buf.copy(bigger, 0, 0, size)
-      buf = bigger
+    const end = this.count * FIELDS
+    // the file's exact size first (each node's prefix, child table and values), so the buffer never grows
+    let total = 12
+    for (let node = 0; node < end; node += FIELDS) {
+      if (t[node + P_TO]! > t[node + P_FROM]!) total += t[node + P_TO]! - t[node + P_FROM]! + 1
+      const first = t[node + CHILD]!
+      if (first >= 0) {
+        let last = first
+        for (let c = first; c >= 0; c = t[c + NEXT]!) last = c
+        total += 2 + 4 * (t[last + CH]! - t[first + CH]! + 1)
+      }
+      if (t[node + VALUES]! >= 0) {
+        total += 4
+        for (let v = t[node + VALUES]!; v >= 0; v = vNext[v]!) total += 4 + values[v]!.length + 1
+      }
     }
+    const buf = Buffer.allocUnsafe(total) as Latin1Writer
+    let size = 12
     const u32 = (n: number) => {
-      room(4)
       buf[size++] = n >>> 24
       buf[size++] = n >>> 16
       buf[size++] = n >>> 8
@@ -158,37 +167,44 @@ export class IndexWriter {
     }
     // latin1: each char's low byte, then a NUL (a long text in one native call, a short one char by char)
     const chars = (text: string, from: number, to: number) => {
-      room(to - from + 1)
-      if (to - from > 48 && from === 0 && to === text.length) size += (buf as Latin1Writer).latin1Write(text, size)
+      if (to - from > 48 && from === 0 && to === text.length) size += buf.latin1Write(text, size)
       else for (let k = from; k < to; k++) buf[size++] = text.charCodeAt(k)
       buf[size++] = 0
     }
     // the children's offsets of the nodes being written, innermost last
-    const kids: number[] = []
+    let kids = new Int32Array(1024)
+    let top = 0
     const writeNode = (node: number): number => {
-      const base = kids.length
-      for (let c = t[node + CHILD]!; c >= 0; c = t[c + NEXT]!) kids.push(writeNode(c))
+      const base = top
+      for (let c = t[node + CHILD]!; c >= 0; c = t[c + NEXT]!) {
+        const offset = writeNode(c)
+        if (top === kids.length) {
+          const bigger = new Int32Array(kids.length * 2)
+          bigger.set(kids)
+          kids = bigger
+        }
+        kids[top++] = offset
+      }
       let offset = size
       if (t[node + P_TO]! > t[node + P_FROM]!) {
         chars(keys[t[node + P_KEY]!]!, t[node + P_FROM]!, t[node + P_TO]!)
         offset |= NODE_PREFIX
       }
-      if (kids.length > base) {
-        const first = t[t[node + CHILD]! + CH]!
+      if (top > base) {
+        let c = t[node + CHILD]!
+        const first = t[c + CH]!
         let last = first
-        for (let c = t[node + CHILD]!; c >= 0; c = t[c + NEXT]!) last = t[c + CH]!
-        room(2)
+        for (let x = c; x >= 0; x = t[x + NEXT]!) last = t[x + CH]!
         buf[size++] = first
         buf[size++] = last
         let k = base
-        let c = t[node + CHILD]!
         for (let code = first; code <= last; code++) {
           if (t[c + CH] === code) {
             u32(kids[k++]!)
             c = t[c + NEXT]!
           } else u32(0)
         }
-        kids.length = base
+        top = base
         offset |= NODE_CHILDS
       }
       if (t[node + VALUES]! >= 0) {
