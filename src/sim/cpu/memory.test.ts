@@ -48,6 +48,21 @@ describe('SparseMemory', () => {
     expect(other.readU32(A + 16n)).toBe(0)
   })
 
+  test('mapBytes: the pages read the bytes given; a write changes that mapping only, never the bytes', () => {
+    const bytes = new Uint8Array(8192).map((_, i) => i & 0xff)
+    const a = new SparseMemory()
+    const b = new SparseMemory()
+    a.mapBytes(A, bytes, 'rwx')
+    b.mapBytes(A, bytes, 'rwx')
+    expect(a.readU32(A + 4096n + 4n)).toBe(0x07060504)
+    a.writeU32(A + 4096n + 4n, 0xdeadbeef)
+    expect(a.readU32(A + 4096n + 4n)).toBe(0xdeadbeef)
+    expect(a.readU32(A + 4096n + 8n)).toBe(0x0b0a0908)
+    expect(b.readU32(A + 4096n + 4n)).toBe(0x07060504)
+    expect(bytes[4096 + 4]).toBe(4)
+    expect(() => a.mapBytes(A + 1n, bytes, 'rw')).toThrow(/whole pages/)
+  })
+
   test('protections hold on pages not yet written: read-only faults, made writable again it takes writes', () => {
     const m = new SparseMemory()
     m.map(A, 4096, 'rw')

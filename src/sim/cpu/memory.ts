@@ -18,43 +18,39 @@ const ZERO_PAGE = new Uint8Array(PAGE_SIZE)
 const ZERO_VIEW = new DataView(ZERO_PAGE.buffer)
 
 /**
- * One mapped 4 KiB page; `code` caches decoded instructions and is dropped on any write. A page fresh from
- * map() shares ZERO_PAGE until it is first written (`zero` holds its protection meanwhile and `prot` lacks
- * PROT_W, so a store takes pageFor()'s slow path, which gives the page its own 4 KiB): most of a kernel
- * stack, the per-CPU area or a kzalloc'ed object is never written, and costs nothing.
+ * One mapped 4 KiB page; `code` caches decoded instructions and is dropped on any write. A page can share
+ * bytes it must not change: ZERO_PAGE, fresh from map(), or a range given to mapBytes(). Until its first
+ * write `shared` holds its protection and `prot` lacks PROT_W, so a store takes pageFor()'s slow path,
+ * which gives the page its own copy: most of a kernel stack, the per-CPU area or a kzalloc'ed object is
+ * never written, nor is a module's text, and costs nothing.
  */
 export class Page {
+  prot: number
   view: DataView
   data: Uint8Array
   /** Decoded instructions by page offset (owned by the CPU; cleared when the page is written). */
   code: unknown[] | undefined = undefined
   /** The instructions of the kernel functions bound in this page, by page offset (owned by the CPU). */
   host: Map<number, unknown> | undefined = undefined
-  /** While the page still shares ZERO_PAGE: its protection bits (0 once it has its own data). */
-  zero = 0
+  /** While the page still shares its bytes: its protection bits (0 once it has its own). */
+  shared: number
 
-  /** `data`: the page's own 4 KiB; without it the page shares ZERO_PAGE until its first write. */
-  constructor(
-    public prot: number,
-    data?: Uint8Array,
-  ) {
-    if (data) {
-      this.data = data
-      this.view = new DataView(data.buffer, data.byteOffset, PAGE_SIZE)
-    } else {
-      this.zero = prot
-      this.prot = prot & ~PROT_W
-      this.data = ZERO_PAGE
-      this.view = ZERO_VIEW
-    }
+  /** `data`: 4 KiB the page shares until its first write (default ZERO_PAGE). */
+  constructor(prot: number, data: Uint8Array = ZERO_PAGE) {
+    this.shared = prot
+    this.prot = prot & ~PROT_W
+    this.data = data
+    this.view = data === ZERO_PAGE ? ZERO_VIEW : new DataView(data.buffer, data.byteOffset, PAGE_SIZE)
   }
 
-  /** Gives a still-zero page its own data: the first write to it. */
+  /** Gives a page that shares its bytes its own copy of them: the first write to it. */
   own(): void {
-    this.data = new Uint8Array(PAGE_SIZE)
-    this.view = new DataView(this.data.buffer)
-    this.prot = this.zero
-    this.zero = 0
+    const data = new Uint8Array(PAGE_SIZE)
+    if (this.data !== ZERO_PAGE) data.set(this.data)
+    this.data = data
+    this.view = new DataView(data.buffer)
+    this.prot = this.shared
+    this.shared = 0
   }
 }
 
@@ -111,7 +107,7 @@ export class SparseMemory implements GuestMemory {
   pageFor(lo: number, hi: number, need: number): Page {
     const p = this.page(lo, hi)
     if (p !== undefined && (p.prot & need) === need) return p
-    if (p !== undefined && (p.zero & need) === need) {
+    if (p !== undefined && (p.shared & need) === need) {
       p.own()
       return p
     }
@@ -262,17 +258,17 @@ export class SparseMemory implements GuestMemory {
   }
 
   /**
-   * Maps pages holding a copy of `bytes` (replacing any mapped there) at page-aligned `addr`: one allocation
-   * for the range, as a module's allocation is filled in one go.
+   * Maps pages that read `bytes` (replacing any mapped there) at page-aligned `addr`. The pages share
+   * `bytes` until each is first written, so the caller must never change them: a module's allocation
+   * made again from an earlier load's bytes copies only the pages its code writes.
    */
   mapBytes(addr: bigint, bytes: Uint8Array, prot: GuestProt): void {
     const bits = PROT_BITS[prot]
     if (bits === undefined) throw new Error(`map: protection '${prot}' is not one of r, rw, rx, rwx`)
     if ((Number(BigInt.asUintN(12, addr)) | (bytes.length % PAGE_SIZE)) !== 0) throw new Error('mapBytes: the address and the length must be whole pages')
-    const slab = bytes.slice()
     let i = 0
     this.eachPage(addr, bytes.length, (key) => {
-      this.pages.set(key, new Page(bits, slab.subarray(i * PAGE_SIZE, ++i * PAGE_SIZE)))
+      this.pages.set(key, new Page(bits, bytes.subarray(i * PAGE_SIZE, ++i * PAGE_SIZE)))
       this.forget(key)
     })
     this.flushTlb(bytes.length / PAGE_SIZE)
@@ -296,8 +292,8 @@ export class SparseMemory implements GuestMemory {
     const o = lo & PAGE_MASK
     if (len <= 0 || o + len > PAGE_SIZE) return undefined
     const p = this.page(lo, hi)
-    if (p === undefined || ((p.prot | p.zero) & (PROT_R | PROT_W)) !== (PROT_R | PROT_W)) return undefined
-    if (p.zero !== 0) p.own()
+    if (p === undefined || ((p.prot | p.shared) & (PROT_R | PROT_W)) !== (PROT_R | PROT_W)) return undefined
+    if (p.shared !== 0) p.own()
     p.code = undefined
     return p.data.subarray(o, o + len)
   }
@@ -308,8 +304,8 @@ export class SparseMemory implements GuestMemory {
     this.eachPage(addr, len, (key, a) => {
       const p = this.pages.get(key)
       if (!p) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
-      if (p.zero !== 0) {
-        p.zero = bits
+      if (p.shared !== 0) {
+        p.shared = bits
         p.prot = bits & ~PROT_W
       } else p.prot = bits
     })
