@@ -154,12 +154,12 @@ export class FactsCache {
   }
 
   /**
-   * Take entries as encodeEntry() wrote them (joined by NULs), kept as they are for save(); false when the
-   * text is not such entries (nothing taken).
+   * Take entries as encodeEntry() wrote them (joined by NULs), kept as they are for save(); their keys and
+   * stamps (none when the text is not such entries: nothing taken).
    */
-  absorb(text: string): boolean {
+  absorb(text: string): Array<[string, Stamp]> {
     const got = text ? decode(text.split(SEP)) : new Map<string, Entry>()
-    if (!got) return false
+    if (!got) return []
     for (const [key, e] of got) {
       this.entries.set(key, e)
       this.used.add(key)
@@ -167,7 +167,7 @@ export class FactsCache {
     }
     this.texts.push(text)
     this.changed = true
-    return true
+    return [...got].map(([key, e]) => [key, { size: e.size, mtimeMs: e.mtimeMs }])
   }
 
   /** The last run's output files: a directory holding a link to (or a copy of) each and `head` (format, tree, key, names, sizes, mtimes). */

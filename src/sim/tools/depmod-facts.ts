@@ -9,6 +9,7 @@ import { kmodFileOpen } from './decompress.js'
 import { readFactsFast, type DepmodFacts, type Stamp } from './depmod-read.js'
 import { readAllFacts, type FactsPool } from './depmod-pool.js'
 import type { FactsCache } from './depmod-cache.js'
+import type { VfsStat } from '../vfs.js'
 
 export { readFactsFast, type DepmodFacts, type Stamp } from './depmod-read.js'
 
@@ -90,28 +91,37 @@ function readWhole(ctx: ToolContext, abs: string): Loaded {
 /**
  * Read the facts of every module in `paths` that is a host file missing from `cache` into the cache, on both
  * cores (depmod-pool.ts; `pool`: a helper thread started earlier); loadFacts then finds them there. Files the
- * fast way cannot read are left to loadFacts.
+ * fast way cannot read are left to loadFacts. A file without a stamp in `stamps` is stamped as it is read.
  * @example prefetchFacts(ctx, mods.map((m) => m.path), cache, stats)
  */
-export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCache, stamps: Map<string, Stamp>, pool?: FactsPool): void {
+export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCache, stamps: Map<string, VfsStat>, pool?: FactsPool): void {
   const keys: string[] = []
   const hosts: string[] = []
   const sizes: number[] = []
   const mtimes: number[] = []
   for (const p of paths) {
     const st = stamps.get(p)
-    if (!st || cache.get(p, st)) continue
+    if (st && cache.get(p, st)) continue
     const host = ctx.vfs.hostPath(p)
     if (host === undefined) continue
     keys.push(p)
     hosts.push(host)
-    sizes.push(st.size)
-    mtimes.push(st.mtimeMs)
+    // -1: stamped by the reading
+    sizes.push(st ? st.size : -1)
+    mtimes.push(st ? st.mtimeMs : -1)
   }
   const jobs = { hosts, keys, sizes, mtimes }
   const { facts, texts } = pool ? pool.read(jobs) : readAllFacts(jobs)
   facts.forEach((f, i) => {
-    if (f) cache.set(keys[i]!, stamps.get(keys[i]!)!, f)
+    const key = keys[i]!
+    if (sizes[i]! >= 0) {
+      if (f) cache.set(key, { size: sizes[i]!, mtimeMs: mtimes[i]! }, f)
+      return
+    }
+    // stamped by the reading on this thread (the pool wrote it back), else stat'ed here
+    const st = f && mtimes[i]! >= 0 ? { type: 'file' as const, size: sizes[i]!, mtimeMs: mtimes[i]! } : ctx.vfs.stat(key)
+    if (st) stamps.set(key, st)
+    if (f && st) cache.set(key, st, f)
   })
-  for (const text of texts) cache.absorb(text)
+  for (const text of texts) for (const [key, st] of cache.absorb(text)) stamps.set(key, { type: 'file', ...st })
 }

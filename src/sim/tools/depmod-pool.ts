@@ -15,7 +15,7 @@ export const CLAIMED = 0
 export const DONE = 1
 export const STOPPED = 2
 
-/** The files to read (as the helper is given them in a message): host paths and sizes, and the cache keys and mtimes of their entries. */
+/** The files to read (as the helper is given them in a message): host paths and sizes, and the cache keys and mtimes of their entries (-1: stamped by the reading). */
 export interface Jobs {
   hosts: string[]
   keys: string[]
@@ -50,7 +50,18 @@ export const MIN_FILES = 400
 /** The longest wait for the helper without progress before this thread reads the rest itself. */
 const STALL_MS = 10_000
 
-const defaultWorker = new URL('./depmod-worker.js', import.meta.url)
+let defaultWorker = new URL('./depmod-worker.js', import.meta.url)
+
+/**
+ * Point the helper thread at other code (tests: a transpiled copy, as vitest runs TypeScript a worker cannot
+ * load); returns the previous location.
+ * @example const old = setHelperUrl(pathToFileURL('/tmp/x/sim/tools/depmod-worker.js'))
+ */
+export function setHelperUrl(url: URL): URL {
+  const old = defaultWorker
+  defaultWorker = url
+  return old
+}
 
 interface Helper {
   shared: Int32Array
@@ -101,7 +112,7 @@ export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: num
 }
 
 function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): PoolResult {
-  const { hosts, sizes } = jobs
+  const { hosts } = jobs
   const facts = new Array<DepmodFacts | null | undefined>(hosts.length).fill(null)
   const texts: string[] = []
   const chunks = Math.ceil(hosts.length / CHUNK)
@@ -111,7 +122,7 @@ function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): Pool
   const done = new Uint8Array(chunks)
   let mine = 0
   const readChunk = (c: number) => {
-    for (let i = c * CHUNK; i < Math.min(hosts.length, (c + 1) * CHUNK); i++) facts[i] = readOne(hosts[i]!, sizes[i]!)
+    for (let i = c * CHUNK; i < Math.min(hosts.length, (c + 1) * CHUNK); i++) facts[i] = readOne(jobs, i)
     done[c] = 1
   }
   for (let c = Atomics.add(shared, CLAIMED, 1); c < chunks; c = Atomics.add(shared, CLAIMED, 1)) {
@@ -140,12 +151,22 @@ function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): Pool
   return { facts, texts }
 }
 
-/** One file's facts the fast way, or null. */
-function readOne(host: string, size: number): DepmodFacts | null {
+/**
+ * The facts of file `i` of `jobs` the fast way, or null; a file without a stamp (size -1) is stamped from its
+ * open descriptor, into `jobs` (sizes and mtimes).
+ * @example const facts = readOne({ hosts: [path], keys: [path], sizes: [-1], mtimes: [-1] }, 0)
+ */
+export function readOne(jobs: Jobs, i: number): DepmodFacts | null {
   let fd: number | undefined
   try {
-    fd = fs.openSync(host, 'r')
-    return readFactsFast(fd, size) ?? null
+    fd = fs.openSync(jobs.hosts[i]!, 'r')
+    if (jobs.sizes[i]! < 0) {
+      const st = fs.fstatSync(fd)
+      if (!st.isFile()) return null
+      jobs.sizes[i] = st.size
+      jobs.mtimes[i] = st.mtimeMs
+    }
+    return readFactsFast(fd, jobs.sizes[i]!) ?? null
   } catch {
     return null
   } finally {

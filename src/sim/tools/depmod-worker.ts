@@ -4,29 +4,15 @@
  * cheap to pass), before counting it done. A file it cannot read the fast way is listed: the main thread reads
  * that one through libkmod's whole-file reading.
  */
-import * as fs from 'node:fs'
 import { workerData, type MessagePort } from 'node:worker_threads'
-import { readFactsFast, type DepmodFacts } from './depmod-read.js'
 import { encodeEntry } from './depmod-cache.js'
-import { CLAIMED, DONE, STOPPED, type ChunkMessage, type HelperData, type Jobs } from './depmod-pool.js'
+import { CLAIMED, DONE, readOne, STOPPED, type ChunkMessage, type HelperData, type Jobs } from './depmod-pool.js'
 
 const { shared, port, chunk } = workerData as HelperData & { port: MessagePort }
 
-/** The facts of one file, or null for the main thread to read. */
-function read(host: string, size: number): DepmodFacts | null {
-  let fd: number | undefined
-  try {
-    fd = fs.openSync(host, 'r')
-    return readFactsFast(fd, size) ?? null
-  } catch {
-    return null
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
-  }
-}
-
 /** Claim and read chunks until none is left. */
-function work({ hosts, keys, sizes, mtimes }: Jobs): void {
+function work(jobs: Jobs): void {
+  const hosts = jobs.hosts
   const chunks = Math.ceil(hosts.length / chunk)
   try {
     for (;;) {
@@ -35,8 +21,8 @@ function work({ hosts, keys, sizes, mtimes }: Jobs): void {
       const entries: string[] = []
       const slow: number[] = []
       for (let i = c * chunk; i < Math.min(hosts.length, (c + 1) * chunk); i++) {
-        const facts = read(hosts[i]!, sizes[i]!)
-        if (facts) entries.push(encodeEntry(keys[i]!, { size: sizes[i]!, mtimeMs: mtimes[i]! }, facts))
+        const facts = readOne(jobs, i)
+        if (facts) entries.push(encodeEntry(jobs.keys[i]!, { size: jobs.sizes[i]!, mtimeMs: jobs.mtimes[i]! }, facts))
         else slow.push(i)
       }
       // posted before counted: once the main thread sees the count, the message is in its port

@@ -105,6 +105,11 @@ function scanHost(host: string, dir: string, cfg: Pick<DepmodConfig, 'excludes'>
       continue
     }
     if (!hasModuleExt(name)) continue
+    // no stats wanted (the reading stamps each file): a regular file needs no stat to be known as one
+    if (!stats && e.isFile()) {
+      found.push(`${dir}/${name}`)
+      continue
+    }
     const st = statHost(`${host}/${name}`)
     if (st?.type !== 'file') continue
     found.push(`${dir}/${name}`)
@@ -235,7 +240,8 @@ export const depmod: Tool = (outer, argv) => {
   // nothing cached yet: every file will be read, so the helper thread starts now, ready when the reading starts
   const pool = cache?.empty ? startFactsPool() : undefined
   const stats = new Map<string, VfsStat>()
-  if (all) for (const path of scan(ctx, dir, cfg, stats)) add(path)
+  // with the helper (nothing cached: every file is read), the tree's files are stamped as they are read
+  if (all) for (const path of scan(ctx, dir, cfg, pool ? undefined : stats)) add(path)
   // an external directory that is missing is skipped silently
   for (const ext of cfg.externals) {
     const st = ctx.vfs.stat(ext)
@@ -248,7 +254,9 @@ export const depmod: Tool = (outer, argv) => {
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
-  const memoKey = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
+  const memoable = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke
+  // nothing cached (so no outputs kept either): the key is only needed once the reading has stamped every file
+  let memoKey = memoable && !pool ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
   const replay = memoKey !== undefined ? cache!.memo(memoKey) : undefined
   if (replay) {
     pool?.stop()
@@ -277,6 +285,7 @@ export const depmod: Tool = (outer, argv) => {
       stats,
       pool,
     )
+  if (memoable && pool) memoKey = inputsKey(ctx, argv, dir, cfg, mods, stats)
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {
     const got = loadFacts(ctx, m.path, cache, stats.get(m.path))
