@@ -33,25 +33,12 @@ export function factsCacheDir(): string {
   return path.join(base, 'kmodspec', 'depmod')
 }
 
-/** One entry as its fields: path, size, mtime, err, then each list as its length and its items. */
-function encode(key: string, e: Entry): string[] {
+/** One entry as its fields joined by NULs: path, size, mtime, err, then each list as its length and its items. */
+function encode(key: string, e: Entry): string {
   const f = e.facts
-  return [
-    key,
-    String(e.size),
-    String(e.mtimeMs),
-    String(f.err),
-    String(f.aliases.length),
-    ...f.aliases,
-    String(f.softdeps.length),
-    ...f.softdeps,
-    String(f.exports.length),
-    ...f.exports,
-    String(f.needs.length),
-    ...f.needs,
-    String(f.weak.length),
-    ...f.weak.map(String),
-  ]
+  // one join per list: no array of every field (time, memory)
+  const list = (items: unknown[]) => (items.length ? `${SEP}${items.length}${SEP}${items.join(SEP)}` : `${SEP}0`)
+  return `${key}${SEP}${e.size}${SEP}${e.mtimeMs}${SEP}${f.err}${list(f.aliases)}${list(f.softdeps)}${list(f.exports)}${list(f.needs)}${list(f.weak)}`
 }
 
 /**
@@ -60,7 +47,7 @@ function encode(key: string, e: Entry): string[] {
  * @example encodeEntry('/lib/modules/R/kernel/a.ko', { size: 1, mtimeMs: 2 }, facts)
  */
 export function encodeEntry(key: string, st: Stamp, facts: DepmodFacts): string {
-  return encode(key, { size: st.size, mtimeMs: st.mtimeMs, facts }).join(SEP)
+  return encode(key, { size: st.size, mtimeMs: st.mtimeMs, facts })
 }
 
 /** Every entry of a cache body, or undefined when any field is not what encode() writes (a corrupt file). */
@@ -253,7 +240,7 @@ export class FactsCache {
         }
       for (const key of this.used) {
         if (verbatim && this.absorbed.has(key)) continue
-        const entry = encode(key, this.entries.get(key)!).join(SEP)
+        const entry = encode(key, this.entries.get(key)!)
         // a string that is not well-formed UTF-16 (raw bytes kept as lone surrogates) would not survive UTF-8: not cached
         if (!(entry as WellFormed).isWellFormed()) continue
         piece += first ? entry : SEP + entry
