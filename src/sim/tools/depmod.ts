@@ -15,7 +15,7 @@ import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
 import { loadFacts, prefetchFacts, type DepmodFacts } from './depmod-facts.js'
 import { FactsCache } from './depmod-cache.js'
-import { startFactsPool } from './depmod-pool.js'
+import { startFactsPool, type FactsPool } from './depmod-pool.js'
 import type { VfsStat } from '../vfs.js'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -137,6 +137,16 @@ function upToDate(ctx: ToolContext, dir: string): boolean {
 }
 
 export const depmod: Tool = (outer, argv) => {
+  const started: FactsPool[] = []
+  try {
+    return run(outer, argv, started)
+  } finally {
+    // a helper thread left waiting (an early return or a throw before the reading) is stopped
+    for (const pool of started) pool.stop()
+  }
+}
+
+function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
   // a run that printed nothing leaves its output files for the next run with the same inputs (FactsCache.memo)
   let spoke = false
   const ctx: ToolContext = { ...outer, out: (t) => ((spoke = true), outer.out(t)), err: (t) => ((spoke = true), outer.err(t)) }
@@ -239,6 +249,7 @@ export const depmod: Tool = (outer, argv) => {
   const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
   // nothing cached yet: every file will be read, so the helper thread starts now, ready when the reading starts
   const pool = cache?.empty ? startFactsPool() : undefined
+  if (pool) started.push(pool)
   const stats = new Map<string, VfsStat>()
   // with the helper (nothing cached: every file is read), the tree's files are stamped as they are read
   if (all) for (const path of scan(ctx, dir, cfg, pool ? undefined : stats)) add(path)
