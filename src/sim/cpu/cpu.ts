@@ -48,6 +48,8 @@ type Insn = dec.Insn
 
 const SHADOW_CAP = 1024
 const FETCH = new Uint8Array(32)
+/** What a page of bound kernel functions holds around them: int3 (never written: the page is read-only, mapBytes shares it). */
+const INT3_PAGE = new Uint8Array(PAGE_SIZE).fill(0xcc)
 
 export interface CpuOptions {
   memory?: SparseMemory
@@ -134,11 +136,7 @@ export class Cpu extends Exec {
   /** Maps the page holding `addr` executable if needed (filled with int3) and binds the entry. */
   private bindEntry(addr: bigint, e: HostEntry): void {
     const page = BigInt.asUintN(64, addr) & ~0xfffn
-    if (!this.memory.isMapped(page)) {
-      this.memory.map(page, PAGE_SIZE, 'rw')
-      this.memory.write(page, new Uint8Array(PAGE_SIZE).fill(0xcc))
-      this.memory.protect(page, PAGE_SIZE, 'rx')
-    }
+    if (!this.memory.isMapped(page)) this.memory.mapBytes(page, INT3_PAGE, 'rx')
     const [lo, hi] = split(addr)
     const p = this.memory.page(lo, hi)!
     const insn = new Insn()

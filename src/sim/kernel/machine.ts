@@ -64,6 +64,8 @@ export class Machine {
   private nextPercpu = 0x1000n
   private readonly percpu: Map<string, bigint>
   private readonly syncs: Array<() => void> = []
+  /** The loader's own exports (module references, symbol_get), bound when a module first names one. */
+  private readonly loader: Record<string, KernelFunction>
   /** Kernel variables kapi defines, placed in guest memory when a module first names one (most modules name none). */
   private readonly data: Map<string, KernelApi['data'][number]>
 
@@ -93,7 +95,7 @@ export class Machine {
       percpuBase: PERCPU_BASE,
       boot: bootRegistriesOf(k.profile.release),
     })
-    for (const [name, fn] of Object.entries(this.loaderFunctions())) this.bind(name, fn)
+    this.loader = this.loaderFunctions()
     this.data = new Map(this.api.data.map((d) => [d.name, d]))
   }
 
@@ -113,6 +115,7 @@ export class Machine {
     if (fixed !== undefined) return fixed
     const variable = this.data.get(name)
     if (variable) return this.bindData(variable)
+    if (Object.hasOwn(this.loader, name)) return this.bind(name, this.loader[name]!)
     if (PERCPU_SYMBOLS.has(name)) {
       // Other per-CPU variables a module names read as zero, each in its own slot of the area.
       const off = this.nextPercpu
