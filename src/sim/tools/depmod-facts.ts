@@ -114,13 +114,12 @@ export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCac
   const { facts, texts } = pool ? pool.read(jobs) : readAllFacts(jobs)
   facts.forEach((f, i) => {
     const key = keys[i]!
-    if (sizes[i]! >= 0) {
-      if (f) cache.set(key, { size: sizes[i]!, mtimeMs: mtimes[i]! }, f)
-      return
+    let st = stamps.get(key)
+    if (!st) {
+      // stamped by the reading on this thread (into jobs), else (not read here) stat'ed now
+      st = f && mtimes[i]! >= 0 ? { type: 'file', size: sizes[i]!, mtimeMs: mtimes[i]! } : ctx.vfs.stat(key)
+      if (st) stamps.set(key, st)
     }
-    // stamped by the reading on this thread (the pool wrote it back), else stat'ed here
-    const st = f && mtimes[i]! >= 0 ? { type: 'file' as const, size: sizes[i]!, mtimeMs: mtimes[i]! } : ctx.vfs.stat(key)
-    if (st) stamps.set(key, st)
     if (f && st) cache.set(key, st, f)
   })
   for (const text of texts) for (const [key, st] of cache.absorb(text)) stamps.set(key, { type: 'file', ...st })

@@ -156,7 +156,10 @@ describe('depmod with its helper thread (the built package has one; vitest gets 
         OUTPUTS.forEach((f, i) => expect(readFileSync(join(d, f)).equals(want[i]!), `${label}: ${f}`).toBe(true))
       }
       run('first')
+      const kept = OUTPUTS.map((f) => statSync(join(d, f)).ino)
       run('repeated')
+      // replayed: each output is a link to the file the first run kept (its own output), not a file written again
+      OUTPUTS.forEach((f, i) => expect(statSync(join(d, f)).ino, f).toBe(kept[i]))
       writeFileSync(join(d, 'modules.order'), readFileSync(join(d, 'modules.order')))
       run('modules.order rewritten')
     } finally {
