@@ -174,6 +174,11 @@ export class Vfs {
   }
 
   readText(abs: string): string {
+    // the kernel's files are text already: no round trip through bytes
+    if (under(abs, '/proc') || under(abs, '/sys')) {
+      const text = this.kernel.readFile(abs)
+      if (text !== undefined) return text
+    }
     return Buffer.from(this.readFile(abs)).toString('utf8')
   }
 

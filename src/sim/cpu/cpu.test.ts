@@ -206,6 +206,10 @@ describe('calls that do not return', () => {
     if (r.kind !== 'stack-overflow') throw new Error(say(r))
     expect(r.fault.access).toBe('write')
     expect(r.fault.address < h.cpu.stackBase && r.fault.address >= h.cpu.stackBase - 4096n).toBe(true)
+    // the innermost 32 frames (of ~70: deeper than the shadow stack starts) all return into deep() itself
+    expect(r.backtrace).toHaveLength(32)
+    expect(new Set(r.backtrace).size).toBe(1)
+    expect(r.backtrace[0]! > h.addr('deep')).toBe(true)
     expect(h.value('deep', [10])).toBe(55n) // the CPU is usable afterwards
   })
 

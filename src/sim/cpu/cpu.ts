@@ -47,6 +47,7 @@ const {
 type Insn = dec.Insn
 
 const SHADOW_CAP = 1024
+const SHADOW_START = 64
 const FETCH = new Uint8Array(32)
 /** What a page of bound kernel functions holds around them: int3 (never written: the page is read-only, mapBytes shares it). */
 const INT3_PAGE = new Uint8Array(PAGE_SIZE).fill(0xcc)
@@ -91,9 +92,10 @@ export class Cpu extends Exec {
   readonly exitAddress: bigint
   private callStart = 0
   private depth = 0
-  private readonly shLo = new Uint32Array(SHADOW_CAP)
-  private readonly shHi = new Uint32Array(SHADOW_CAP)
-  private readonly shFn = new Float64Array(SHADOW_CAP * 2)
+  // The shadow stack of calls (return address, callee), grown as calls nest up to SHADOW_CAP: most runs stay shallow.
+  private shLo = new Uint32Array(SHADOW_START)
+  private shHi = new Uint32Array(SHADOW_START)
+  private shFn = new Float64Array(SHADOW_START * 2)
   private sdepth = 0
   private onTrap: CallOptions['onTrap'] = undefined
 
@@ -258,6 +260,7 @@ export class Cpu extends Exec {
   private pushShadow(lo: number, hi: number, callee: bigint): void {
     const d = this.sdepth++
     if (d >= SHADOW_CAP) return
+    if (d >= this.shLo.length) this.growShadow()
     this.shLo[d] = lo
     this.shHi[d] = hi
     const [cl, ch] = split(callee)
@@ -267,10 +270,23 @@ export class Cpu extends Exec {
   private pushShadowN(lo: number, hi: number, cl: number, ch: number): void {
     const d = this.sdepth++
     if (d >= SHADOW_CAP) return
+    if (d >= this.shLo.length) this.growShadow()
     this.shLo[d] = lo
     this.shHi[d] = hi
     this.shFn[2 * d] = cl
     this.shFn[2 * d + 1] = ch
+  }
+  private growShadow(): void {
+    const n = Math.min(this.shLo.length * 2, SHADOW_CAP)
+    const lo = new Uint32Array(n)
+    const hi = new Uint32Array(n)
+    const fn = new Float64Array(n * 2)
+    lo.set(this.shLo)
+    hi.set(this.shHi)
+    fn.set(this.shFn)
+    this.shLo = lo
+    this.shHi = hi
+    this.shFn = fn
   }
   /** A return to (lo, hi): pop the shadow entry it matches (tolerating a few skipped frames). */
   private popShadow(lo: number, hi: number): void {
