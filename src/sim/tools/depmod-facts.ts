@@ -7,7 +7,7 @@ import { KmodAbort, kmodDepmodLoad } from '../../elf/kmod.js'
 import type { ToolContext } from './context.js'
 import { kmodFileOpen } from './decompress.js'
 import { readFactsFast, type DepmodFacts, type Stamp } from './depmod-read.js'
-import { readAllFacts, type FactsPool } from './depmod-pool.js'
+import { readAllFacts, type FactsPool, type Jobs } from './depmod-pool.js'
 import type { FactsCache } from './depmod-cache.js'
 import type { VfsStat } from '../vfs.js'
 
@@ -50,8 +50,8 @@ export interface FactsStore {
  * reads of a host file, else (compressed, in memory, or unusual) the whole file through libkmod's reading.
  * @example const got = loadFacts(ctx, '/lib/modules/6.1.0-56-amd64/kernel/fs/fat/fat.ko', new FactsCache('/lib/modules/6.1.0-56-amd64'))
  */
-export function loadFacts(ctx: ToolContext, abs: string, cache?: FactsStore, stamp?: Stamp): Loaded {
-  const host = ctx.vfs.hostPath(abs)
+export function loadFacts(ctx: ToolContext, abs: string, cache?: FactsStore, stamp?: Stamp, hostOf = (p: string) => ctx.vfs.hostPath(p)): Loaded {
+  const host = hostOf(abs)
   if (host !== undefined) {
     const hit = stamp && cache?.get(abs, stamp)
     if (hit) return hit
@@ -89,12 +89,17 @@ function readWhole(ctx: ToolContext, abs: string): Loaded {
 }
 
 /**
- * Read the facts of every module in `paths` that is a host file missing from `cache` into the cache, on both
- * cores (depmod-pool.ts; `pool`: a helper thread started earlier); loadFacts then finds them there. Files the
- * fast way cannot read are left to loadFacts. A file without a stamp in `stamps` is stamped as it is read.
- * @example prefetchFacts(ctx, mods.map((m) => m.path), cache, stats)
+ * The files of `paths` to read: host files missing from `cache` (a file without a stamp in `stamps` is
+ * stamped as it is read, size and mtime -1 until then); `hostOf`: the VFS's hostPath, or a quicker equivalent.
+ * @example const jobs = factsToRead(ctx, mods.map((m) => m.path), cache, stats)
  */
-export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCache, stamps: Map<string, VfsStat>, pool?: FactsPool): void {
+export function factsToRead(
+  ctx: ToolContext,
+  paths: string[],
+  cache: FactsCache,
+  stamps: Map<string, VfsStat>,
+  hostOf = (p: string) => ctx.vfs.hostPath(p),
+): Jobs {
   const keys: string[] = []
   const hosts: string[] = []
   const sizes: number[] = []
@@ -102,15 +107,24 @@ export function prefetchFacts(ctx: ToolContext, paths: string[], cache: FactsCac
   for (const p of paths) {
     const st = stamps.get(p)
     if (st && cache.get(p, st)) continue
-    const host = ctx.vfs.hostPath(p)
+    const host = hostOf(p)
     if (host === undefined) continue
     keys.push(p)
     hosts.push(host)
-    // -1: stamped by the reading
     sizes.push(st ? st.size : -1)
     mtimes.push(st ? st.mtimeMs : -1)
   }
-  const jobs = { hosts, keys, sizes, mtimes }
+  return { hosts, keys, sizes, mtimes }
+}
+
+/**
+ * Read the facts of `jobs` (see factsToRead) into the cache, on both cores (depmod-pool.ts; `pool`: a helper
+ * thread started earlier, maybe already given `jobs`); loadFacts then finds them there. Files the fast way
+ * cannot read are left to loadFacts. Files read without a stamp get theirs in `stamps`.
+ * @example prefetchFacts(ctx, factsToRead(ctx, paths, cache, stats), cache, stats)
+ */
+export function prefetchFacts(ctx: ToolContext, jobs: Jobs, cache: FactsCache, stamps: Map<string, VfsStat>, pool?: FactsPool): void {
+  const { keys, sizes, mtimes } = jobs
   const { facts, texts } = pool ? pool.read(jobs) : readAllFacts(jobs)
   facts.forEach((f, i) => {
     const key = keys[i]!

@@ -90,8 +90,18 @@ export class FactsPool {
   read(jobs: Jobs): PoolResult {
     const helper = this.helper
     this.helper = undefined
+    if (helper && this.posted !== jobs) helper.port.postMessage(jobs)
     return readWith(jobs, helper, this.stallMs)
   }
+
+  /** Hand the helper its files before read(jobs) (the same object), so that it starts on them while this thread does other work. */
+  post(jobs: Jobs): void {
+    if (!this.helper || this.posted) return
+    this.posted = jobs
+    this.helper.port.postMessage(jobs)
+  }
+
+  private posted: Jobs | undefined
 
   /** Stop the helper without reading. */
   stop(): void {
@@ -108,7 +118,7 @@ export class FactsPool {
  */
 export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
   const helper = jobs.hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker) : undefined
-  return readWith(jobs, helper, options.stallMs ?? STALL_MS)
+  return new FactsPool(helper, options.stallMs ?? STALL_MS).read(jobs)
 }
 
 function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): PoolResult {
@@ -117,8 +127,6 @@ function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): Pool
   const texts: string[] = []
   const chunks = Math.ceil(hosts.length / CHUNK)
   const shared = helper?.shared ?? new Int32Array(new SharedArrayBuffer(12))
-  // the helper claims chunks once it has the files
-  if (helper && chunks > 0) helper.port.postMessage(jobs)
   const done = new Uint8Array(chunks)
   let mine = 0
   const readChunk = (c: number) => {

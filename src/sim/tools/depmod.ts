@@ -13,7 +13,7 @@ import { kmodFileOpen } from './decompress.js'
 import { excluded, loadDepmodConfig, oldIsHigherPriority, type DepmodConfig } from './depmod-config.js'
 import { underscores } from './config.js'
 import { hasModuleExt, pathToModname } from './kmodlib.js'
-import { loadFacts, prefetchFacts, type DepmodFacts } from './depmod-facts.js'
+import { factsToRead, loadFacts, prefetchFacts, type DepmodFacts } from './depmod-facts.js'
 import { FactsCache } from './depmod-cache.js'
 import { startFactsPool, type FactsPool } from './depmod-pool.js'
 import type { VfsStat } from '../vfs.js'
@@ -79,6 +79,13 @@ function scan(ctx: ToolContext, dir: string, cfg: Pick<DepmodConfig, 'excludes'>
     }
   }
   return found
+}
+
+/** The VFS's hostPath, answered without asking it for the files of a sysroot's tree `dir` (see scan()). */
+function hostPaths(ctx: ToolContext, dir: string): (abs: string) => string | undefined {
+  const host = ctx.vfs.hostPath(dir)
+  if (host === undefined || host === dir) return (abs) => ctx.vfs.hostPath(abs)
+  return (abs) => (abs.startsWith(dir + '/') ? host + abs.slice(dir.length) : ctx.vfs.hostPath(abs))
 }
 
 /** scan() of a host directory `host` seen as `dir`: readdir's entry types spare a stat of each subdirectory. */
@@ -262,6 +269,11 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     }
     for (const path of scan(ctx, ext, cfg, stats)) add(path)
   }
+  // the files to read; the helper starts on them now, while the modules are sorted
+  const hostOf = hostPaths(ctx, dir)
+  const paths = [...byName.values()].map((m) => m.path)
+  const jobs = cache ? factsToRead(ctx, paths, cache, stats, hostOf) : undefined
+  if (jobs) pool?.post(jobs)
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
   mods.forEach((m, i) => (m.idx = i))
@@ -288,18 +300,11 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     }
     return 0
   }
-  if (cache)
-    prefetchFacts(
-      ctx,
-      mods.map((m) => m.path),
-      cache,
-      stats,
-      pool,
-    )
+  if (cache && jobs) prefetchFacts(ctx, jobs, cache, stats, pool)
   if (memoable && pool) memoKey = inputsKey(ctx, argv, dir, cfg, mods, stats)
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {
-    const got = loadFacts(ctx, m.path, cache, stats.get(m.path))
+    const got = loadFacts(ctx, m.path, cache, stats.get(m.path), hostOf)
     if (got instanceof KmodAbort) {
       ctx.err(got.message('depmod'))
       return 134
