@@ -56,6 +56,9 @@ const LONGS = [
   ['help', 'h'],
 ].map(([name, val, arg]) => ({ name: name as string, val: val as string, hasArg: arg === 1 }))
 
+/** modules.order's size (bytes) from which a tree is large enough for a helper thread from the start (400 modules of about 30 bytes). */
+const LARGE_ORDER = 12_000
+
 /** depmod's options as kmod 30 declares them (getopt_long's short string and long table); the qemu backend parses with them too. */
 export const depmodOptions = { short: 'aAb:C:E:F:euqrvnP:wmVh', longs: LONGS }
 
@@ -254,8 +257,9 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
   // only a tree on the host is cached (one in memory is read from memory anyway)
   const treeHost = ctx.vfs.hostPath(dir)
   const cache = treeHost !== undefined ? new FactsCache(treeHost) : undefined
-  // nothing cached yet: every file will be read, so the helper thread starts now, ready when the reading starts
-  const pool = cache?.empty ? startFactsPool() : undefined
+  // nothing cached yet on a large tree (its modules.order lists hundreds of modules): every file will be read,
+  // so the helper thread starts now, ready when the reading starts
+  const pool = cache?.empty && (ctx.vfs.stat(`${dir}/modules.order`)?.size ?? 0) >= LARGE_ORDER ? startFactsPool() : undefined
   if (pool) started.push(pool)
   const stats = new Map<string, VfsStat>()
   // with the helper (nothing cached: every file is read), the tree's files are stamped as they are read
