@@ -4,7 +4,8 @@
  * ~/.cache/kmodspec). An entry is keyed by the module's path and kept only while the file's size and mtime
  * (to the nanosecond) are the same. A missing, unreadable or corrupt cache is an empty one, rewritten at
  * the end of the run; a cache that cannot be written is skipped. Only the most recent trees are kept.
- * Beside it, the output files of the last run whose inputs (digested) are all the same are replayed.
+ * Beside it (`<tree>.out/`), the output files of the last run, kept as hard links to the files it wrote, are
+ * replayed by a run whose inputs (digested) are all the same, unless one was written since (its mtime moved).
  */
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
