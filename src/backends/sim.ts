@@ -106,7 +106,7 @@ export async function createSimBackend(options: SimBackendOptions & Record<strin
     let fault: SimKernelFault | undefined
     let exitCode: number
     try {
-      exitCode = runTool(ctx, [...argv])
+      exitCode = vfs.batch(() => runTool(ctx, [...argv]))
     } catch (e) {
       if (!(e instanceof SimKernelFault)) throw e
       // The kernel died in the module's code: the process is killed (oops) or never returns (hang).

@@ -92,3 +92,31 @@ test('a host file rewritten, replaced or removed is read again; one unchanged fo
     await t.cleanup()
   }
 })
+
+test('stats are remembered only within one command (batch), and a write through the vfs is seen at once', async () => {
+  const t = await tmpDir({ unsafeCleanup: true })
+  try {
+    mkdirSync(join(t.path, 'lib/modules', R), { recursive: true })
+    const vfs = new Vfs({ release: R, kernel, sysroot: t.path })
+    const dep = `/lib/modules/${R}/modules.dep`
+    const host = join(t.path, 'lib/modules', R, 'modules.dep')
+    vfs.batch(() => {
+      expect(vfs.stat(dep)).toBeUndefined()
+      vfs.writeFile(dep, 'abc\n')
+      expect(vfs.stat(dep)).toMatchObject({ type: 'file', size: 4 })
+      vfs.unlink(dep)
+      expect(vfs.stat(dep)).toBeUndefined()
+    })
+    // between commands the host is asked again
+    writeFileSync(host, 'x\n')
+    expect(vfs.stat(dep)).toMatchObject({ type: 'file', size: 2 })
+    vfs.batch(() => {
+      expect(vfs.stat(dep)?.size).toBe(2)
+      // a tool given the host path may change the file itself: the stats are no longer remembered
+      writeFileSync(vfs.hostPath(dep)!, 'longer\n')
+      expect(vfs.stat(dep)?.size).toBe(7)
+    })
+  } finally {
+    await t.cleanup()
+  }
+})

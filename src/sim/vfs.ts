@@ -99,7 +99,40 @@ export class Vfs {
 
   /** Absolute, normalized path of `path` as seen from `cwd`. */
   resolve(path: string, cwd: string): string {
+    const joined = path.startsWith('/') ? path : cwd === '/' ? `/${path}` : `${cwd}/${path}`
+    // most paths are normal already (no empty, '.' or '..' parts, no trailing slash): skip normalize
+    if (!/\/\/|\/\.|.\/$/.test(joined) && cwd.startsWith('/')) return joined
     return posix.normalize(posix.isAbsolute(path) ? path : posix.join(cwd, path)).replace(/(.)\/$/, '$1')
+  }
+
+  /**
+   * Runs `fn` (one command) remembering the host's answers to stat: a tool asks for the same file more than
+   * once (insmod stats it, then reads it), and no host file is taken to change within one command.
+   */
+  batch<T>(fn: () => T): T {
+    const outer = this.hostStats
+    this.hostStats ??= new Map()
+    try {
+      return fn()
+    } finally {
+      this.hostStats = outer
+    }
+  }
+
+  private hostStats: Map<string, fs.Stats | undefined> | undefined = undefined
+
+  /** fs.statSync of a host path (undefined when absent), remembered within batch(). */
+  private statHost(path: string): fs.Stats | undefined {
+    const memo = this.hostStats
+    if (memo?.has(path)) return memo.get(path)
+    let st: fs.Stats | undefined
+    try {
+      st = fs.statSync(path, { throwIfNoEntry: false })
+    } catch {
+      st = undefined
+    }
+    memo?.set(path, st)
+    return st
   }
 
   private route(abs: string): { kind: 'kernel' } | { kind: 'host'; host: string } | { kind: 'mem' } | { kind: 'overlay' } | { kind: 'absent' } {
@@ -125,11 +158,11 @@ export class Vfs {
     }
     if (r.kind === 'absent') return undefined
     if (r.kind === 'mem') return this.memStat(this.mem.get(abs))
-    if (r.kind === 'host') return hostStat(r.host)
+    if (r.kind === 'host') return statOf(this.statHost(r.host))
     const node = this.overlay.get(abs)
     if (node) return this.memStat(node)
     if (this.hiddenByOverlay(abs)) return undefined
-    return hostStat(abs)
+    return statOf(this.statHost(abs))
   }
 
   private memStat(node: MemNode | undefined): VfsStat | undefined {
@@ -149,6 +182,8 @@ export class Vfs {
 
   /** The host file `abs` reads from, when it is one (not the kernel's, not in memory): a tool may then read parts of it in place. */
   hostPath(abs: string): string | undefined {
+    // the caller may change the host file itself: stop remembering stats for the rest of this command
+    this.hostStats = undefined
     const r = this.route(abs)
     if (r.kind === 'host') return r.host
     if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return abs
@@ -162,15 +197,15 @@ export class Vfs {
       if (text === undefined) throw new VfsError(this.stat(abs) ? EISDIR : ENOENT, abs)
       return Buffer.from(text)
     }
-    if (r.kind === 'host') return hostRead(r.host, abs)
+    if (r.kind === 'host') return hostRead(r.host, abs, this.statHost(r.host))
     // a host file the overlay does not cover: one stat, in hostRead
-    if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return hostRead(abs, abs)
+    if (r.kind === 'overlay' && !this.overlay.has(abs) && !this.hiddenByOverlay(abs)) return hostRead(abs, abs, this.statHost(abs))
     const st = this.stat(abs)
     if (!st) throw new VfsError(ENOENT, abs)
     if (st.type === 'dir') throw new VfsError(EISDIR, abs)
     const node = (r.kind === 'mem' ? this.mem : this.overlay).get(abs)
     if (node?.type === 'file') return node.data
-    return hostRead(abs, abs)
+    return hostRead(abs, abs, this.statHost(abs))
   }
 
   readText(abs: string): string {
@@ -197,6 +232,7 @@ export class Vfs {
     if (!parent) throw new VfsError(ENOENT, abs)
     if (parent.type !== 'dir') throw new VfsError(ENOTDIR, abs)
     if (r.kind === 'host') {
+      this.hostStats?.clear()
       if (append) fs.appendFileSync(r.host, bytes)
       else fs.writeFileSync(r.host, bytes)
       return
@@ -220,8 +256,10 @@ export class Vfs {
     } else if (pst.type !== 'dir') throw new VfsError(ENOTDIR, abs)
     const r = this.route(abs)
     if (r.kind === 'kernel' || r.kind === 'absent') throw new VfsError(EACCES, abs)
-    if (r.kind === 'host') fs.mkdirSync(r.host)
-    else (r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'dir', mtimeMs: this.now() })
+    if (r.kind === 'host') {
+      this.hostStats?.clear()
+      fs.mkdirSync(r.host)
+    } else (r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'dir', mtimeMs: this.now() })
   }
 
   /** Remove a file (not a directory), like unlink(2). */
@@ -231,8 +269,10 @@ export class Vfs {
     if (st.type === 'dir') throw new VfsError(EISDIR, abs)
     const r = this.route(abs)
     if (r.kind === 'kernel' || r.kind === 'absent') throw new VfsError(EACCES, abs)
-    if (r.kind === 'host') fs.unlinkSync(r.host)
-    else if (r.kind === 'mem') this.mem.delete(abs)
+    if (r.kind === 'host') {
+      this.hostStats?.clear()
+      fs.unlinkSync(r.host)
+    } else if (r.kind === 'mem') this.mem.delete(abs)
     else this.overlay.set(abs, { type: 'deleted' })
   }
 
@@ -297,14 +337,8 @@ const HOST_READ_LIMIT = 64 * 1024 * 1024
 const HOST_READ_FILE_LIMIT = 16 * 1024 * 1024
 const RACY_MS = 2000
 
-/** The bytes of host file `path` (`abs` is its name inside the machine, for errors). */
-function hostRead(path: string, abs: string): Uint8Array {
-  let st: fs.Stats | undefined
-  try {
-    st = fs.statSync(path, { throwIfNoEntry: false })
-  } catch (e) {
-    throw new VfsError(hostErrno(e), abs)
-  }
+/** The bytes of host file `path` (`abs` is its name inside the machine, for errors), whose stat is `st`. */
+function hostRead(path: string, abs: string, st: fs.Stats | undefined): Uint8Array {
   if (!st) throw new VfsError(ENOENT, abs)
   if (st.isDirectory()) throw new VfsError(EISDIR, abs)
   const known = hostReads.get(path)
@@ -343,14 +377,8 @@ function hostErrno(e: unknown): number {
   return n ?? EIO
 }
 
-function hostStat(path: string): VfsStat | undefined {
-  try {
-    // throwIfNoEntry: a missing file (rmmod NAME stats ./NAME) is common, and node's ENOENT exception costs more than the stat
-    const st = fs.statSync(path, { throwIfNoEntry: false })
-    if (!st) return undefined
-    if (st.isDirectory()) return { type: 'dir', size: 0, mtimeMs: st.mtimeMs }
-    return { type: 'file', size: st.size, mtimeMs: st.mtimeMs }
-  } catch {
-    return undefined
-  }
+function statOf(st: fs.Stats | undefined): VfsStat | undefined {
+  if (!st) return undefined
+  if (st.isDirectory()) return { type: 'dir', size: 0, mtimeMs: st.mtimeMs }
+  return { type: 'file', size: st.size, mtimeMs: st.mtimeMs }
 }
