@@ -12,75 +12,24 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { DepmodFacts, Stamp } from './depmod-read.js'
+import { decodeSegment, encodeSegment, type Entry } from './depmod-segment.js'
 
 export type { Stamp } from './depmod-read.js'
 
 /** Bumped whenever DepmodFacts or how it is read changes: an older file is then ignored. */
-const FORMAT = 'kmodspec depmod facts 2'
+const FORMAT = 'kmodspec depmod facts 3'
 /** Trees whose cache is kept; the least recently written go first. */
 const MAX_TREES = 6
-/** Fields are C strings (never a NUL), so a NUL separates them. */
-const SEP = '\0'
-
-interface Entry {
-  size: number
-  mtimeMs: number
-  facts: DepmodFacts
-}
-
 /** The cache directory: $XDG_CACHE_HOME/kmodspec/depmod, else ~/.cache/kmodspec/depmod. */
 export function factsCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
   return path.join(base, 'kmodspec', 'depmod')
 }
 
-/** One entry as its fields joined by NULs: path, size, mtime, err, then each list as its length and its items. */
-function encode(key: string, e: Entry): string {
-  const f = e.facts
-  // one join per list: no array of every field (time, memory)
-  const list = (items: unknown[]) => (items.length ? `${SEP}${items.length}${SEP}${items.join(SEP)}` : `${SEP}0`)
-  return `${key}${SEP}${e.size}${SEP}${e.mtimeMs}${SEP}${f.err}${list(f.aliases)}${list(f.softdeps)}${list(f.exports)}${list(f.needs)}${list(f.weak)}`
-}
-
-/**
- * One cache entry as the cache file holds it (its fields joined by NULs); entries are joined by a NUL too.
- * depmod's helper thread hands its facts over in this form (one string is cheap to pass between threads).
- * @example encodeEntry('/lib/modules/R/kernel/a.ko', { size: 1, mtimeMs: 2 }, facts)
- */
-export function encodeEntry(key: string, st: Stamp, facts: DepmodFacts): string {
-  return encode(key, { size: st.size, mtimeMs: st.mtimeMs, facts })
-}
-
-/** Every entry of a cache body, or undefined when any field is not what encode() writes (a corrupt file). */
-function decode(fields: string[]): Map<string, Entry> | undefined {
-  const out = new Map<string, Entry>()
-  let i = 0
-  const num = () => {
-    const n = Number(fields[i++])
-    return fields[i - 1] === '' || !Number.isFinite(n) ? undefined : n
-  }
-  const list = () => {
-    const n = num()
-    if (n === undefined || !Number.isInteger(n) || n < 0 || i + n > fields.length) return undefined
-    i += n
-    return fields.slice(i - n, i)
-  }
-  while (i < fields.length) {
-    const key = fields[i++]!
-    const size = num()
-    const mtimeMs = num()
-    const err = num()
-    const aliases = list()
-    const softdeps = list()
-    const exports = list()
-    const needs = list()
-    const weakText = list()
-    if (size === undefined || mtimeMs === undefined || err === undefined || !aliases || !softdeps || !exports || !needs || !weakText) return undefined
-    const weak = weakText.map(Number)
-    if (!weak.every((n) => Number.isInteger(n) && n >= 0 && n < needs.length)) return undefined
-    out.set(key, { size, mtimeMs, facts: { err, aliases, softdeps, exports, needs, weak } })
-  }
-  return out
+/** The file's first line (JSON: format and tree), padded with blanks so that the segments after it start 8-byte aligned. */
+function headLine(head: object): string {
+  const json = JSON.stringify(head)
+  return json.padEnd(((json.length + 1 + 7) & ~7) - 1) + '\n'
 }
 
 /** The facts cache of one tree for one depmod run: look up by path and stamp, remember new facts, save once. */
@@ -88,9 +37,9 @@ export class FactsCache {
   private entries = new Map<string, Entry>()
   private used = new Set<string>()
   private changed = false
-  /** Entries taken by absorb(), and its texts, written as they are (empty once one of them was replaced). */
+  /** Entries taken by absorb(), and its segments, written as they are (none once one of them was replaced). */
   private absorbed = new Set<string>()
-  private texts: string[] = []
+  private segments: Buffer[] = []
   private readonly file: string
 
   /** `tree`: the module tree's host directory (its real path names the cache file). */
@@ -107,12 +56,19 @@ export class FactsCache {
     this.tree = real
     this.file = path.join(dir, `${createHash('sha256').update(real).digest('hex').slice(0, 16)}.cache`)
     try {
-      const text = fs.readFileSync(this.file, 'utf8')
-      const nl = text.indexOf('\n')
-      const head = JSON.parse(text.slice(0, nl)) as { format?: unknown; tree?: unknown }
+      const data = fs.readFileSync(this.file)
+      const nl = data.indexOf(10)
+      const head = JSON.parse(data.subarray(0, nl).toString()) as { format?: unknown; tree?: unknown }
       if (head.format === FORMAT && head.tree === real) {
-        const body = text.slice(nl + 1)
-        this.entries = (body ? decode(body.split(SEP)) : new Map()) ?? new Map()
+        const entries = new Map<string, Entry>()
+        for (let at = nl + 1; at < data.length;) {
+          const got = decodeSegment(data, at)
+          // a corrupt or truncated file: nothing of it is trusted
+          if (!got) throw new Error('corrupt cache')
+          for (const [key, e] of got.entries) entries.set(key, e)
+          at = got.next
+        }
+        this.entries = entries
       }
     } catch {
       // no cache yet, or one that cannot be read: start empty, it is rewritten at the end of the run
@@ -134,28 +90,28 @@ export class FactsCache {
 
   set(key: string, st: Stamp, facts: DepmodFacts): void {
     const e = { size: st.size, mtimeMs: st.mtimeMs, facts }
-    // an absorbed entry replaced: the absorbed text is no longer what the cache holds
-    if (this.absorbed.has(key)) this.texts = []
+    // an absorbed entry replaced: the absorbed segments are no longer what the cache holds
+    if (this.absorbed.has(key)) this.segments = []
     this.entries.set(key, e)
     this.used.add(key)
     this.changed = true
   }
 
   /**
-   * Take entries as encodeEntry() wrote them (joined by NULs), kept as they are for save(); their keys and
-   * stamps (none when the text is not such entries: nothing taken).
+   * Take the entries of a segment (depmod-segment.ts; the helper thread's facts), kept as it is for save();
+   * their keys and stamps (none when it is not a segment: nothing taken).
    */
-  absorb(text: string): Array<[string, Stamp]> {
-    const got = text ? decode(text.split(SEP)) : new Map<string, Entry>()
-    if (!got) return []
-    for (const [key, e] of got) {
+  absorb(seg: Buffer): Array<[string, Stamp]> {
+    const got = decodeSegment(seg, 0)
+    if (!got || got.next !== seg.length) return []
+    for (const [key, e] of got.entries) {
       this.entries.set(key, e)
       this.used.add(key)
       this.absorbed.add(key)
     }
-    this.texts.push(text)
+    this.segments.push(seg)
     this.changed = true
-    return [...got].map(([key, e]) => [key, { size: e.size, mtimeMs: e.mtimeMs }])
+    return got.entries.map(([key, e]) => [key, { size: e.size, mtimeMs: e.mtimeMs }])
   }
 
   /** The last run's output files: a directory holding a link to (or a copy of) each and `head` (format, tree, key, names, sizes, mtimes). */
@@ -228,30 +184,16 @@ export class FactsCache {
     try {
       fs.mkdirSync(this.dir, { recursive: true })
       fd = fs.openSync(tmp, 'w')
-      // written a piece at a time: no one string of the whole cache (peak memory)
-      let piece = JSON.stringify({ format: FORMAT, tree: this.tree }) + '\n'
-      let first = true
-      const verbatim = this.texts.length > 0 && this.texts.every((t) => (t as WellFormed).isWellFormed())
-      if (verbatim)
-        for (const text of this.texts) {
-          if (!text) continue
-          writeAll(fd, first ? piece + text : piece + SEP + text)
-          piece = ''
-          first = false
-        }
-      for (const key of this.used) {
-        if (verbatim && this.absorbed.has(key)) continue
-        const entry = encode(key, this.entries.get(key)!)
-        // a string that is not well-formed UTF-16 (raw bytes kept as lone surrogates) would not survive UTF-8: not cached
-        if (!(entry as WellFormed).isWellFormed()) continue
-        piece += first ? entry : SEP + entry
-        first = false
-        if (piece.length > 1 << 20) {
-          writeAll(fd, piece)
-          piece = ''
-        }
+      writeAll(fd, headLine({ format: FORMAT, tree: this.tree }))
+      // the absorbed segments as they are, then one segment of the other entries used
+      for (const seg of this.segments) writeAll(fd, seg)
+      const verbatim = this.segments.length > 0
+      const rest = [...this.used].filter((key) => !(verbatim && this.absorbed.has(key)))
+      const entry = (key: string): [string, Stamp, DepmodFacts] => {
+        const e = this.entries.get(key)!
+        return [key, e, e.facts]
       }
-      writeAll(fd, piece)
+      if (rest.length) writeAll(fd, encodeSegment(rest.map(entry)))
       fs.closeSync(fd)
       fd = undefined
       fs.renameSync(tmp, this.file)
@@ -275,9 +217,6 @@ export class FactsCache {
     }
   }
 }
-
-/** ES2024's String.prototype.isWellFormed (Node 20 has it; the ES2023 lib does not declare it). */
-type WellFormed = string & { isWellFormed(): boolean }
 
 /** Write all of `data` at the end of `fd` (writeSync may write less than asked). */
 function writeAll(fd: number, data: Uint8Array | string): void {

@@ -125,7 +125,7 @@ export function factsToRead(
  */
 export function prefetchFacts(ctx: ToolContext, jobs: Jobs, cache: FactsCache, stamps: Map<string, VfsStat>, pool?: FactsPool): void {
   const { keys, sizes, mtimes } = jobs
-  const { facts, texts } = pool ? pool.read(jobs) : readAllFacts(jobs)
+  const { facts, segments } = pool ? pool.read(jobs) : readAllFacts(jobs)
   facts.forEach((f, i) => {
     const key = keys[i]!
     let st = stamps.get(key)
@@ -136,5 +136,5 @@ export function prefetchFacts(ctx: ToolContext, jobs: Jobs, cache: FactsCache, s
     }
     if (f && st) cache.set(key, st, f)
   })
-  for (const text of texts) for (const [key, st] of cache.absorb(text)) stamps.set(key, { type: 'file', ...st })
+  for (const seg of segments) for (const [key, st] of cache.absorb(seg)) stamps.set(key, { type: 'file', ...st })
 }

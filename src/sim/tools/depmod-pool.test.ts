@@ -18,7 +18,7 @@ import type { SimKernel } from '../kernel/types.js'
 
 const TREE = '/lib/modules/6.1.0-56-amd64/kernel'
 /** The helper's import graph, relative to src/. */
-const HELPER_FILES = ['sim/tools/depmod-worker.ts', 'sim/tools/depmod-pool.ts', 'sim/tools/depmod-read.ts', 'sim/tools/depmod-cache.ts', 'elf/rawtext.ts']
+const HELPER_FILES = ['sim/tools/depmod-worker.ts', 'sim/tools/depmod-pool.ts', 'sim/tools/depmod-read.ts', 'sim/tools/depmod-segment.ts', 'elf/rawtext.ts']
 
 function modules(dir: string): string[] {
   const out: string[] = []
@@ -67,14 +67,14 @@ describe('reading on two threads', () => {
     const keys = hosts.map((p) => `/key${p}`)
     const sizes = stats.map((s) => s.size)
     const mtimes = stats.map((s) => s.mtimeMs)
-    const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes }, { worker, minFiles: 0 })
+    const { facts, segments } = readAllFacts({ hosts, keys, sizes, mtimes }, { worker, minFiles: 0 })
     // the helper read some chunks (it starts while this thread reads), this thread the others
-    expect(texts.length).toBeGreaterThan(0)
+    expect(segments.length).toBeGreaterThan(0)
     expect(facts.filter((f) => f !== undefined).length).toBeGreaterThan(0)
     const cacheHome = await tmpDir({ unsafeCleanup: true })
     try {
       const cache = new FactsCache('/nonexistent-tree', cacheHome.path)
-      for (const t of texts) expect(cache.absorb(t).length).toBeGreaterThan(0)
+      for (const seg of segments) expect(cache.absorb(seg).length).toBeGreaterThan(0)
       hosts.forEach((p, i) => {
         const got = facts[i] === undefined ? cache.get(keys[i]!, stats[i]!) : facts[i]
         expect(got, p).toEqual(serial(p))
@@ -98,8 +98,8 @@ describe('reading on two threads', () => {
       const url = pathToFileURL(join(out.path, `${name}-worker.js`))
       writeFileSync(url, `import { workerData } from 'node:worker_threads'\n${body}\n`)
       const started = Date.now()
-      const { facts, texts } = readAllFacts(data, { worker: url, minFiles: 0, stallMs: 300 })
-      expect(texts, name).toEqual([])
+      const { facts, segments } = readAllFacts(data, { worker: url, minFiles: 0, stallMs: 300 })
+      expect(segments, name).toEqual([])
       hosts.forEach((p, i) => expect(facts[i], `${name}: ${p}`).toEqual(serial(p)))
       // stopping is seen at once; a hang costs the stall time (well under the test's limit)
       if (name === 'stops') expect(Date.now() - started).toBeLessThan(5000)
@@ -111,7 +111,7 @@ describe('reading on two threads', () => {
     const sizes = hosts.map((p) => statSync(p).size)
     const data = { hosts, keys: hosts, sizes, mtimes: sizes.map(() => 0) }
     for (const run of [readAllFacts(data), readAllFacts(data, { worker, minFiles: 1000 })]) {
-      expect(run.texts).toEqual([])
+      expect(run.segments).toEqual([])
       hosts.forEach((p, i) => expect(run.facts[i], p).toEqual(serial(p)))
     }
   })

@@ -29,18 +29,18 @@ export interface HelperData {
   chunk: number
 }
 
-/** A chunk the helper read: its index, its facts as cache entries (depmod-cache.ts's encodeEntry), and the files it left. */
+/** A chunk the helper read: its index, its facts as a cache segment (depmod-segment.ts), and the files it left. */
 export interface ChunkMessage {
   c: number
-  text: string
+  seg: ArrayBuffer
   slow: number[]
 }
 
-/** What readAllFacts gives for each file: its facts; undefined when they are in one of `texts`; null to be read the slow way. */
+/** What readAllFacts gives for each file: its facts; undefined when they are in one of `segments`; null to be read the slow way. */
 export interface PoolResult {
   facts: Array<DepmodFacts | null | undefined>
-  /** The helper's facts, as cache entries (FactsCache.absorb takes them as they are). */
-  texts: string[]
+  /** The helper's facts, as cache segments (FactsCache.absorb takes them as they are). */
+  segments: Buffer[]
 }
 
 /** Files per chunk: small enough to share the work evenly, large enough that messages are few. */
@@ -114,7 +114,7 @@ export class FactsPool {
  * The facts of the host files `jobs.hosts` (with their sizes; keys and mtimes name their cache entries), read
  * the fast way on this thread and a helper thread (for `minFiles` files or more); null where the caller must
  * read a file through libkmod's whole-file reading (unusual, compressed or unreadable).
- * @example const { facts, texts } = readAllFacts({ hosts, keys, sizes, mtimes })
+ * @example const { facts, segments } = readAllFacts({ hosts, keys, sizes, mtimes })
  */
 export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
   const helper = jobs.hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker) : undefined
@@ -124,7 +124,7 @@ export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: num
 function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): PoolResult {
   const { hosts } = jobs
   const facts = new Array<DepmodFacts | null | undefined>(hosts.length).fill(null)
-  const texts: string[] = []
+  const segments: Buffer[] = []
   const chunks = Math.ceil(hosts.length / CHUNK)
   const shared = helper?.shared ?? new Int32Array(new SharedArrayBuffer(12))
   const done = new Uint8Array(chunks)
@@ -137,7 +137,7 @@ function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): Pool
     readChunk(c)
     mine++
   }
-  if (!helper) return { facts, texts }
+  if (!helper) return { facts, segments }
   // the helper's chunks: wait for each to be posted (or for the helper to stop or stall), then take them
   let seen = Atomics.load(shared, DONE)
   let since = Date.now()
@@ -148,15 +148,15 @@ function readWith(jobs: Jobs, helper: Helper | undefined, stallMs: number): Pool
     seen = now
   }
   for (let m = receiveMessageOnPort(helper.port); m; m = receiveMessageOnPort(helper.port)) {
-    const { c, text, slow } = m.message as ChunkMessage
+    const { c, seg, slow } = m.message as ChunkMessage
     for (let i = c * CHUNK; i < Math.min(hosts.length, (c + 1) * CHUNK); i++) facts[i] = undefined
     for (const i of slow) facts[i] = null
-    texts.push(text)
+    segments.push(Buffer.from(seg))
     done[c] = 1
   }
   helper.stop()
   for (let c = 0; c < chunks; c++) if (!done[c]) readChunk(c)
-  return { facts, texts }
+  return { facts, segments }
 }
 
 /**

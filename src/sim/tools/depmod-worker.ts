@@ -1,11 +1,12 @@
 /**
  * depmod's helper thread (see depmod-pool.ts): claims chunks of the module files from a shared counter, reads
- * each with positioned reads (depmod-read.ts) and posts the facts of a chunk, as cache entries (one string is
- * cheap to pass), before counting it done. A file it cannot read the fast way is listed: the main thread reads
+ * each with positioned reads (depmod-read.ts) and posts the facts of a chunk, as a cache segment (a buffer moved,
+ * not copied; depmod-segment.ts), before counting it done. A file it cannot read the fast way is listed: the main thread reads
  * that one through libkmod's whole-file reading.
  */
 import { workerData, type MessagePort } from 'node:worker_threads'
-import { encodeEntry } from './depmod-cache.js'
+import type { DepmodFacts, Stamp } from './depmod-read.js'
+import { encodeSegment } from './depmod-segment.js'
 import { CLAIMED, DONE, readOne, STOPPED, type ChunkMessage, type HelperData, type Jobs } from './depmod-pool.js'
 
 const { shared, port, chunk } = workerData as HelperData & { port: MessagePort }
@@ -18,15 +19,17 @@ function work(jobs: Jobs): void {
     for (;;) {
       const c = Atomics.add(shared, CLAIMED, 1)
       if (c >= chunks) break
-      const entries: string[] = []
+      const entries: Array<[string, Stamp, DepmodFacts]> = []
       const slow: number[] = []
       for (let i = c * chunk; i < Math.min(hosts.length, (c + 1) * chunk); i++) {
         const facts = readOne(jobs, i)
-        if (facts) entries.push(encodeEntry(jobs.keys[i]!, { size: jobs.sizes[i]!, mtimeMs: jobs.mtimes[i]! }, facts))
+        if (facts) entries.push([jobs.keys[i]!, { size: jobs.sizes[i]!, mtimeMs: jobs.mtimes[i]! }, facts])
         else slow.push(i)
       }
+      // its own memory: moved to the main thread, not copied
+      const seg = encodeSegment(entries).buffer as ArrayBuffer
       // posted before counted: once the main thread sees the count, the message is in its port
-      port.postMessage({ c, text: entries.join('\0'), slow } satisfies ChunkMessage)
+      port.postMessage({ c, seg, slow } satisfies ChunkMessage, [seg])
       Atomics.add(shared, DONE, 1)
       Atomics.notify(shared, DONE)
     }
