@@ -301,9 +301,9 @@ export class SparseMemory implements GuestMemory {
   protect(addr: bigint, len: number, prot: GuestProt): void {
     const bits = PROT_BITS[prot]
     if (bits === undefined) throw new Error(`protect: protection '${prot}' is not one of r, rw, rx, rwx`)
-    this.eachPage(addr, len, (key, a) => {
+    this.eachPage(addr, len, (key) => {
       const p = this.pages.get(key)
-      if (!p) throw new GuestFault({ address: a, access: 'read', reason: 'not-present' })
+      if (!p) throw new GuestFault({ address: BigInt(key) << 12n, access: 'read', reason: 'not-present' })
       if (p.shared !== 0) {
         p.shared = bits
         p.prot = bits & ~PROT_W
@@ -378,12 +378,15 @@ export class SparseMemory implements GuestMemory {
     return Number((BigInt.asUintN(64, addr + BigInt(len) - 1n) >> 12n) - (BigInt.asUintN(64, addr) >> 12n) + 1n)
   }
 
-  private eachPage(addr: bigint, len: number, fn: (key: number, addr: bigint) => void): void {
+  private eachPage(addr: bigint, len: number, fn: (key: number) => void): void {
     if (len <= 0) return
     const start = BigInt.asUintN(64, addr) >> 12n
     const end = BigInt.asUintN(64, addr + BigInt(len) - 1n) >> 12n
     if (end < start) throw new Error(`memory range 0x${BigInt.asUintN(64, addr).toString(16)}+${len} wraps around the address space`)
-    for (let pn = start; pn <= end; pn++) fn(Number(pn), pn << 12n)
+    // page numbers are below 2^52: exact in a double, so the walk needs no bigint per page
+    const first = Number(start)
+    const last = Number(end)
+    for (let key = first; key <= last; key++) fn(key)
   }
 }
 

@@ -33,15 +33,24 @@ const ROOT_KOBJECTS: Record<string, string> = {
 }
 
 export class DeviceRegistry implements RegistryView {
-  /** Misc devices, newest first (list_add in misc_register). */
-  readonly misc: Array<{ addr: bigint; minor: number; name: string }> = []
-  /** Filesystems in registration order (register_filesystem appends). */
-  readonly filesystems: Array<{ addr: bigint; name: string; nodev: boolean }> = []
+  /** Misc devices, newest first (list_add in misc_register); the kernel's boot ones are copied in when first used. */
+  get misc(): Array<{ addr: bigint; minor: number; name: string }> {
+    return (this.miscList ??= (this.boot?.misc ?? []).map(([minor, name]) => ({ addr: 0n, minor, name })))
+  }
+  private miscList: Array<{ addr: bigint; minor: number; name: string }> | undefined
+  /** Filesystems in registration order (register_filesystem appends); the kernel's boot ones come first, copied in when first used. */
+  get filesystems(): Array<{ addr: bigint; name: string; nodev: boolean }> {
+    return (this.fsList ??= (this.boot?.filesystems ?? []).map(([nodev, name]) => ({ addr: 0n, name, nodev })))
+  }
+  private fsList: Array<{ addr: bigint; name: string; nodev: boolean }> | undefined
   /** sysfs directories modules made: kobject address -> path. */
   private readonly kobjects = new Map<bigint, string>()
   private readonly dirs = new Set<string>()
-  /** Char device regions, in registration order: major, first minor, count, name. */
-  readonly chrdevs: Array<{ major: number; minor: number; count: number; name: string }> = []
+  /** Char device regions, in registration order: major, first minor, count, name (the boot ones copied in when first used). */
+  get chrdevs(): Array<{ major: number; minor: number; count: number; name: string }> {
+    return (this.chrdevList ??= (this.boot?.chrdev ?? []).map(([major, name]) => ({ major, minor: 0, count: 1 << MINORBITS, name })))
+  }
+  private chrdevList: Array<{ major: number; minor: number; count: number; name: string }> | undefined
   /** Classes modules made: struct class address -> name; their devices by address. */
   private readonly classes = new Map<bigint, string>()
   private readonly devices = new Map<bigint, { cls: bigint; devt: number; name: string }>()
@@ -55,11 +64,7 @@ export class DeviceRegistry implements RegistryView {
     private readonly ctx: KapiContext,
     private readonly boot?: BootRegistries,
     private readonly blockMajors: () => Map<number, string> = () => new Map(),
-  ) {
-    for (const [major, name] of boot?.chrdev ?? []) this.chrdevs.push({ major, minor: 0, count: 1 << MINORBITS, name })
-    for (const [minor, name] of boot?.misc ?? []) this.misc.push({ addr: 0n, minor, name })
-    for (const [nodev, name] of boot?.filesystems ?? []) this.filesystems.push({ addr: 0n, name, nodev })
-  }
+  ) {}
 
   private partial(path: string): void {
     if (!this.boot)

@@ -71,7 +71,7 @@ export interface KernelApi {
   readonly functions: Record<string, KernelFunction>
   /** Whether kapi implements the kernel function `name`. */
   has(name: string): boolean
-  /** Exported kernel variables to place in guest memory. */
+  /** Exported kernel variables to place in guest memory (made on first use). */
   readonly data: DataSymbol[]
   /** The implementation of `name`, or the unmodelled stand-in: returns 0 and notes the name. */
   lookup(name: string): KernelFunction
@@ -175,13 +175,16 @@ export function createKernelApi(o: KernelApiOptions): KernelApi {
     return undefined
   }
   let merged: Record<string, KernelFunction> | undefined
+  let data: DataSymbol[] | undefined
   return {
     context,
     get functions() {
       return (merged ??= Object.assign({}, ...all()))
     },
     has: (name) => find(name) !== undefined,
-    data: [...dataSymbols(context, caches), ...devices.data()],
+    get data() {
+      return (data ??= [...dataSymbols(context, caches), ...devices.data()])
+    },
     views: {
       read: (path) => registries.map((r) => r.read(path)).find((t) => t !== undefined),
       list: (path) => registries.map((r) => r.list(path)).find((t) => t !== undefined),

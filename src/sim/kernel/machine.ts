@@ -67,7 +67,7 @@ export class Machine {
   /** The loader's own exports (module references, symbol_get), bound when a module first names one. */
   private readonly loader: Record<string, KernelFunction>
   /** Kernel variables kapi defines, placed in guest memory when a module first names one (most modules name none). */
-  private readonly data: Map<string, KernelApi['data'][number]>
+  private dataByName: Map<string, KernelApi['data'][number]> | undefined
 
   constructor(private readonly k: KernelState) {
     this.cpu = new Cpu({ memory: this.memory, stackBase: STACK_BASE, exitAddress: EXIT_ADDRESS })
@@ -96,7 +96,6 @@ export class Machine {
       boot: bootRegistriesOf(k.profile.release),
     })
     this.loader = this.loaderFunctions()
-    this.data = new Map(this.api.data.map((d) => [d.name, d]))
   }
 
   /** Places kapi's variable `d` in its own zeroed slot, writes its value and keeps it in step with the clock. */
@@ -113,7 +112,9 @@ export class Machine {
     if (known !== undefined) return known
     const fixed = this.percpu.get(name)
     if (fixed !== undefined) return fixed
-    const variable = this.data.get(name)
+    // kapi's variables are the same names on every kernel: only one a module names makes this kernel's list
+    variableNames ??= new Set(this.api.data.map((d) => d.name))
+    const variable = variableNames.has(name) ? (this.dataByName ??= new Map(this.api.data.map((d) => [d.name, d]))).get(name) : undefined
     if (variable) return this.bindData(variable)
     if (Object.hasOwn(this.loader, name)) return this.bind(name, this.loader[name]!)
     if (PERCPU_SYMBOLS.has(name)) {
@@ -266,6 +267,9 @@ export class Machine {
     }
   }
 }
+
+/** The names of kapi's kernel variables, from the first kernel that looked one up. */
+let variableNames: Set<string> | undefined
 
 /** The machine of a kernel, made when the first module runs its own code. */
 export function machineOf(k: KernelState): Machine {
