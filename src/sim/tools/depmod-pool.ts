@@ -2,10 +2,12 @@
  * depmod reads thousands of module files: this thread and one helper thread (depmod-worker.ts) share them,
  * in chunks claimed from a shared counter, so both cores work. depmod is synchronous, so the wait for the
  * helper's last chunks is Atomics.wait and its results are taken with receiveMessageOnPort. Where the
- * helper cannot run (a small tree, no built worker file as under vitest, a failed start), this thread
- * reads every chunk itself; a chunk the helper claimed but never posted is read here too.
+ * helper cannot run or would not pay (a small tree, no built worker file as under vitest, no core to spare,
+ * a failed start), this thread reads every chunk itself; a chunk the helper claimed but never posted is
+ * read here too.
  */
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { readFactsFast, type DepmodFacts } from './depmod-read.js'
@@ -50,7 +52,8 @@ export const MIN_FILES = 400
 /** The longest wait for the helper without progress before this thread reads the rest itself. */
 const STALL_MS = 10_000
 
-let defaultWorker = new URL('./depmod-worker.js', import.meta.url)
+const builtWorker = new URL('./depmod-worker.js', import.meta.url)
+let defaultWorker = builtWorker
 
 /**
  * Point the helper thread at other code (tests: a transpiled copy, as vitest runs TypeScript a worker cannot
@@ -63,6 +66,17 @@ export function setHelperUrl(url: URL): URL {
   return old
 }
 
+/**
+ * True when a core looks free (the load average of the last minute below the cores less one half): a helper
+ * thread saves the main thread about a third of its reading, but costs more CPU in all (its own start, its
+ * own compiled code, the hand-over), so on a busy machine it makes depmod slower. A helper set by
+ * setHelperUrl (tests) is always used.
+ * @example if (coreToSpare()) pool = startFactsPool()
+ */
+export function coreToSpare(): boolean {
+  return defaultWorker !== builtWorker || os.loadavg()[0]! < os.availableParallelism() - 0.5
+}
+
 interface Helper {
   shared: Int32Array
   port: MessagePort
@@ -71,10 +85,11 @@ interface Helper {
 
 /**
  * A helper thread for a later {@link FactsPool.read}, started now so that it is ready by then (it waits for
- * its files); undefined where it cannot run (no built worker file, as under vitest).
+ * its files); undefined where it cannot run (no built worker file, as under vitest) or would not pay (no core to spare).
  * @example const pool = startFactsPool(); ...; const { facts } = pool ? pool.read(jobs) : readAllFacts(jobs)
  */
 export function startFactsPool(options: { worker?: URL; stallMs?: number } = {}): FactsPool | undefined {
+  if (!options.worker && !coreToSpare()) return undefined
   const helper = startHelper(options.worker ?? defaultWorker)
   return helper && new FactsPool(helper, options.stallMs ?? STALL_MS)
 }
@@ -117,7 +132,8 @@ export class FactsPool {
  * @example const { facts, segments } = readAllFacts({ hosts, keys, sizes, mtimes })
  */
 export function readAllFacts(jobs: Jobs, options: { worker?: URL; minFiles?: number; stallMs?: number } = {}): PoolResult {
-  const helper = jobs.hosts.length >= (options.minFiles ?? MIN_FILES) ? startHelper(options.worker ?? defaultWorker) : undefined
+  const wanted = jobs.hosts.length >= (options.minFiles ?? MIN_FILES) && (options.worker !== undefined || coreToSpare())
+  const helper = wanted ? startHelper(options.worker ?? defaultWorker) : undefined
   return new FactsPool(helper, options.stallMs ?? STALL_MS).read(jobs)
 }
 
