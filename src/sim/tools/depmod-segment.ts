@@ -48,20 +48,26 @@ export function encodeSegment(items: Iterable<[key: string, stamp: Stamp, facts:
     }
     return id
   }
+  // strings seldom repeated (paths, aliases, exports) go in as they are: only the needs are worth looking up
+  const own = (s: string): number => {
+    if (!(s as WellFormed).isWellFormed()) bad = true
+    table.push(s)
+    return table.length - 1
+  }
   const ints: number[] = []
   const stamps: number[] = []
-  const list = (items: string[]) => {
+  const list = (items: string[], id: (s: string) => number) => {
     ints.push(items.length)
-    for (const s of items) ints.push(ref(s))
+    for (const s of items) ints.push(id(s))
   }
   for (const [key, st, f] of items) {
     const start = ints.length
     bad = false
-    ints.push(ref(key), f.err)
-    list(f.aliases)
-    list(f.softdeps)
-    list(f.exports)
-    list(f.needs)
+    ints.push(own(key), f.err)
+    list(f.aliases, own)
+    list(f.softdeps, own)
+    list(f.exports, own)
+    list(f.needs, ref)
     ints.push(f.weak.length, ...f.weak)
     if (bad) ints.length = start
     else stamps.push(st.size, st.mtimeMs)
