@@ -3,11 +3,15 @@
  * not its name, say whether it is zstd or xz; anything else (gzip included) is read as it is.
  * Decoders: fzstd (pure JS) and @napi-rs/lzma (lzma-rust2), both synchronous as the tools are.
  */
-import { xz } from '@napi-rs/lzma'
+import { createRequire } from 'node:module'
 import { decompress as zstdDecompress } from 'fzstd'
 import { VfsError } from '../vfs.js'
 import type { ToolContext } from './context.js'
 import { errno } from './errors.js'
+
+/** @napi-rs/lzma's xz, loaded on the first xz file: loading the native addon costs every run ~17 ms otherwise. */
+let xz: typeof import('@napi-rs/lzma').xz | undefined
+const loadXz = (): typeof import('@napi-rs/lzma').xz => (xz ??= (createRequire(import.meta.url)('@napi-rs/lzma') as typeof import('@napi-rs/lzma')).xz)
 
 const MAGIC_ZSTD = [0x28, 0xb5, 0x2f, 0xfd]
 const MAGIC_XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
@@ -32,7 +36,7 @@ export function decompressModule(raw: Uint8Array): KmodFile {
   if (raw.length < MAGIC_XZ.length) return { direct: false, err: -errno.EINVAL }
   try {
     if (starts(raw, MAGIC_ZSTD)) return { bytes: zstdDecompress(raw), direct: false, err: 0 }
-    if (starts(raw, MAGIC_XZ)) return { bytes: new Uint8Array(xz.decompressSync(raw)), direct: false, err: 0 }
+    if (starts(raw, MAGIC_XZ)) return { bytes: new Uint8Array(loadXz().decompressSync(raw)), direct: false, err: 0 }
   } catch {
     // liblzma and libzstd failures both reach the tools as EINVAL
     return { direct: false, err: -errno.EINVAL }
