@@ -37,6 +37,74 @@ export function serializeProfile(p: KernelProfile): Uint8Array {
   return gzipSync(JSON.stringify(stored), { level: 9 })
 }
 
+/**
+ * The kernel's exports as a Map made on first use: ~25,000 entries, which a run that loads no module
+ * (depmod, modinfo, a script of file commands) never reads.
+ */
+class StoredSymbols extends Map<string, KernelSymbol> {
+  private stored: { symbols: StoredProfile['symbols']; modules: string[] } | undefined
+
+  constructor(symbols: StoredProfile['symbols'], modules: string[]) {
+    super()
+    this.stored = { symbols, modules }
+  }
+
+  private fill(): void {
+    const stored = this.stored
+    if (!stored) return
+    this.stored = undefined
+    for (const [name, crc, mi, gpl, namespace] of stored.symbols) {
+      const s: KernelSymbol = { name, crc, gpl: gpl === 1, module: stored.modules[mi]! }
+      if (namespace) s.namespace = namespace
+      super.set(name, s)
+    }
+  }
+
+  override get(key: string): KernelSymbol | undefined {
+    this.fill()
+    return super.get(key)
+  }
+  override has(key: string): boolean {
+    this.fill()
+    return super.has(key)
+  }
+  override set(key: string, value: KernelSymbol): this {
+    this.fill()
+    return super.set(key, value)
+  }
+  override delete(key: string): boolean {
+    this.fill()
+    return super.delete(key)
+  }
+  override clear(): void {
+    this.stored = undefined
+    super.clear()
+  }
+  override get size(): number {
+    this.fill()
+    return super.size
+  }
+  override forEach(fn: (value: KernelSymbol, key: string, map: Map<string, KernelSymbol>) => void, thisArg?: unknown): void {
+    this.fill()
+    super.forEach(fn, thisArg)
+  }
+  override entries(): MapIterator<[string, KernelSymbol]> {
+    this.fill()
+    return super.entries()
+  }
+  override keys(): MapIterator<string> {
+    this.fill()
+    return super.keys()
+  }
+  override values(): MapIterator<KernelSymbol> {
+    this.fill()
+    return super.values()
+  }
+  override [Symbol.iterator](): MapIterator<[string, KernelSymbol]> {
+    return this.entries()
+  }
+}
+
 /** Inverse of {@link serializeProfile}. @throws ProfileError for data that is not a stored profile. */
 export function deserializeProfile(bytes: Uint8Array, source = 'profile'): KernelProfile {
   let stored: StoredProfile
@@ -48,18 +116,14 @@ export function deserializeProfile(bytes: Uint8Array, source = 'profile'): Kerne
   if (stored?.format !== FORMAT || !Array.isArray(stored.symbols) || !Array.isArray(stored.modules)) {
     throw new ProfileError(`${source} has format ${String(stored?.format)}, expected ${FORMAT}; regenerate it with node scripts/make-profile.mjs`)
   }
-  const symbols = new Map<string, KernelSymbol>()
-  for (const [name, crc, mi, gpl, namespace] of stored.symbols) {
-    const module = stored.modules[mi]
-    if (module === undefined) {
+  for (const [name, , mi] of stored.symbols) {
+    if (stored.modules[mi] === undefined) {
       throw new ProfileError(
         `${source}: symbol ${name} names module #${mi}, past the ${stored.modules.length} stored module names; regenerate it with node scripts/make-profile.mjs`,
       )
     }
-    const s: KernelSymbol = { name, crc, gpl: gpl === 1, module }
-    if (namespace) s.namespace = namespace
-    symbols.set(name, s)
   }
+  const symbols = new StoredSymbols(stored.symbols, stored.modules)
   // A fact recorded after a profile was stored reads as off (preemptRt: only -rt kernels have it).
   const p: KernelProfile = { release: stored.release, vermagic: stored.vermagic, symbols, config: { preemptRt: false, ...stored.config } }
   if (stored.version !== undefined) p.version = stored.version

@@ -122,6 +122,13 @@ describe('the embedded profile', () => {
     expect(loadEmbeddedProfile()).toBe(p) // parsed once, shared
     const back = deserializeProfile(serializeProfile(p))
     expect(back.symbols.size).toBe(p.symbols.size)
+    // the symbol map is made on first use: every way of reading it sees every entry
+    const fresh = () => deserializeProfile(serializeProfile(p)).symbols
+    expect(fresh().get('_printk')).toEqual(p.symbols.get('_printk'))
+    expect(fresh().has('_printk')).toBe(true)
+    expect([...fresh()]).toEqual([...p.symbols])
+    expect([...fresh().keys()]).toEqual([...p.symbols.keys()])
+    expect(fresh() instanceof Map).toBe(true)
     expect(() => deserializeProfile(new Uint8Array([1, 2, 3]), 'junk.gz')).toThrow(/junk\.gz is not a gzip'd JSON kernel profile/)
     const stored = { format: 1, release: 'r', vermagic: 'v', config: p.config, modules: ['vmlinux'], symbols: [['f', 1, 3, 0]] }
     expect(() => deserializeProfile(gzipSync(JSON.stringify(stored)), 'odd.gz')).toThrow('odd.gz: symbol f names module #3, past the 1 stored module names')
