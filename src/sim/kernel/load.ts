@@ -234,12 +234,25 @@ function checkModuleLicenseAndVersions(k: KernelState, li: LoadInfo, mod: SimMod
   }
 }
 
+/** The symbol table entries simplify_symbols() acts on (common, undefined, or past the sections), kept with the parsed image. */
+const toSimplify = new WeakMap<ElfFile, { sections: number; list: number[] }>()
+function symbolsToSimplify(elf: ElfFile, sections: number): number[] {
+  const known = toSimplify.get(elf)
+  if (known && known.sections === sections) return known.list
+  const list: number[] = []
+  for (let i = 1; i < elf.symbolCount(); i++) {
+    const { shndx } = elf.symbolRaw(i)
+    if (shndx === SHN_COMMON || shndx === SHN_UNDEF || (shndx >= sections && shndx !== SHN_ABS && shndx !== SHN_LIVEPATCH)) list.push(i)
+  }
+  toSimplify.set(elf, { sections, list })
+  return list
+}
+
 /** simplify_symbols(): every undefined symbol resolved (or a weak one left at 0); 0 or the last error. */
 function simplifySymbols(k: KernelState, li: LoadInfo, mod: SimModule, vinfo: VersionInfo): number {
   const { elf, sections } = li
   let ret = 0
-  const n = elf.symbolCount()
-  for (let i = 1; i < n; i++) {
+  for (const i of symbolsToSimplify(elf, sections.length)) {
     const raw = elf.symbolRaw(i)
     if (raw.shndx === SHN_COMMON) {
       if (elf.symbolNameStartsWith(i, '__gnu_lto')) continue

@@ -23,11 +23,19 @@ function procModules(k: KernelState): string {
   return out
 }
 
+/** `path` (normalized) under /sys/module/<name>: the name and the parts below it. */
+function underSysModule(path: string): { name: string; rest: string[] } | undefined {
+  if (!path.startsWith('/sys/module/')) return undefined
+  const parts = path.slice('/sys/module/'.length).split('/')
+  const name = parts[0]!
+  return name === '' ? undefined : { name, rest: parts.slice(1) }
+}
+
 function sysModule(k: KernelState, path: string): { mod: SimModule; rest: string[] } | undefined {
-  const parts = path.split('/').filter(Boolean)
-  if (parts[0] !== 'sys' || parts[1] !== 'module' || parts.length < 3) return undefined
-  const mod = findModule(k, parts[2]!, false)
-  return mod && mod.state !== 'gone' ? { mod, rest: parts.slice(3) } : undefined
+  const at = underSysModule(path)
+  if (!at) return undefined
+  const mod = findModule(k, at.name, false)
+  return mod && mod.state !== 'gone' ? { mod, rest: at.rest } : undefined
 }
 
 function visibleParams(m: SimModule) {
@@ -40,10 +48,10 @@ function initstate(m: SimModule): string {
 
 /** A built-in module's /sys/module directory (none when a module of that name is loaded: it cannot be). */
 function sysBuiltin(k: KernelState, path: string): { mod: BuiltinModule; rest: string[] } | undefined {
-  const parts = path.split('/').filter(Boolean)
-  if (parts[0] !== 'sys' || parts[1] !== 'module' || parts.length < 3) return undefined
-  const mod = bootOf(k).builtins.get(parts[2]!)
-  return mod ? { mod, rest: parts.slice(3) } : undefined
+  const at = underSysModule(path)
+  if (!at) return undefined
+  const mod = bootOf(k).builtins.get(at.name)
+  return mod ? { mod, rest: at.rest } : undefined
 }
 
 function readBuiltin(k: KernelState, p: string): string | undefined {
