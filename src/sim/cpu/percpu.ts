@@ -41,12 +41,30 @@ export interface PerCpuOptions {
 export function setupPerCpu(cpu: Cpu, opts: PerCpuOptions): Map<string, bigint> {
   const size = opts.size ?? 4 * PAGE_SIZE
   const m = cpu.memory
-  m.map(opts.base, size, 'rw')
+  // The first page holds the variables, the same bytes on every kernel: mapped from one shared copy (each
+  // kernel's own copy is made when its code first writes there); the rest of the area reads as zeros.
+  m.mapBytes(opts.base, firstPage(opts), 'rw')
+  if (size > PAGE_SIZE) m.map(opts.base + BigInt(PAGE_SIZE), size - PAGE_SIZE, 'rw')
   cpu.gsBase = opts.base
-  m.writeU64(opts.base + 0x28n, opts.canary)
-  m.writeU32(opts.base + BigInt(PERCPU_OFFSETS.cpu_number), 0)
-  m.writeU64(opts.base + BigInt(PERCPU_OFFSETS.this_cpu_off), opts.base)
-  m.writeU32(opts.base + BigInt(PERCPU_OFFSETS.__preempt_count), PREEMPT_ENABLED)
-  m.writeU64(opts.base + BigInt(PERCPU_OFFSETS.current_task), opts.current)
-  return new Map(Object.entries(PERCPU_OFFSETS).map(([k, v]) => [k, BigInt(v)]))
+  return new Map(OFFSETS)
+}
+
+const OFFSETS: Array<[string, bigint]> = Object.entries(PERCPU_OFFSETS).map(([k, v]) => [k, BigInt(v)])
+
+/** The per-CPU area's first page for these options (kept: the simulator's kernels all use the same ones). */
+const firstPages = new Map<string, Uint8Array>()
+function firstPage(opts: PerCpuOptions): Uint8Array {
+  const key = `${opts.base}:${opts.current}:${opts.canary}`
+  let page = firstPages.get(key)
+  if (!page) {
+    page = new Uint8Array(PAGE_SIZE)
+    const v = new DataView(page.buffer)
+    v.setBigUint64(0x28, BigInt.asUintN(64, opts.canary), true)
+    v.setUint32(PERCPU_OFFSETS.cpu_number, 0, true)
+    v.setBigUint64(PERCPU_OFFSETS.this_cpu_off, BigInt.asUintN(64, opts.base), true)
+    v.setUint32(PERCPU_OFFSETS.__preempt_count, PREEMPT_ENABLED, true)
+    v.setBigUint64(PERCPU_OFFSETS.current_task, BigInt.asUintN(64, opts.current), true)
+    firstPages.set(key, page)
+  }
+  return page
 }
