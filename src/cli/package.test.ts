@@ -33,14 +33,16 @@ test('hello_feature holds hello_api', async () => {
 
 // Packed once for every test below: the package as users get it, installed in new projects.
 let packed: { dir: DirectoryResult; tarball: string; vitest: string; files: string[] }
+// kept apart from `packed`: a failed npm pack must not leave the directory behind
+let packDir: DirectoryResult | undefined
 beforeAll(async () => {
-  const dir = await tmpDir({ unsafeCleanup: true, prefix: 'kmodspec-package-test-' })
+  const dir = (packDir = await tmpDir({ unsafeCleanup: true, prefix: 'kmodspec-package-test-' }))
   const r = await execa('npm', ['pack', '--json', '--pack-destination', dir.path], { cwd: root })
   const [{ filename, files }] = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as [{ filename: string; files: Array<{ path: string }> }]
   const vitest = JSON.parse(await readFile(path.join(root, 'node_modules', 'vitest', 'package.json'), 'utf8')).version as string
   packed = { dir, tarball: path.join(dir.path, filename), vitest, files: files.map((f) => f.path) }
 }, 300_000)
-afterAll(() => packed?.dir.cleanup())
+afterAll(() => packDir?.cleanup())
 
 /** A new project with these packages installed. */
 async function project(name: string, packages: string[]): Promise<string> {
