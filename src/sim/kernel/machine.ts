@@ -377,6 +377,8 @@ export function mapModule(k: KernelState, mod: SimModule, elf: ElfFile, sections
       return -r.errno
     }
   }
+  // a few places per layout: a spec loads a module where the same steps on a fresh kernel put it
+  if (byPlace.size >= PLACES_KEPT) byPlace.delete(byPlace.keys().next().value!)
   byPlace.set(place, {
     imports,
     core: layout.coreSize > 0 ? m.memory.read(mod.address, pageUp(span.core)) : undefined,
@@ -398,6 +400,7 @@ interface MappedImage {
 }
 
 /** By layout (itself kept per image content, profile and flags: image-facts.ts), then by core and init address. */
+const PLACES_KEPT = 4
 const mappedByLayout = new WeakMap<ModuleLayout, Map<string, MappedImage>>()
 
 /** The symbol table entries simplify_symbols() resolves (SHN_UNDEF), kept with the parsed image. */
