@@ -13,6 +13,7 @@ import * as fs from 'node:fs'
 import { posix } from 'node:path'
 import type { SimKernel } from './kernel/types.js'
 import { errno } from './kernel/types.js'
+import { neverChanges } from './kernel/image-facts.js'
 
 export const { ENOENT, EIO, EACCES, EEXIST, ENOTDIR, EISDIR, EINVAL, ENOTEMPTY } = errno
 
@@ -360,6 +361,8 @@ function hostRead(path: string, abs: string, st: fs.Stats | undefined): Uint8Arr
   }
   if (data.length <= HOST_READ_FILE_LIMIT && data.length === st.size && Date.now() - st.ctimeMs > RACY_MS) {
     hostReads.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, data })
+    // kept and handed out as it is: the loader may find what it worked out from these bytes by identity
+    neverChanges(data)
     hostReadBytes += data.length
     for (const [p, c] of hostReads) {
       if (hostReadBytes <= HOST_READ_LIMIT) break

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { expect, test } from 'vitest'
 import { loadEmbeddedProfile } from '../../profile/index.js'
 import { createSimKernel } from './index.js'
+import { imageFacts, neverChanges } from './image-facts.js'
 
 const profile = loadEmbeddedProfile()
 const api = readFileSync('fixtures/hello/hello_api.ko')
@@ -78,4 +79,20 @@ test('a module relocated again only where its place and imports are the same: mo
   expect(moved.log).toEqual(plain.log)
   expect(run(false)).toEqual(plain)
   expect(run(true)).toEqual(moved)
+})
+
+test('bytes promised never to change are found by identity; others by their content', () => {
+  const a = Uint8Array.from(api)
+  const b = Uint8Array.from(api)
+  // two buffers with the same bytes share their facts
+  expect(imageFacts(b)).toBe(imageFacts(a))
+  neverChanges(a)
+  const facts = imageFacts(a)
+  expect(imageFacts(a)).toBe(facts)
+  // a promised buffer is not compared again (so it must never change: here it is changed to show that)
+  a[0] = 0
+  expect(imageFacts(a)).toBe(facts)
+  // an unpromised one is
+  b[0] = 0
+  expect(imageFacts(b)).not.toBe(facts)
 })

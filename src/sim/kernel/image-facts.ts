@@ -37,6 +37,28 @@ const RECENT_BYTES = 32 * 1024 * 1024
  * @example const facts = imageFacts(image); facts.parsed.get(image.length)?.elf
  */
 export function imageFacts(image: Uint8Array): ImageFacts {
+  // bytes promised never to change (the file system's kept copy of a .ko) are found by identity
+  const known = unchanging.get(image)
+  if (known) return known
+  const facts = factsByContent(image)
+  if (unchanging.has(image)) unchanging.set(image, facts)
+  return facts
+}
+
+/** Bytes their owner promised never to change, and the facts found for them (undefined until the first load). */
+const unchanging = new WeakMap<Uint8Array, ImageFacts | undefined>()
+
+/**
+ * Promise that `bytes` will never change: a load of them then finds their facts without comparing them
+ * (a module with its debug information is 100 KB to a few MB). The simulator's file system makes this
+ * promise for the host files it keeps.
+ * @example neverChanges(data); kernel.finitModule(data, '', 0)
+ */
+export function neverChanges(bytes: Uint8Array): void {
+  if (!unchanging.has(bytes)) unchanging.set(bytes, undefined)
+}
+
+function factsByContent(image: Uint8Array): ImageFacts {
   const key = Buffer.from(image.buffer, image.byteOffset, image.byteLength)
   for (let i = 0; i < recent.length; i++) {
     const e = recent[i]!
