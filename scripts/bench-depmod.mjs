@@ -8,20 +8,10 @@ import { performance } from 'node:perf_hooks'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
 
+const { DEPMOD_OUTPUTS } = await import('../dist/sim/tools/depmod.js')
+
 const R = '6.1.0-56-amd64'
 const HOST = `/lib/modules/${R}`
-const OUTPUTS = [
-  'modules.alias',
-  'modules.alias.bin',
-  'modules.builtin.alias.bin',
-  'modules.builtin.bin',
-  'modules.dep',
-  'modules.dep.bin',
-  'modules.devname',
-  'modules.softdep',
-  'modules.symbols',
-  'modules.symbols.bin',
-]
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
@@ -53,9 +43,9 @@ export async function depmodFigures(runs = 3) {
     const trivial = join(root.path, 'echo.sh')
     writeFileSync(trivial, 'echo\n')
     const clear = () => {
-      for (const f of OUTPUTS) rmSync(join(dir, f), { force: true })
+      for (const f of DEPMOD_OUTPUTS) rmSync(join(dir, f), { force: true })
     }
-    const snapshot = () => OUTPUTS.map((f) => readFileSync(join(dir, f)))
+    const snapshot = () => DEPMOD_OUTPUTS.map((f) => readFileSync(join(dir, f)))
 
     const kmod = []
     const floor = []

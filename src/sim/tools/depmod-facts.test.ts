@@ -10,36 +10,14 @@ import { KmodAbort } from '../../elf/kmod.js'
 import { caseRandom, mutate } from '../fuzz/mutate.js'
 import type { SimKernel } from '../kernel/types.js'
 import { Vfs } from '../vfs.js'
+import { treeModules } from '../cpu/testkit.js'
 import type { ToolContext } from './context.js'
-import { depmod } from './depmod.js'
+import { depmod, DEPMOD_OUTPUTS } from './depmod.js'
 import { factsCacheDir } from './depmod-cache.js'
 import { factsFromBytes, readFactsFast } from './depmod-facts.js'
 
 const R = '6.1.0-56-amd64'
-const OUTPUTS = [
-  'modules.alias',
-  'modules.alias.bin',
-  'modules.builtin.alias.bin',
-  'modules.builtin.bin',
-  'modules.dep',
-  'modules.dep.bin',
-  'modules.devname',
-  'modules.softdep',
-  'modules.symbols',
-  'modules.symbols.bin',
-]
-const TREE = `/lib/modules/${R}/kernel`
 const noKernel = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
-
-function modules(dir: string): string[] {
-  const out: string[] = []
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...modules(p))
-    else if (e.name.endsWith('.ko')) out.push(p)
-  }
-  return out
-}
 
 function fast(path: string, wholeUpTo?: number) {
   const fd = openSync(path, 'r')
@@ -52,8 +30,7 @@ function fast(path: string, wholeUpTo?: number) {
 
 describe('positioned reads give what libkmod reads from the whole file', () => {
   test('every module of the installed 6.1 tree', () => {
-    expect(existsSync(TREE), `${TREE} is missing: install linux-image-${R} (npm run vm:setup)`).toBe(true)
-    const all = modules(TREE)
+    const all = treeModules()
     expect(all.length).toBeGreaterThan(4000)
     let slow = 0
     for (const p of all) {
@@ -157,9 +134,9 @@ describe('the facts cache', () => {
     utimesSync(join(d, 'modules.order'), 1_700_000_200, 1_700_000_200)
     const third = run()
     expect(third.dep).not.toBe(first.dep)
-    const sim = OUTPUTS.map((f) => readFileSync(join(d, f)))
+    const sim = DEPMOD_OUTPUTS.map((f) => readFileSync(join(d, f)))
     await execa('/sbin/depmod', ['-b', tree.path, R])
-    OUTPUTS.forEach((f, i) => expect(readFileSync(join(d, f)).equals(sim[i]!), f).toBe(true))
+    DEPMOD_OUTPUTS.forEach((f, i) => expect(readFileSync(join(d, f)).equals(sim[i]!), f).toBe(true))
   })
 
   test('a replayed output written in place since (the kept files are links to the outputs) is not replayed again', () => {

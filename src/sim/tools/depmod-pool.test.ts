@@ -1,7 +1,7 @@
 // depmod's two-thread reading: the helper thread's facts (handed over as cache entries) must be what this
 // thread reads itself, and a helper that dies must cost nothing but time. Vitest runs TypeScript sources,
 // which a worker thread cannot load: the helper and what it imports are transpiled to a temporary folder.
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, cpSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { execa } from 'execa'
@@ -11,24 +11,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { FactsCache } from './depmod-cache.js'
 import { readAllFacts, setHelperUrl } from './depmod-pool.js'
 import { readFactsFast } from './depmod-read.js'
-import { depmod } from './depmod.js'
+import { depmod, DEPMOD_OUTPUTS } from './depmod.js'
 import type { ToolContext } from './context.js'
 import { Vfs } from '../vfs.js'
+import { treeModules } from '../cpu/testkit.js'
 import type { SimKernel } from '../kernel/types.js'
 
-const TREE = '/lib/modules/6.1.0-56-amd64/kernel'
 /** The helper's import graph, relative to src/. */
 const HELPER_FILES = ['sim/tools/depmod-worker.ts', 'sim/tools/depmod-pool.ts', 'sim/tools/depmod-read.ts', 'sim/tools/depmod-segment.ts', 'elf/rawtext.ts']
-
-function modules(dir: string): string[] {
-  const out: string[] = []
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...modules(p))
-    else if (e.name.endsWith('.ko')) out.push(p)
-  }
-  return out
-}
 
 function serial(path: string) {
   const fd = openSync(path, 'r')
@@ -61,8 +51,7 @@ afterAll(async () => {
 
 describe('reading on two threads', () => {
   test('every module of the installed 6.1 tree: the helper posts what this thread would read', async () => {
-    expect(existsSync(TREE), `${TREE} is missing: install linux-image-6.1.0-56-amd64 (npm run vm:setup)`).toBe(true)
-    const hosts = modules(TREE)
+    const hosts = treeModules()
     const stats = hosts.map((p) => statSync(p))
     const keys = hosts.map((p) => `/key${p}`)
     const sizes = stats.map((s) => s.size)
@@ -85,7 +74,7 @@ describe('reading on two threads', () => {
   }, 120_000)
 
   test('a helper that claims a chunk and stops, or hangs: this thread reads that chunk too', () => {
-    const hosts = modules(TREE).slice(0, 500)
+    const hosts = treeModules().slice(0, 500)
     const sizes = hosts.map((p) => statSync(p).size)
     const data = { hosts, keys: hosts, sizes, mtimes: sizes.map(() => 0) }
     const helpers = {
@@ -107,7 +96,7 @@ describe('reading on two threads', () => {
   })
 
   test('no built helper (as under vitest) or a small tree: this thread reads everything', () => {
-    const hosts = modules(TREE).slice(0, 100)
+    const hosts = treeModules().slice(0, 100)
     const sizes = hosts.map((p) => statSync(p).size)
     const data = { hosts, keys: hosts, sizes, mtimes: sizes.map(() => 0) }
     for (const run of [readAllFacts(data), readAllFacts(data, { worker, minFiles: 1000 })]) {
@@ -119,18 +108,6 @@ describe('reading on two threads', () => {
 
 describe('depmod with its helper thread (the built package has one; vitest gets a transpiled copy)', () => {
   const R = '6.1.0-56-amd64'
-  const OUTPUTS = [
-    'modules.alias',
-    'modules.alias.bin',
-    'modules.builtin.alias.bin',
-    'modules.builtin.bin',
-    'modules.dep',
-    'modules.dep.bin',
-    'modules.devname',
-    'modules.softdep',
-    'modules.symbols',
-    'modules.symbols.bin',
-  ]
   const noKernel = { release: R, readFile: () => undefined, listDir: () => undefined } as unknown as SimKernel
 
   test("the installed 6.1 tree: a first run (files stamped as they are read), a repeated and a touched run give kmod 30 depmod -b's files", async () => {
@@ -145,21 +122,21 @@ describe('depmod with its helper thread (the built package has one; vitest gets 
       symlinkSync(`/lib/modules/${R}/kernel`, join(d, 'kernel'))
       for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) cpSync(`/lib/modules/${R}/${f}`, join(d, f))
       await execa('/sbin/depmod', ['-b', root.path, R])
-      const want = OUTPUTS.map((f) => readFileSync(join(d, f)))
+      const want = DEPMOD_OUTPUTS.map((f) => readFileSync(join(d, f)))
       const run = (label: string) => {
-        for (const f of OUTPUTS) rmSync(join(d, f))
+        for (const f of DEPMOD_OUTPUTS) rmSync(join(d, f))
         let err = ''
         const vfs = new Vfs({ release: R, kernel: noKernel, sysroot: root.path })
         const ctx = { kernel: noKernel, vfs, release: R, cwd: '/', out: () => {}, err: (t: string) => void (err += t) } as unknown as ToolContext
         expect(depmod(ctx, ['depmod', '-a']), label).toBe(0)
         expect(err, label).toBe('')
-        OUTPUTS.forEach((f, i) => expect(readFileSync(join(d, f)).equals(want[i]!), `${label}: ${f}`).toBe(true))
+        DEPMOD_OUTPUTS.forEach((f, i) => expect(readFileSync(join(d, f)).equals(want[i]!), `${label}: ${f}`).toBe(true))
       }
       run('first')
-      const kept = OUTPUTS.map((f) => statSync(join(d, f)).ino)
+      const kept = DEPMOD_OUTPUTS.map((f) => statSync(join(d, f)).ino)
       run('repeated')
       // replayed: each output is a link to the file the first run kept (its own output), not a file written again
-      OUTPUTS.forEach((f, i) => expect(statSync(join(d, f)).ino, f).toBe(kept[i]))
+      DEPMOD_OUTPUTS.forEach((f, i) => expect(statSync(join(d, f)).ino, f).toBe(kept[i]))
       writeFileSync(join(d, 'modules.order'), readFileSync(join(d, 'modules.order')))
       run('modules.order rewritten')
     } finally {

@@ -595,6 +595,20 @@ function render(mods: Mod[], owners: Map<string, Mod>, dir: string, ctx: ToolCon
   return files
 }
 
+/** The files `depmod -a` writes into the release's directory, as `ls` sorts them. */
+export const DEPMOD_OUTPUTS: readonly string[] = [
+  'modules.alias',
+  'modules.alias.bin',
+  'modules.builtin.alias.bin',
+  'modules.builtin.bin',
+  'modules.dep',
+  'modules.dep.bin',
+  'modules.devname',
+  'modules.softdep',
+  'modules.symbols',
+  'modules.symbols.bin',
+]
+
 function devnameLine(name: string, aliases: string[]): string {
   let devname: string | undefined
   let type = ''
