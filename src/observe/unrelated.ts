@@ -1,4 +1,4 @@
-import type { KernelLogRecord } from '../contract/backend.js'
+import type { ExecResult, KernelLogRecord } from '../contract/backend.js'
 
 /**
  * Kernel log records that the kernel writes on its own schedule (timers, workqueues, watchdogs),
@@ -45,4 +45,18 @@ export function splitUnrelated(records: readonly KernelLogRecord[]): { caused: K
   const unrelated: KernelLogRecord[] = []
   for (const r of records) (isUnrelatedText(r.text) ? unrelated : caused).push(r)
   return { caused, unrelated }
+}
+
+/**
+ * A real kernel's command result: what the command printed, its exit code, and the records it read from the log
+ * after it, split into the ones it caused (`dmesg`) and the ones the kernel logged on its own (`unrelated`).
+ * @example execResult(['lsmod'], { exitCode: 0, stdout, stderr: '' }, records)
+ */
+export function execResult(
+  argv: readonly string[],
+  out: { exitCode: number; stdout: string; stderr: string },
+  records: readonly KernelLogRecord[],
+): ExecResult {
+  const { caused: dmesg, unrelated } = splitUnrelated(records)
+  return { argv: [...argv], exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr, dmesg, ...(unrelated.length > 0 ? { unrelated } : {}) }
 }

@@ -8,7 +8,7 @@ import { type Backend, BackendError, type ExecOptions, type ExecResult, type Ker
 import { cacheDir, sha256 } from './cache.js'
 import { buildInitramfs } from './initramfs.js'
 import { chooseKernel, uncompressedKernel } from './kernel.js'
-import { splitUnrelated } from '../../observe/unrelated.js'
+import { execResult } from '../../observe/unrelated.js'
 import { kernelFailureError } from '../../observe/kernel-failure.js'
 import { parseKmsgRecord } from '../../observe/kmsg.js'
 import { parseCommand, scriptCommand } from '../../contract/script.js'
@@ -171,15 +171,7 @@ class QemuBackendImpl implements QemuBackend {
     const r = await vm.exec({ path: program, argv: command, cwd, redirect, file }, timeoutMs)
     await this.tree?.after(command, cwd, r.status, redirect ? { redirect, file } : undefined)
     const records = r.kmsg.map(parseKmsgRecord).filter((x): x is KernelLogRecord => x !== undefined)
-    const { caused: dmesg, unrelated } = splitUnrelated(records)
-    const result: ExecResult = {
-      argv: [...argv],
-      exitCode: r.status,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      dmesg,
-      ...(unrelated.length > 0 ? { unrelated } : {}),
-    }
+    const result = execResult(argv, { exitCode: r.status, stdout: r.stdout, stderr: r.stderr }, records)
     const failure = kernelFailureError(records, result, { remedy: 'reset() brings a fresh kernel' })
     if (failure) throw failure
     return result

@@ -2,7 +2,7 @@ import path from 'node:path'
 import process from 'node:process'
 import { parseCommand, type ParsedCommand, scriptCommand } from '../../contract/script.js'
 import { kernelFailureError } from '../../observe/kernel-failure.js'
-import { splitUnrelated } from '../../observe/unrelated.js'
+import { execResult } from '../../observe/unrelated.js'
 import { type Backend, BackendError, type ExecOptions, type ExecResult, type KernelLogRecord, UsageError } from '../types.js'
 import { parseKmsgStream } from '../../observe/kmsg.js'
 import { kmsgReadEndedCleanly, kmsgReader } from './kmsg.js'
@@ -71,16 +71,8 @@ export class RemoteBackend implements Backend {
     const lastSeq = before.at(-1)?.seq ?? -1
     const r = parsed.redirect ? await this.echoInto(parsed, cwd, timeoutMs) : await this.config.runner.run(parsed.command, { cwd, timeoutMs })
     const records = (await this.readLog()).filter((rec) => rec.seq > lastSeq)
-    const { caused: dmesg, unrelated } = splitUnrelated(records)
     if (modulesBefore) this.track(modulesBefore, await this.loadedModules())
-    const result: ExecResult = {
-      argv: [...argv],
-      exitCode: r.exitCode,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      dmesg,
-      ...(unrelated.length > 0 ? { unrelated } : {}),
-    }
+    const result = execResult(argv, r, records)
     const failure = kernelFailureError(records, result, { on: this.where, remedy: `the ${this.name} backend cannot bring a fresh kernel: reboot the target` })
     if (failure) throw failure
     return result
