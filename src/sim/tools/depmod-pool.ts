@@ -67,14 +67,15 @@ export function setHelperUrl(url: URL): URL {
 }
 
 /**
- * True when a core looks free (the load average of the last minute below the cores less one half): a helper
- * thread saves the main thread about a third of its reading, but costs more CPU in all (its own start, its
- * own compiled code, the hand-over), so on a busy machine it makes depmod slower. A helper set by
+ * True when two cores look free beside this thread's (the load average of the last minute below the cores
+ * less two and a half): one for the helper, one for V8's own threads (its optimizing compiler and its GC),
+ * which depmod's cold code keeps busy. On a 2-core machine the helper took that core from them and made the
+ * reading slower even when idle (300 ms instead of 220 ms for the whole 6.1 tree). A helper set by
  * setHelperUrl (tests) is always used.
  * @example if (coreToSpare()) pool = startFactsPool()
  */
 export function coreToSpare(): boolean {
-  return defaultWorker !== builtWorker || os.loadavg()[0]! < os.availableParallelism() - 0.5
+  return defaultWorker !== builtWorker || os.loadavg()[0]! < os.availableParallelism() - 2.5
 }
 
 interface Helper {

@@ -262,8 +262,9 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
   const pool = cache?.empty && (ctx.vfs.stat(`${dir}/modules.order`)?.size ?? 0) >= LARGE_ORDER ? startFactsPool() : undefined
   if (pool) started.push(pool)
   const stats = new Map<string, VfsStat>()
-  // with the helper (nothing cached: every file is read), the tree's files are stamped as they are read
-  if (all) for (const path of scan(ctx, dir, cfg, pool ? undefined : stats)) add(path)
+  // nothing cached: every file is read, and stamped by the reading (fstat of the open file, no stat of its path)
+  const stampByReading = cache?.empty === true
+  if (all) for (const path of scan(ctx, dir, cfg, stampByReading ? undefined : stats)) add(path)
   // an external directory that is missing is skipped silently
   for (const ext of cfg.externals) {
     const st = ctx.vfs.stat(ext)
@@ -283,7 +284,7 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
   mods.forEach((m, i) => (m.idx = i))
   const memoable = cache && all && !toStdout && !verbose && !printUnknown && !kernelSyms && !spoke
   // nothing cached (so no outputs kept either): the key is only needed once the reading has stamped every file
-  let memoKey = memoable && !pool ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
+  let memoKey = memoable && !stampByReading ? inputsKey(ctx, argv, dir, cfg, mods, stats) : undefined
   const replay = memoKey !== undefined ? cache!.memo(memoKey) : undefined
   if (replay) {
     pool?.stop()
@@ -305,7 +306,7 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     return 0
   }
   if (cache && jobs) prefetchFacts(ctx, jobs, cache, stats, pool)
-  if (memoable && pool) memoKey = inputsKey(ctx, argv, dir, cfg, mods, stats)
+  if (memoable && stampByReading) memoKey = inputsKey(ctx, argv, dir, cfg, mods, stats)
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
   for (const m of mods) {
     const got = loadFacts(ctx, m.path, cache, stats.get(m.path), hostOf)
