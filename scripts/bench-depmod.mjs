@@ -54,11 +54,11 @@ export async function depmodFigures(runs = 3) {
     const touched = []
     let kmodOut
     let identical = true
-    const sim = (cacheHome) => measure(['node', 'dist/cli/main.js', 'sh', '--sysroot', root.path, script], { XDG_CACHE_HOME: cacheHome })
+    const sim = (cacheHome) => measure(['node', 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, script], { XDG_CACHE_HOME: cacheHome })
     for (let i = 0; i < runs; i++) {
       clear()
       kmod.push(await measure(['/sbin/depmod', '-b', root.path, R]))
-      floor.push(await measure(['node', 'dist/cli/main.js', 'sh', '--sysroot', root.path, trivial]))
+      floor.push(await measure(['node', 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, trivial]))
       kmodOut = snapshot()
       // first run: an empty facts cache of its own
       const fresh = join(cache.path, `first-${i}`)

@@ -57,7 +57,7 @@ test('the packed tarball installs and works: kmodspec sh, import { kernel }, kmo
   const paths = packed.files
   expect(paths).toEqual(
     expect.arrayContaining([
-      'dist/cli/main.js',
+      'dist/cli/kmodspec.js',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/vitest/index.js',
