@@ -130,7 +130,19 @@ describe('the embedded profile', () => {
     expect([...fresh().keys()]).toEqual([...p.symbols.keys()])
     expect(fresh() instanceof Map).toBe(true)
     expect(() => deserializeProfile(new Uint8Array([1, 2, 3]), 'junk.gz')).toThrow(/junk\.gz is not a gzip'd JSON kernel profile/)
-    const stored = { format: 1, release: 'r', vermagic: 'v', config: p.config, modules: ['vmlinux'], symbols: [['f', 1, 3, 0]] }
-    expect(() => deserializeProfile(gzipSync(JSON.stringify(stored)), 'odd.gz')).toThrow('odd.gz: symbol f names module #3, past the 1 stored module names')
+    // the symbols line is checked when a symbol is first looked up
+    const head = JSON.stringify({ format: 2, release: 'r', vermagic: 'v', config: p.config, modules: ['vmlinux'] })
+    const odd = deserializeProfile(gzipSync(`${head}\n${JSON.stringify([['f', 1, 3, 0]])}`), 'odd.gz')
+    expect(odd.release).toBe('r')
+    expect(() => odd.symbols.get('f')).toThrow('odd.gz: symbol f names module #3, past the 1 stored module names')
+    expect(() => odd.symbols.size).toThrow(/odd\.gz: symbol f/)
+    const cut = deserializeProfile(gzipSync(`${head}\n[["f", 1,`), 'cut.gz')
+    expect(() => cut.symbols.has('f')).toThrow(/cut\.gz: its symbols are not JSON/)
+    const flat = deserializeProfile(gzipSync(`${head}\n[1]`), 'flat.gz')
+    expect(() => flat.symbols.get('f')).toThrow(/flat\.gz: a symbol is not a \[name, crc, module, gpl\] list/)
+    // a format 1 file (one JSON object) is refused at once
+    expect(() => deserializeProfile(gzipSync(JSON.stringify({ format: 1, release: 'r', modules: [], symbols: [] })), 'old.gz')).toThrow(
+      'old.gz has format 1, expected 2; regenerate it with node scripts/make-profile.mjs',
+    )
   })
 })
