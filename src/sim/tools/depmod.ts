@@ -33,6 +33,9 @@ interface Mod {
   deps: Mod[]
   /** Seen by the cycle report's walk (kmod keeps it across roots). */
   visited: boolean
+  /** The idx of the last module found to depend on this one, or of the last whose dependencies' closure holds it (-1: none): a mark instead of a search of a list. */
+  user: number
+  inClosureOf: number
 }
 
 const LONGS = [
@@ -241,7 +244,19 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     const old = byName.get(name)
     if (old && oldIsHigherPriority(cfg, dir, old.path, path, name.length)) return
     const relpath = path.startsWith(dir + '/') ? path.slice(dir.length + 1) : undefined
-    byName.set(name, { name, path, relpath, sortIdx: 1, depSortIdx: Number.MAX_SAFE_INTEGER, idx: 0, users: 0, deps: [], visited: false })
+    byName.set(name, {
+      name,
+      path,
+      relpath,
+      sortIdx: 1,
+      depSortIdx: Number.MAX_SAFE_INTEGER,
+      idx: 0,
+      users: 0,
+      deps: [],
+      visited: false,
+      user: -1,
+      inClosureOf: -1,
+    })
   }
   for (const path of operands) {
     if (!path.startsWith('/')) {
@@ -393,7 +408,9 @@ function resolvePlain(mods: Mod[], owners: Map<string, Mod>): void {
     for (const name of needs) {
       if (!name) continue
       const owner = owners.get(name.charCodeAt(0) === 0x2e ? name.slice(1) : name)
-      if (!owner || m.deps.includes(owner)) continue
+      // each owner once (a module needs hundreds of symbols from a few owners)
+      if (!owner || owner.user === m.idx) continue
+      owner.user = m.idx
       m.deps.push(owner)
       owner.users++
     }
@@ -525,17 +542,19 @@ function reportCycles(left: Mod[], error: (m: string) => void): void {
   error(`Found ${loopSet.size} modules in dependency cycles!`)
 }
 
+/** Every module `m` depends on, directly or not, in depSortIdx order. */
 function allDeps(m: Mod): Mod[] {
-  const seen = new Set<Mod>()
+  const seen: Mod[] = []
   const fill = (x: Mod) => {
     for (const d of x.deps) {
-      if (seen.has(d)) continue
-      seen.add(d)
+      if (d.inClosureOf === m.idx) continue
+      d.inClosureOf = m.idx
+      seen.push(d)
       fill(d)
     }
   }
   fill(m)
-  return [...seen].sort((a, b) => a.depSortIdx - b.depSortIdx)
+  return seen.length > 1 ? seen.sort((a, b) => a.depSortIdx - b.depSortIdx) : seen
 }
 
 type File = [name: string, data: Uint8Array | string, text?: string]
