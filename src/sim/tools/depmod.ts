@@ -465,11 +465,14 @@ function sortByOrderFile(ctx: ToolContext, dir: string, mods: Mod[], byName: Map
     const m = byRel.get(line)
     if (m) m.sortIdx = i + 1 - total
   })
-  // glibc's qsort is a stable merge sort here
-  return mods
-    .map((m, i) => [m, i] as const)
-    .sort((a, b) => a[0].sortIdx - b[0].sortIdx || a[1] - b[1])
-    .map(([m]) => m)
+  // glibc's qsort is a stable merge sort here, and each listed module's sortIdx is its own line's (the last
+  // naming it): the listed modules in line order, then the others (sortIdx 1) in the order they came
+  const byLine = new Array<Mod | undefined>(total)
+  for (const m of mods) if (m.sortIdx <= 0) byLine[m.sortIdx + total - 1] = m
+  const sorted: Mod[] = []
+  for (const m of byLine) if (m) sorted.push(m)
+  for (const m of mods) if (m.sortIdx > 0) sorted.push(m)
+  return sorted
 }
 
 /**
