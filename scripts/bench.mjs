@@ -9,7 +9,7 @@ import process from 'node:process'
 import { performance } from 'node:perf_hooks'
 import { execa } from 'execa'
 
-if (!process.argv.includes('--no-build')) await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+if (!process.argv.includes('--no-build')) await execa('npm', ['run', '--silent', 'build'], { stdio: 'inherit' })
 const { createBackend } = await import('../dist/backends/index.js')
 const { parseScript } = await import('../dist/cli/script.js')
 const { whereTimeGoes } = await import('./bench-profile.mjs')
