@@ -2,11 +2,12 @@
 // 6.1 tree against kmod 30's `depmod -b DIR`, as whole processes in the same run (wall time by the clock
 // around each process, peak RSS from /usr/bin/time's %M), first with an empty facts cache, then repeated
 // (all inputs unchanged: outputs replayed), then with modules.order touched (rendered from cached facts).
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { execa } from 'execa'
 import { dir as tmpDir } from 'tmp-promise'
+import { shares } from './bench-profile.mjs'
 
 const { DEPMOD_OUTPUTS } = await import('../dist/sim/tools/depmod.js')
 
@@ -14,6 +15,19 @@ const R = '6.1.0-56-amd64'
 const HOST = `/lib/modules/${R}`
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** depmod's phases by function name (src/sim/tools/...; the innermost named function on a sample's stack wins). */
+const PHASES = [
+  ['system calls', ['open', 'read', 'close', 'fstat', 'readdir', 'writeBuffer', 'writeString', 'link', 'unlink', 'rename']],
+  ['reading the modules', ['readFactsFast', 'readOne', 'loadFacts']],
+  ['scan', ['scanHost', 'scan', 'add']],
+  ['order and symbol table', ['kmodHashOrder', 'sortByOrderFile', 'resolvePlain', 'topoSort']],
+  ['.bin indexes', ['insert', 'writeNode', 'addValue']],
+  ['text outputs', ['render', 'allDeps', 'devnameLine', 'builtinIndex', 'builtinAliasIndex']],
+  ['facts cache', ['encodeSegment', 'save', 'inputsKey', 'setMemo']],
+  ['GC', ['(garbage collector)']],
+  ['loading code', ['compileSourceTextModule', 'compileForInternalLoader']],
+]
 
 /** Run argv under /usr/bin/time; wall ms (clock around the process) and peak RSS in MiB. */
 async function measure(argv, env = {}) {
@@ -76,6 +90,16 @@ export async function depmodFigures(runs = 3) {
       touched.push(await sim(fresh))
       identical &&= snapshot().every((b, k) => b.equals(kmodOut[k]))
     }
+    // where a first run's time goes: V8's sampling profiler over one more first run (its own process)
+    const prof = join(cache.path, 'prof')
+    clear()
+    const profiled = await execa('node', ['--cpu-prof', '--cpu-prof-dir', prof, 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, script], {
+      env: { XDG_CACHE_HOME: join(cache.path, 'profiled') },
+      reject: false,
+    })
+    if (profiled.exitCode !== 0) throw new Error(`bench: the profiled depmod run exited ${profiled.exitCode}: ${profiled.stderr}`)
+    const [file] = readdirSync(prof).filter((f) => f.endsWith('.cpuprofile'))
+    const where = shares(JSON.parse(readFileSync(join(prof, file), 'utf8')), PHASES).join(', ')
     const k = { ms: median(kmod.map((x) => x.ms)), mib: median(kmod.map((x) => x.mib)) }
     const row = (label, xs) => {
       const ms = median(xs.map((x) => x.ms))
@@ -94,6 +118,7 @@ export async function depmodFigures(runs = 3) {
         `of which the process floor (the same sh running only echo: node, imports, boot), median of ${runs}`,
         `${median(floor.map((x) => x.ms)).toFixed(0)} ms, ${median(floor.map((x) => x.mib)).toFixed(0)} MiB`,
       ],
+      ['depmod', 'where a first run goes (sampled, the whole process)', where],
       row('the same, repeated: every input unchanged, the last outputs replayed', again),
       row('the same, modules.order touched: rendered again from the facts cache', touched),
       ['depmod', "all 10 output files byte-identical to kmod's, every run", identical ? 'yes' : 'NO'],

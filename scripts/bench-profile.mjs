@@ -32,6 +32,15 @@ export async function whereTimeGoes(step, times) {
   for (let i = 0; i < times; i++) await step()
   const { profile } = await session.post('Profiler.stop')
   session.disconnect()
+  return shares(profile, PHASES)
+}
+
+/**
+ * A V8 CPU profile's samples as "phase NN%" parts, largest first: each sample goes to the innermost function
+ * on its stack that `phases` ([label, function names]) names, else to "other" (with its three largest functions).
+ * @example shares(JSON.parse(readFileSync('CPU.cpuprofile', 'utf8')), [['GC', ['(garbage collector)']]])
+ */
+export function shares(profile, phases) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
@@ -39,7 +48,7 @@ export async function whereTimeGoes(step, times) {
   const phase = (id) => {
     if (phaseOf.has(id)) return phaseOf.get(id)
     const name = byId.get(id).callFrame.functionName
-    const own = PHASES.find(([, names]) => names.includes(name))?.[0]
+    const own = phases.find(([, names]) => names.includes(name))?.[0]
     const p = own ?? (parent.has(id) ? phase(parent.get(id)) : 'other')
     phaseOf.set(id, p)
     return p
