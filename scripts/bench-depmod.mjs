@@ -19,8 +19,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /** depmod's phases by function name (src/sim/tools/...; the innermost named function on a sample's stack wins). */
 const PHASES = [
   ['system calls', ['open', 'read', 'close', 'fstat', 'readdir', 'writeBuffer', 'writeString', 'link', 'unlink', 'rename']],
-  ['reading the modules', ['readFactsFast', 'readOne', 'loadFacts']],
-  ['scan', ['scanHost', 'scan', 'add']],
+  ['reading the modules', ['readFactsFast', 'readOne', 'readChunk', 'readWith', 'prefetchFacts', 'loadFacts']],
+  ['scan', ['scanHost', 'scan']],
   ['order and symbol table', ['kmodHashOrder', 'sortByOrderFile', 'resolvePlain', 'topoSort']],
   ['.bin indexes', ['insert', 'writeNode', 'addValue']],
   ['text outputs', ['render', 'allDeps', 'devnameLine', 'builtinIndex', 'builtinAliasIndex']],
