@@ -333,22 +333,20 @@ export class Cpu extends Exec {
       code = page.code = (page.host ? new Array(PAGE_SIZE) : codeTable(page, pageKey(lo, hi))) as Insn[]
     }
     let insn: Insn
-    {
-      const avail = PAGE_SIZE - off
-      if (avail >= 15) {
-        insn = decode(page.data, off, off + 15, lo, hi)
-      } else {
-        FETCH.set(page.data.subarray(off), 0)
-        const [nl, nh] = add32(lo, hi, avail)
-        const next = this.memory.page(nl, nh)
-        const more = next && next.prot & PROT_X ? next.data.subarray(0, 15 - avail) : new Uint8Array(0)
-        FETCH.set(more, avail)
-        insn = decode(FETCH, 0, avail + more.length, lo, hi)
-        if (insn.kind === Kind.UNKNOWN && more.length === 0) this.memory.pageFor(nl, nh, PROT_X) // the fetch faults there
-        if (insn.len > avail) {
-          // Spans two pages: do not cache (a write to the second page would not invalidate it).
-          return insn
-        }
+    const avail = PAGE_SIZE - off
+    if (avail >= 15) {
+      insn = decode(page.data, off, off + 15, lo, hi)
+    } else {
+      FETCH.set(page.data.subarray(off), 0)
+      const [nl, nh] = add32(lo, hi, avail)
+      const next = this.memory.page(nl, nh)
+      const more = next && next.prot & PROT_X ? next.data.subarray(0, 15 - avail) : new Uint8Array(0)
+      FETCH.set(more, avail)
+      insn = decode(FETCH, 0, avail + more.length, lo, hi)
+      if (insn.kind === Kind.UNKNOWN && more.length === 0) this.memory.pageFor(nl, nh, PROT_X) // the fetch faults there
+      if (insn.len > avail) {
+        // Spans two pages: do not cache (a write to the second page would not invalidate it).
+        return insn
       }
     }
     code[off] = insn
