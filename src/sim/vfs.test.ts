@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dir as tmpDir } from 'tmp-promise'
 import { expect, test } from 'vitest'
@@ -55,6 +55,31 @@ test('a host sysroot is read and written in place', async () => {
     vfs.writeFile(`/lib/modules/${R}/modules.dep`, 'x\n')
     expect(readFileSync(join(t.path, 'lib/modules', R, 'modules.dep'), 'utf8')).toBe('x\n')
     expect(vfs.readdir(`/lib/modules/${R}`)).toEqual(['modules.dep'])
+  } finally {
+    await t.cleanup()
+  }
+})
+
+test("replaceFile: a host sysroot's file is replaced by a new one renamed over it, as depmod writes its outputs", async () => {
+  const t = await tmpDir({ unsafeCleanup: true })
+  try {
+    const dir = join(t.path, 'lib/modules', R)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'modules.dep'), 'old\n')
+    linkSync(join(dir, 'modules.dep'), join(t.path, 'kept'))
+    const vfs = new Vfs({ release: R, kernel, sysroot: t.path })
+    vfs.replaceFile(`/lib/modules/${R}/modules.dep`, 'new\n')
+    expect(readFileSync(join(dir, 'modules.dep'), 'utf8')).toBe('new\n')
+    // a new file: a link to the old one keeps the old bytes, and no temporary file is left
+    expect(readFileSync(join(t.path, 'kept'), 'utf8')).toBe('old\n')
+    expect(statSync(join(dir, 'modules.dep')).ino).not.toBe(statSync(join(t.path, 'kept')).ino)
+    expect(readdirSync(dir)).toEqual(['modules.dep'])
+    expect(() => vfs.replaceFile(`/lib/modules/${R}/nodir/modules.dep`, 'x')).toThrow(VfsError)
+    expect(() => vfs.replaceFile(`/lib/modules/${R}`, 'x')).toThrow(VfsError)
+    // in memory (no sysroot) it is writeFile
+    const mem = new Vfs({ release: R, kernel })
+    mem.replaceFile(`/lib/modules/${R}/modules.dep`, 'm\n')
+    expect(mem.readText(`/lib/modules/${R}/modules.dep`)).toBe('m\n')
   } finally {
     await t.cleanup()
   }

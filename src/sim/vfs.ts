@@ -227,11 +227,7 @@ export class Vfs {
       if (err < 0) throw new VfsError(-err, abs)
       return
     }
-    const st = this.stat(abs)
-    if (st?.type === 'dir') throw new VfsError(EISDIR, abs)
-    const parent = this.stat(posix.dirname(abs))
-    if (!parent) throw new VfsError(ENOENT, abs)
-    if (parent.type !== 'dir') throw new VfsError(ENOTDIR, abs)
+    const st = this.writable(abs)
     if (r.kind === 'host') {
       this.hostStats?.clear()
       if (append) fs.appendFileSync(r.host, bytes)
@@ -241,6 +237,37 @@ export class Vfs {
     const old = append && st ? this.readFile(abs) : new Uint8Array()
     const merged = Buffer.concat([old, bytes])
     ;(r.kind === 'mem' ? this.mem : this.overlay).set(abs, { type: 'file', data: merged, mtimeMs: this.now() })
+  }
+
+  /**
+   * Replace the file `abs` with `data` the way depmod writes its outputs: a new file beside it, renamed over it,
+   * so that a reader never sees it half written and a hard link to the old file keeps the old bytes (kmod's
+   * depmod writes `modules.dep.<pid>.<time>` and renames it). Anywhere but on the host it is writeFile.
+   * @example vfs.replaceFile('/lib/modules/6.1.0-56-amd64/modules.dep', text)
+   */
+  replaceFile(abs: string, data: Uint8Array | string): void {
+    const r = this.route(abs)
+    if (r.kind !== 'host') return this.writeFile(abs, data)
+    this.writable(abs)
+    this.hostStats?.clear()
+    const tmp = `${r.host}.${process.pid}.tmp`
+    try {
+      fs.writeFileSync(tmp, data)
+      fs.renameSync(tmp, r.host)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw e
+    }
+  }
+
+  /** The stat of `abs` when a file can be written there (its directory exists, it is not one), else throws VfsError. */
+  private writable(abs: string): VfsStat | undefined {
+    const st = this.stat(abs)
+    if (st?.type === 'dir') throw new VfsError(EISDIR, abs)
+    const parent = this.stat(posix.dirname(abs))
+    if (!parent) throw new VfsError(ENOENT, abs)
+    if (parent.type !== 'dir') throw new VfsError(ENOTDIR, abs)
+    return st
   }
 
   mkdir(abs: string, parents = false): void {

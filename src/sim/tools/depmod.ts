@@ -381,7 +381,8 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     )
     return 0
   }
-  for (const [name, data] of files) ctx.vfs.writeFile(`${dir}/${name}`, data)
+  // as kmod writes them: each a new file renamed over the old one
+  for (const [name, data] of files) ctx.vfs.replaceFile(`${dir}/${name}`, data)
   if (memoKey !== undefined && !spoke)
     cache!.setMemo(
       memoKey,
