@@ -1,6 +1,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { execa } from 'execa'
 import { withDir } from 'tmp-promise'
@@ -137,7 +138,21 @@ describe('the embedded profile', () => {
     expect(() => odd.symbols.get('f')).toThrow('odd.gz: symbol f names module #3, past the 1 stored module names')
     expect(() => odd.symbols.size).toThrow(/odd\.gz: symbol f/)
     const cut = deserializeProfile(gzipSync(`${head}\n[["f", 1,`), 'cut.gz')
-    expect(() => cut.symbols.has('f')).toThrow(/cut\.gz: its symbols are not JSON/)
+    expect(() => cut.symbols.has('f')).toThrow(/cut\.gz: its symbols are not gzip'd JSON/)
+    // the first line is read from the start of the file alone: a file cut after it fails at the first look-up
+    const whole = serializeProfile(p)
+    const short = deserializeProfile(whole.subarray(0, Math.floor(whole.length * 0.6)), 'short.gz')
+    expect(short.release).toBe(p.release)
+    expect(() => short.symbols.get('_printk')).toThrow(/short\.gz: its symbols are not gzip'd JSON \(unexpected end of file\)/)
+    // a first line longer than the part inflated first is still found
+    const long = deserializeProfile(
+      gzipSync(
+        `${JSON.stringify({ format: 2, release: 'r', vermagic: 'v', config: p.config, modules: ['vmlinux'], pad: randomBytes(30000).toString('hex') })}\n[]`,
+      ),
+      'long.gz',
+    )
+    expect(long.release).toBe('r')
+    expect(long.symbols.size).toBe(0)
     const flat = deserializeProfile(gzipSync(`${head}\n[1]`), 'flat.gz')
     expect(() => flat.symbols.get('f')).toThrow(/flat\.gz: a symbol is not a \[name, crc, module, gpl\] list/)
     // a format 1 file (one JSON object) is refused at once
