@@ -58,6 +58,7 @@ test('the packed tarball installs and works: kmodspec sh, import { kernel }, kmo
   expect(paths).toEqual(
     expect.arrayContaining([
       'dist/cli/kmodspec.js',
+      'dist/cli/kmodspec-bundle.cjs',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/vitest/index.js',
