@@ -47,29 +47,44 @@ function save(script: vm.Script, place: { dir: string; name: string; prefix: str
     for (const n of readdirSync(place.dir))
       if (n.startsWith(place.prefix) && n !== place.name && !n.endsWith('.tmp')) rmSync(join(place.dir, n), { force: true })
   } catch {
-    // a read-only or full cache directory: the next run compiles again
-    rmSync(tmp, { force: true })
+    // a read-only or full cache directory (or none: a file in its way): the next run compiles again
+    try {
+      rmSync(tmp, { force: true })
+    } catch {
+      // nothing was written
+    }
   }
 }
 
-let place: ReturnType<typeof cachePlace>
-let cachedData: Buffer | undefined
+/** Run the bundle, with its compiled code when it is kept. */
+function run(source: string): void {
+  let place: ReturnType<typeof cachePlace>
+  let cachedData: Buffer | undefined
+  try {
+    place = cachePlace()
+    if (place) cachedData = readFileSync(join(place.dir, place.name))
+  } catch {
+    // no cache yet
+  }
+  // the bundle as a CommonJS module's body (same lines: the wrapper takes none)
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    cachedData,
+    importModuleDynamically: (specifier: string) => import(specifier),
+  })
+  if (place && (!cachedData || script.cachedDataRejected)) {
+    const where = place
+    process.once('exit', () => save(script, where))
+  }
+  const module = { exports: {} }
+  ;(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle))
+}
+
+let source: string | undefined
 try {
-  place = cachePlace()
-  if (place) cachedData = readFileSync(join(place.dir, place.name))
-} catch {
-  // no cache yet
+  source = readFileSync(bundle, 'utf8')
+} catch (e) {
+  process.stderr.write(`kmodspec: cannot read ${bundle} (${(e as NodeJS.ErrnoException).code ?? String(e)}): rebuild the package with npm run build\n`)
+  process.exitCode = 1
 }
-const source = readFileSync(bundle, 'utf8')
-// the bundle as a CommonJS module's body (same lines: the wrapper takes none)
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-  filename: bundle,
-  cachedData,
-  importModuleDynamically: (specifier: string) => import(specifier),
-})
-if (place && (!cachedData || script.cachedDataRejected)) {
-  const where = place
-  process.once('exit', () => save(script, where))
-}
-const module = { exports: {} }
-;(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle))
+if (source !== undefined) run(source)
