@@ -102,15 +102,6 @@ function text(b: Buffer, at: number, end: number): string {
   return (b as Latin1).latin1Slice(at, end)
 }
 
-/** The C string at `at`, up to its NUL (or the end of `b`). */
-function cstr(b: Buffer, at: number): string {
-  let e = at
-  let high = 0
-  const n = b.length
-  while (e < n && b[e] !== 0) high |= b[e++]!
-  return high & 0x80 ? decodeRaw(b, at, e) : (b as Latin1).latin1Slice(at, e)
-}
-
 /** kmod_elf_get_strings()'s segments of `b`: leading zero padding skipped, one byte left gives none. */
 function eachString(b: Buffer, each: (at: number, end: number) => void): void {
   let start = 0
@@ -161,11 +152,6 @@ const KSYMTAB_STRINGS = bytes('__ksymtab_strings')
 const ALIAS = bytes('alias=')
 const SOFTDEP = bytes('softdep=')
 
-/** Open-addressing table of __versions entries by name (entry index + 1; 0 empty), and per entry its name's end and whether a symbol named it. */
-let table = new Int32Array(1024)
-let nameEnd = new Int32Array(256)
-let visited = new Uint8Array(256)
-let mask = 0
 /** Set by {@link scanName}: the end of the name it scanned, its hash, and whether it is all ASCII. */
 let scannedEnd = 0
 let scannedHash = 0
@@ -187,26 +173,91 @@ function scanName(b: Buffer, at: number, end: number): void {
   scannedAscii = (high & 0x80) === 0
 }
 
-/** True when `a[aAt, aEnd)` and `b[bAt, bEnd)` hold the same bytes. */
-function sameBytes(a: Buffer, aAt: number, aEnd: number, b: Buffer, bAt: number, bEnd: number): boolean {
-  if (aEnd - aAt !== bEnd - bAt) return false
-  for (let k = 0; aAt + k < aEnd; k++) if (a[aAt + k] !== b[bAt + k]) return false
-  return true
+/**
+ * Symbol names met so far in this thread, each made into a string once: a tree's 190,000 undefined symbols
+ * name about 15,000 symbols. An open-addressing table of ids (id + 1; 0 empty) by the FNV hash of the name's
+ * bytes, which are kept in one arena to compare against. Fewer strings made and kept means less for the GC,
+ * and the same string for the same name is hashed once by every Map that depmod looks it up in.
+ */
+const interned = {
+  slots: new Int32Array(1 << 16),
+  names: [] as string[],
+  hashes: new Int32Array(1 << 14),
+  at: new Int32Array(1 << 14),
+  len: new Int32Array(1 << 14),
+  arena: new Uint8Array(1 << 18),
+  used: 0,
+}
+
+/** The id of the name `b[at, scannedEnd)` that scanName just scanned, interned on first sight. */
+function intern(b: Buffer, at: number): number {
+  const t = interned
+  const n = scannedEnd - at
+  let mask = t.slots.length - 1
+  let slot = scannedHash & mask
+  for (;;) {
+    const id = t.slots[slot]! - 1
+    if (id < 0) break
+    if (t.hashes[id] === scannedHash && t.len[id] === n) {
+      const from = t.at[id]!
+      let k = 0
+      while (k < n && t.arena[from + k] === b[at + k]) k++
+      if (k === n) return id
+    }
+    slot = (slot + 1) & mask
+  }
+  const id = t.names.length
+  t.names.push(scannedAscii ? (b as Latin1).latin1Slice(at, scannedEnd) : decodeRaw(b, at, scannedEnd))
+  if (id === t.hashes.length) {
+    t.hashes = grow(t.hashes)
+    t.at = grow(t.at)
+    t.len = grow(t.len)
+  }
+  if (t.used + n > t.arena.length) {
+    const bigger = new Uint8Array(Math.max(t.arena.length * 2, t.used + n))
+    bigger.set(t.arena)
+    t.arena = bigger
+  }
+  t.arena.set(b.subarray(at, scannedEnd), t.used)
+  t.hashes[id] = scannedHash
+  t.at[id] = t.used
+  t.len[id] = n
+  t.used += n
+  // kept at most half full
+  if ((id + 1) * 2 > t.slots.length) {
+    t.slots = new Int32Array(t.slots.length * 2)
+    mask = t.slots.length - 1
+    for (let k = 0; k <= id; k++) {
+      let s2 = t.hashes[k]! & mask
+      while (t.slots[s2] !== 0) s2 = (s2 + 1) & mask
+      t.slots[s2] = k + 1
+    }
+  } else t.slots[slot] = id + 1
+  return id
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2)
+  bigger.set(a)
+  return bigger
 }
 
 /**
- * Index __versions by name (the first entry of each name wins, as libkmod's lookup finds it), comparing
- * bytes instead of making strings (as many names as undefined symbols); false when a name has no NUL in its entry.
+ * Per module (a generation number), per symbol id: the first __versions entry with that name (libkmod's
+ * lookup finds the first), and per entry its name's id and whether a symbol named it.
  */
+let generation = 0
+let firstSeen = new Int32Array(1 << 14)
+let firstEntry = new Int32Array(1 << 14)
+let entryId = new Int32Array(256)
+let visited = new Uint8Array(256)
+
+/** Index this module's __versions by name id (see above); false when a name has no NUL in its entry. */
 function hashVersions(versions: Buffer): boolean {
   const count = versions.length / VERSION_ENTRY
-  let size = 1024
-  while (size < count * 2) size *= 2
-  if (table.length < size) table = new Int32Array(size)
-  table.fill(0, 0, size)
-  mask = size - 1
-  if (nameEnd.length < count) {
-    nameEnd = new Int32Array(count)
+  generation++
+  if (entryId.length < count) {
+    entryId = new Int32Array(count)
     visited = new Uint8Array(count)
   }
   visited.fill(0, 0, count)
@@ -214,26 +265,18 @@ function hashVersions(versions: Buffer): boolean {
     const from = k * VERSION_ENTRY + 8
     scanName(versions, from, (k + 1) * VERSION_ENTRY)
     if (scannedEnd >= (k + 1) * VERSION_ENTRY) return false
-    nameEnd[k] = scannedEnd
-    for (let slot = scannedHash & mask; ; slot = (slot + 1) & mask) {
-      const other = table[slot]! - 1
-      if (other < 0) {
-        table[slot] = k + 1
-        break
-      }
-      if (sameBytes(versions, other * VERSION_ENTRY + 8, nameEnd[other]!, versions, from, scannedEnd)) break
+    const id = intern(versions, from)
+    entryId[k] = id
+    if (id >= firstSeen.length) {
+      firstSeen = grow(firstSeen)
+      firstEntry = grow(firstEntry)
+    }
+    if (firstSeen[id] !== generation) {
+      firstSeen[id] = generation
+      firstEntry[id] = k
     }
   }
   return true
-}
-
-/** The __versions entry named like `strtab[at, scannedEnd)` (hash scannedHash), or -1. */
-function versionOf(versions: Buffer, strtab: Buffer, at: number): number {
-  for (let slot = scannedHash & mask; ; slot = (slot + 1) & mask) {
-    const k = table[slot]! - 1
-    if (k < 0) return -1
-    if (sameBytes(versions, k * VERSION_ENTRY + 8, nameEnd[k]!, strtab, at, scannedEnd)) return k
-  }
 }
 
 /** A 32-bit little-endian field of `b`. */
@@ -255,6 +298,7 @@ function symbols(
 ): boolean {
   const strLen = strtab.length
   const n = symtab.length / ELF64_SYM
+  const names = interned.names
   for (let i = 1; i < n; i++) {
     const o = i * ELF64_SYM
     const nameOff = u32(symtab, o)
@@ -277,20 +321,19 @@ function symbols(
         const givesUp = !inFile[shndx] || (sizes[shndx]! >= 4 && crc > sizes[shndx]! - 4)
         if (!givesUp && offs[shndx]! + crc + 4 > size) return false
       }
-      exports.push(cstr(strtab, nameOff + 6))
+      scanName(strtab, nameOff + 6, strLen)
+      exports.push(names[intern(strtab, nameOff + 6)]!)
     }
     if (shndx !== 0 || strtab[nameOff] === 0) continue
     scanName(strtab, nameOff, strLen)
-    if (versions) {
-      const k = versionOf(versions, strtab, nameOff)
-      if (k >= 0) visited[k] = 1
-    }
+    const id = intern(strtab, nameOff)
+    if (versions && firstSeen[id] === generation) visited[firstEntry[id]!] = 1
     if (symtab[o + 4]! >> 4 === 2) weak.push(needs.length)
-    needs.push(scannedAscii ? (strtab as Latin1).latin1Slice(nameOff, scannedEnd) : decodeRaw(strtab, nameOff, scannedEnd))
+    needs.push(names[id]!)
   }
   if (versions) {
     const count = versions.length / VERSION_ENTRY
-    for (let k = 0; k < count; k++) if (!visited[k]) needs.push(text(versions, k * VERSION_ENTRY + 8, nameEnd[k]!))
+    for (let k = 0; k < count; k++) if (!visited[k]) needs.push(names[entryId[k]!]!)
   }
   return true
 }
