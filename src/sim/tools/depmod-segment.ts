@@ -54,36 +54,52 @@ export function encodeSegment(items: Iterable<[key: string, stamp: Stamp, facts:
     table.push(s)
     return table.length - 1
   }
-  const ints: number[] = []
+  // the ints in a typed array grown as needed (400,000 for the 6.1 tree)
+  let ints = new Int32Array(1 << 16)
+  let n = 0
+  const room = (more: number) => {
+    if (n + more <= ints.length) return
+    const bigger = new Int32Array(Math.max(ints.length * 2, n + more))
+    bigger.set(ints.subarray(0, n))
+    ints = bigger
+  }
   const stamps: number[] = []
   const list = (items: string[], id: (s: string) => number) => {
-    ints.push(items.length)
-    for (const s of items) ints.push(id(s))
+    room(items.length + 1)
+    ints[n++] = items.length
+    for (const s of items) ints[n++] = id(s)
   }
   for (const [key, st, f] of items) {
-    const start = ints.length
+    const start = n
     bad = false
-    ints.push(own(key), f.err)
+    room(2)
+    ints[n++] = own(key)
+    ints[n++] = f.err
     list(f.aliases, own)
     list(f.softdeps, own)
     list(f.exports, own)
     list(f.needs, ref)
-    ints.push(f.weak.length, ...f.weak)
-    if (bad) ints.length = start
+    room(f.weak.length + 1)
+    ints[n++] = f.weak.length
+    for (const w of f.weak) ints[n++] = w
+    if (bad) n = start
     else stamps.push(st.size, st.mtimeMs)
   }
   const strings = Buffer.from(table.join('\0'))
   const entries = stamps.length / 2
-  const total = HEAD + pad8(strings.length) + stamps.length * 8 + pad8(ints.length * 4)
+  const total = HEAD + pad8(strings.length) + stamps.length * 8 + pad8(n * 4)
   // its own memory (never Node's shared pool): the typed views below start aligned, and it can be transferred
-  const seg = Buffer.allocUnsafeSlow(total).fill(0)
+  const seg = Buffer.allocUnsafeSlow(total)
   const head = new Uint32Array(seg.buffer, seg.byteOffset, HEAD / 4)
-  head.set([MAGIC, total, table.length, strings.length, entries, ints.length])
+  head.set([MAGIC, total, table.length, strings.length, entries, n])
   strings.copy(seg, HEAD)
   let at = HEAD + pad8(strings.length)
+  // the padding zeroed: the bytes are the same every time
+  seg.fill(0, HEAD + strings.length, at)
   new Float64Array(seg.buffer, seg.byteOffset + at, stamps.length).set(stamps)
   at += stamps.length * 8
-  new Int32Array(seg.buffer, seg.byteOffset + at, ints.length).set(ints)
+  new Int32Array(seg.buffer, seg.byteOffset + at, n).set(ints.subarray(0, n))
+  seg.fill(0, at + n * 4)
   return seg
 }
 
