@@ -53,7 +53,15 @@ await build({
   logLevel: 'warning',
 })
 // main.js's `#!` line, which a function body cannot start with, as a comment of the same length (the map stays right)
-const code = await readFile(outfile, 'utf8')
-if (code.startsWith('#!')) await writeFile(outfile, `//${code.slice(2)}`, { mode: 0o644 })
+let code = await readFile(outfile, 'utf8')
+if (code.startsWith('#!')) code = `//${code.slice(2)}`
+// all ASCII, so that the bin reads it as latin1 (5 ms less than UTF-8 for 1.1 MB, and a one-byte string for V8):
+// esbuild escapes what is not ASCII in the code, so what is left is in comments, which get '?' (one UTF-16 unit
+// for one: the map stays right); anything else stops the build
+const lines = code.split('\n')
+lines.forEach((line, i) => {
+  if (/[^\x00-\x7f]/.test(line) && !/^\s*(\/\/|\/\*|\*)/.test(line)) throw new Error(`bundle: line ${i + 1} of ${outfile} is not ASCII outside a comment`)
+})
+await writeFile(outfile, code.replace(/[^\x00-\x7f]/g, '?'))
 await chmod(outfile, 0o644)
 await chmod(join(outdir, 'kmodspec.js'), 0o755)
