@@ -4,6 +4,9 @@
  * ~/.cache/kmodspec). An entry is keyed by the module's path and kept only while the file's size and mtime
  * (to the nanosecond) are the same. A missing, unreadable or corrupt cache is an empty one, rewritten at
  * the end of the run; a cache that cannot be written is skipped. Only the most recent trees are kept.
+ * The entries are stored with V8's serializer (node:v8), which writes the 6.1 tree's facts in 19 ms where
+ * encoding them in JS took 45 ms of a first run; they are read back only when a run asks for one, so a
+ * run that replays its last outputs never reads them, and checked before they are trusted.
  * Beside it (`<tree>.out/`), the output files of the last run, kept as hard links to the files it wrote, are
  * replayed by a run whose inputs (digested) are all the same, unless one was written since (its mtime moved).
  */
@@ -11,13 +14,14 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { deserialize, serialize } from 'node:v8'
 import type { DepmodFacts, Stamp } from './depmod-read.js'
-import { decodeSegment, encodeSegment, type Entry } from './depmod-segment.js'
+import { decodeSegment, type Entry } from './depmod-segment.js'
 
 export type { Stamp } from './depmod-read.js'
 
 /** Bumped whenever DepmodFacts or how it is read changes: an older file is then ignored. */
-const FORMAT = 'kmodspec depmod facts 3'
+const FORMAT = 'kmodspec depmod facts 4'
 /** Trees whose cache is kept; the least recently written go first. */
 const MAX_TREES = 6
 /** The cache directory: $XDG_CACHE_HOME/kmodspec/depmod, else ~/.cache/kmodspec/depmod. */
@@ -26,20 +30,61 @@ export function factsCacheDir(): string {
   return path.join(base, 'kmodspec', 'depmod')
 }
 
-/** The file's first line (JSON: format and tree), padded with blanks so that the segments after it start 8-byte aligned. */
+/** The file's first line (JSON: format, tree and the V8 that serialized the rest). */
 function headLine(head: object): string {
-  const json = JSON.stringify(head)
-  return json.padEnd(((json.length + 1 + 7) & ~7) - 1) + '\n'
+  return JSON.stringify(head) + '\n'
+}
+
+/** What a cache file stores after its first line: the entries as parallel lists. */
+interface Stored {
+  keys: string[]
+  sizes: Float64Array
+  mtimes: Float64Array
+  facts: DepmodFacts[]
+}
+
+/** True when every one of `a`'s `a.length` elements is a string (a hole is not). */
+function strings(a: unknown): a is string[] {
+  if (!Array.isArray(a)) return false
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false
+  return true
+}
+
+/** True when `f` has DepmodFacts' shape, its weak needs among its needs. */
+function isFacts(f: unknown): f is DepmodFacts {
+  if (typeof f !== 'object' || f === null) return false
+  const { err, aliases, softdeps, exports, needs, weak } = f as Record<string, unknown>
+  if (!Number.isInteger(err) || !strings(aliases) || !strings(softdeps) || !strings(exports) || !strings(needs) || !Array.isArray(weak)) return false
+  for (let i = 0; i < weak.length; i++) {
+    const k: unknown = weak[i]
+    if (!Number.isInteger(k) || (k as number) < 0 || (k as number) >= needs.length) return false
+  }
+  return true
+}
+
+/** The entries of a deserialized cache, or undefined when it is not what save() wrote. */
+function entriesOf(v: unknown): Map<string, Entry> | undefined {
+  if (typeof v !== 'object' || v === null) return undefined
+  const { keys, sizes, mtimes, facts } = v as Stored
+  if (!strings(keys) || !(sizes instanceof Float64Array) || !(mtimes instanceof Float64Array) || !Array.isArray(facts)) return undefined
+  const n = keys.length
+  if (sizes.length !== n || mtimes.length !== n || facts.length !== n) return undefined
+  const out = new Map<string, Entry>()
+  for (let i = 0; i < n; i++) {
+    const f: unknown = facts[i]
+    if (!isFacts(f)) return undefined
+    out.set(keys[i]!, { size: sizes[i]!, mtimeMs: mtimes[i]!, facts: f })
+  }
+  return out
 }
 
 /** The facts cache of one tree for one depmod run: look up by path and stamp, remember new facts, save once. */
 export class FactsCache {
   private entries = new Map<string, Entry>()
+  /** The cache file's serialized entries, read into `entries` on first use (see the file comment). */
+  private stored: Buffer | undefined
   private used = new Set<string>()
   private changed = false
-  /** Entries taken by absorb(), and its segments, written as they are (none once one of them was replaced). */
-  private absorbed = new Set<string>()
-  private segments: Buffer[] = []
   private readonly file: string
 
   /** `tree`: the module tree's host directory (its real path names the cache file). */
@@ -58,58 +103,56 @@ export class FactsCache {
     try {
       const data = fs.readFileSync(this.file)
       const nl = data.indexOf(10)
-      const head = JSON.parse(data.subarray(0, nl).toString()) as { format?: unknown; tree?: unknown }
-      if (head.format === FORMAT && head.tree === real) {
-        const entries = new Map<string, Entry>()
-        for (let at = nl + 1; at < data.length;) {
-          const got = decodeSegment(data, at)
-          // a corrupt or truncated file: nothing of it is trusted
-          if (!got) throw new Error('corrupt cache')
-          for (const [key, e] of got.entries) entries.set(key, e)
-          at = got.next
-        }
-        this.entries = entries
-      }
+      const head = JSON.parse(data.subarray(0, nl).toString()) as { format?: unknown; tree?: unknown; v8?: unknown }
+      // V8's serializer of another Node may write what this one cannot read
+      if (head.format === FORMAT && head.tree === real && head.v8 === process.versions.v8 && data.length > nl + 1) this.stored = data.subarray(nl + 1)
     } catch {
       // no cache yet, or one that cannot be read: start empty, it is rewritten at the end of the run
     }
   }
 
+  /** The entries, the file's read in first (a corrupt or truncated file: none of it is trusted, none kept). */
+  private load(): Map<string, Entry> {
+    const stored = this.stored
+    if (stored) {
+      this.stored = undefined
+      try {
+        this.entries = entriesOf(deserialize(stored)) ?? this.entries
+      } catch {
+        // not what save() wrote: nothing is cached
+      }
+    }
+    return this.entries
+  }
+
   /** True when nothing is cached for this tree (its first run, or a cache that could not be read). */
   get empty(): boolean {
-    return this.entries.size === 0
+    return this.stored === undefined && this.entries.size === 0
   }
 
   /** The cached facts of the module at `key` if its size and mtime are still those cached. */
   get(key: string, st: Stamp): DepmodFacts | undefined {
-    const e = this.entries.get(key)
+    const e = this.load().get(key)
     if (!e || e.size !== st.size || e.mtimeMs !== st.mtimeMs) return undefined
     this.used.add(key)
     return e.facts
   }
 
   set(key: string, st: Stamp, facts: DepmodFacts): void {
-    const e = { size: st.size, mtimeMs: st.mtimeMs, facts }
-    // an absorbed entry replaced: the absorbed segments are no longer what the cache holds
-    if (this.absorbed.has(key)) this.segments = []
-    this.entries.set(key, e)
+    this.load().set(key, { size: st.size, mtimeMs: st.mtimeMs, facts })
     this.used.add(key)
     this.changed = true
   }
 
-  /**
-   * Take the entries of a segment (depmod-segment.ts; the helper thread's facts), kept as it is for save();
-   * their keys and stamps (none when it is not a segment: nothing taken).
-   */
+  /** Take the entries of a segment (depmod-segment.ts; the helper thread's facts): their keys and stamps (none when it is not a segment: nothing taken). */
   absorb(seg: Buffer): Array<[string, Stamp]> {
     const got = decodeSegment(seg, 0)
     if (!got || got.next !== seg.length) return []
+    const entries = this.load()
     for (const [key, e] of got.entries) {
-      this.entries.set(key, e)
+      entries.set(key, e)
       this.used.add(key)
-      this.absorbed.add(key)
     }
-    this.segments.push(seg)
     this.changed = true
     return got.entries.map(([key, e]) => [key, { size: e.size, mtimeMs: e.mtimeMs }])
   }
@@ -178,22 +221,23 @@ export class FactsCache {
 
   /** Write the entries used in this run when something changed (atomically), and drop the oldest trees' caches; failures are ignored. */
   save(): void {
-    if (!this.changed && this.used.size === this.entries.size) return
+    const entries = this.load()
+    if (!this.changed && this.used.size === entries.size) return
     const tmp = `${this.file}.${process.pid}.tmp`
     let fd: number | undefined
     try {
+      const keys = [...this.used]
+      const stored: Stored = { keys, sizes: new Float64Array(keys.length), mtimes: new Float64Array(keys.length), facts: [] }
+      keys.forEach((key, i) => {
+        const e = entries.get(key)!
+        stored.sizes[i] = e.size
+        stored.mtimes[i] = e.mtimeMs
+        stored.facts.push(e.facts)
+      })
       fs.mkdirSync(this.dir, { recursive: true })
       fd = fs.openSync(tmp, 'w')
-      writeAll(fd, headLine({ format: FORMAT, tree: this.tree }))
-      // the absorbed segments as they are, then one segment of the other entries used
-      for (const seg of this.segments) writeAll(fd, seg)
-      const verbatim = this.segments.length > 0
-      const rest = [...this.used].filter((key) => !(verbatim && this.absorbed.has(key)))
-      const entry = (key: string): [string, Stamp, DepmodFacts] => {
-        const e = this.entries.get(key)!
-        return [key, e, e.facts]
-      }
-      if (rest.length) writeAll(fd, encodeSegment(rest.map(entry)))
+      writeAll(fd, headLine({ format: FORMAT, tree: this.tree, v8: process.versions.v8 }))
+      writeAll(fd, serialize(stored))
       fs.closeSync(fd)
       fd = undefined
       fs.renameSync(tmp, this.file)

@@ -31,7 +31,7 @@ export interface HelperData {
   chunk: number
 }
 
-/** A chunk the helper read: its index, its facts as a cache segment (depmod-segment.ts), and the files it left. */
+/** A chunk the helper read: its index, its facts as a segment (depmod-segment.ts), and the files it left. */
 export interface ChunkMessage {
   c: number
   seg: ArrayBuffer
@@ -41,7 +41,7 @@ export interface ChunkMessage {
 /** What readAllFacts gives for each file: its facts; undefined when they are in one of `segments`; null to be read the slow way. */
 export interface PoolResult {
   facts: Array<DepmodFacts | null | undefined>
-  /** The helper's facts, as cache segments (FactsCache.absorb takes them as they are). */
+  /** The helper's facts, as segments (FactsCache.absorb takes them). */
   segments: Buffer[]
 }
 

@@ -1,8 +1,9 @@
 /**
  * depmod's facts of many modules as one binary segment: a table of their distinct strings (the 200,000
- * undefined symbols of a tree name about 15,000 symbols) and the entries as numbers referring to it. The
- * facts cache file is a series of segments, and depmod's helper thread hands its facts over as segments
- * (a buffer moves between threads without a copy). Decoding makes one string per distinct string.
+ * undefined symbols of a tree name about 15,000 symbols) and the entries as numbers referring to it.
+ * depmod's helper thread hands its facts over as segments (a buffer moves between threads without a copy;
+ * the facts cache stores its entries with V8's serializer, see depmod-cache.ts). Decoding makes one string
+ * per distinct string.
  *
  * Layout, little-endian, every part 8-byte aligned: magic, total bytes, string count, string bytes, entry
  * count, int count (u32 each); the strings (UTF-8, joined by NULs); per entry its size and mtime (f64);

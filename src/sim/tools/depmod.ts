@@ -289,10 +289,10 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     }
     for (const path of scan(ctx, ext, cfg, stats)) add(path)
   }
-  // the files to read; the helper starts on them now, while the modules are sorted
+  // nothing cached: every file is to be read, and the helper starts on them now, while the modules are sorted
   const hostOf = hostPaths(ctx, dir)
   const paths = [...byName.values()].map((m) => m.path)
-  const jobs = cache ? factsToRead(ctx, paths, cache, stats, hostOf) : undefined
+  let jobs = cache && stampByReading ? factsToRead(ctx, paths, cache, stats, hostOf) : undefined
   if (jobs) pool?.post(jobs)
   let mods = kmodHashOrder(byName.keys(), 512).map((n) => byName.get(n)!)
   mods = sortByOrderFile(ctx, dir, mods, byName, warn)
@@ -320,6 +320,8 @@ function run(outer: ToolContext, argv: string[], started: FactsPool[]): number {
     }
     return 0
   }
+  // else the cache is asked only now: a run that replays its last outputs never reads it
+  jobs ??= cache ? factsToRead(ctx, paths, cache, stats, hostOf) : undefined
   if (cache && jobs) prefetchFacts(ctx, jobs, cache, stats, pool)
   if (memoable && stampByReading) memoKey = inputsKey(ctx, argv, dir, cfg, mods, stats)
   // depmod_load_modules(): libkmod's reading gives the symbols and the errno text, or aborts depmod on an assert().
