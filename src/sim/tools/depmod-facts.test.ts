@@ -152,6 +152,21 @@ describe('the facts cache', () => {
     expect(run()).toEqual(first)
   })
 
+  test('a cache file with mutated bytes is read, or ignored and rewritten: the run is the same either way, and never throws', () => {
+    const first = run()
+    const file = join(factsCacheDir(), cacheFiles()[0]!)
+    const good = readFileSync(file)
+    let ignored = 0
+    for (let i = 0; i < 60; i++) {
+      const { bytes, how } = mutate(good, caseRandom(2024, i))
+      writeFileSync(file, bytes)
+      expect(run(), `case ${i}: ${how.join('; ')}`).toEqual(first)
+      if (readFileSync(file).equals(good)) ignored++
+    }
+    // most mutations break it (the run rewrote the good file): the test shows that path
+    expect(ignored).toBeGreaterThan(30)
+  })
+
   test('a corrupt or truncated cache file is ignored and rewritten', () => {
     const first = run()
     const file = join(factsCacheDir(), cacheFiles()[0]!)

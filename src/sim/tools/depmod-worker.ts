@@ -1,6 +1,6 @@
 /**
  * depmod's helper thread (see depmod-pool.ts): claims chunks of the module files from a shared counter, reads
- * each with positioned reads (depmod-read.ts) and posts the facts of a chunk, as a cache segment (a buffer moved,
+ * each with positioned reads (depmod-read.ts) and posts the facts of a chunk, as a segment (a buffer moved,
  * not copied; depmod-segment.ts), before counting it done. A file it cannot read the fast way is listed: the main thread reads
  * that one through libkmod's whole-file reading.
  */
