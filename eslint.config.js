@@ -4,9 +4,9 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'fixtures/', 'coverage/'] },
-  { files: ['**/*.ts'], extends: [js.configs.recommended, ...tseslint.configs.recommended] },
+  { files: ['**/*.ts', '**/*.cts'], extends: [js.configs.recommended, ...tseslint.configs.recommended] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.cts'],
     rules: {
       // `_name` marks a parameter an interface requires but this implementation does not use.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],

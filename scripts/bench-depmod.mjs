@@ -72,14 +72,14 @@ export async function depmodFigures(runs = 3) {
     // run first: as a user has it after any earlier kmodspec command; the facts cache is what each row varies
     const code = join(cache.path, 'code')
     const sim = (cacheHome, file = script) =>
-      measure(['node', 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, file], { XDG_CACHE_HOME: cacheHome, KMODSPEC_CODE_CACHE: code })
+      measure(['node', 'dist/cli/kmodspec.cjs', 'sh', '--sysroot', root.path, file], { XDG_CACHE_HOME: cacheHome, KMODSPEC_CODE_CACHE: code })
     await sim(join(cache.path, 'warm'))
     const floorCold = []
     for (let i = 0; i < runs; i++) {
       clear()
       kmod.push(await measure(['/sbin/depmod', '-b', root.path, R]))
       floor.push(await sim(join(cache.path, 'floor'), trivial))
-      floorCold.push(await measure(['node', 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, trivial], { KMODSPEC_CODE_CACHE: 'off' }))
+      floorCold.push(await measure(['node', 'dist/cli/kmodspec.cjs', 'sh', '--sysroot', root.path, trivial], { KMODSPEC_CODE_CACHE: 'off' }))
       kmodOut = snapshot()
       // first run: an empty facts cache of its own
       const fresh = join(cache.path, `first-${i}`)
@@ -100,7 +100,7 @@ export async function depmodFigures(runs = 3) {
     // where a first run's time goes: V8's sampling profiler over one more first run (its own process)
     const prof = join(cache.path, 'prof')
     clear()
-    const profiled = await execa('node', ['--cpu-prof', '--cpu-prof-dir', prof, 'dist/cli/kmodspec.js', 'sh', '--sysroot', root.path, script], {
+    const profiled = await execa('node', ['--cpu-prof', '--cpu-prof-dir', prof, 'dist/cli/kmodspec.cjs', 'sh', '--sysroot', root.path, script], {
       env: { XDG_CACHE_HOME: join(cache.path, 'profiled'), KMODSPEC_CODE_CACHE: code },
       reject: false,
     })

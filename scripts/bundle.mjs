@@ -1,5 +1,5 @@
 // The kmodspec command as one file instead of 120 modules: after tsc, dist/cli/main.js and everything it imports
-// (its dependencies too) become dist/cli/kmodspec-bundle.cjs, which the bin, dist/cli/kmodspec.js (src/cli/kmodspec.ts),
+// (its dependencies too) become dist/cli/kmodspec-bundle.cjs, which the bin, dist/cli/kmodspec.cjs (src/cli/kmodspec.cts),
 // runs with V8's compiled code kept between runs. dist/cli/main.js stays as tsc wrote it, and works the same,
 // only slower to start. Node loads each ES module on its own (resolve, read, link: ~0.4 ms a file here), so
 // `kmodspec sh` started in about 210 ms, 60 ms of which went to loading modules; bundled, and its compiled code
@@ -64,4 +64,4 @@ lines.forEach((line, i) => {
 })
 await writeFile(outfile, code.replace(/[^\x00-\x7f]/g, '?'))
 await chmod(outfile, 0o644)
-await chmod(join(outdir, 'kmodspec.js'), 0o755)
+await chmod(join(outdir, 'kmodspec.cjs'), 0o755)

@@ -19,7 +19,7 @@ async function onVm(lines) {
     async ({ path }) => {
       const script = join(path, 'views.sh')
       writeFileSync(script, lines.join('\n') + '\n')
-      const r = await execa(process.execPath, [join(root, 'dist/cli/kmodspec.js'), 'sh', '--backend', 'qemu', '--release', release, '--json', script], {
+      const r = await execa(process.execPath, [join(root, 'dist/cli/kmodspec.cjs'), 'sh', '--backend', 'qemu', '--release', release, '--json', script], {
         cwd: root,
         reject: false,
       })

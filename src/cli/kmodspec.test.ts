@@ -1,4 +1,4 @@
-// The kmodspec bin (kmodspec.ts) as users run it: the built bundle, with V8's compiled code kept between runs.
+// The kmodspec bin (kmodspec.cts) as users run it: the built bundle, with V8's compiled code kept between runs.
 // The code cache must be written once, used after, rewritten when it is not V8's, skipped when switched off,
 // and never make a run fail.
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -8,7 +8,7 @@ import { execa } from 'execa'
 import { withDir } from 'tmp-promise'
 import { expect, test } from 'vitest'
 
-const bin = fileURLToPath(new URL('../../dist/cli/kmodspec.js', import.meta.url))
+const bin = fileURLToPath(new URL('../../dist/cli/kmodspec.cjs', import.meta.url))
 
 test('the compiled code is kept once, used after, rewritten when corrupt, and never needed', async () => {
   await withDir(
@@ -54,9 +54,8 @@ test('the compiled code is kept once, used after, rewritten when corrupt, and ne
 test('a bin without its bundle says so in one line', async () => {
   await withDir(
     async ({ path: dir }) => {
-      copyFileSync(bin, path.join(dir, 'kmodspec.js'))
-      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n')
-      const r = await execa(process.execPath, [path.join(dir, 'kmodspec.js'), 'sh', 'x.sh'], { reject: false })
+      copyFileSync(bin, path.join(dir, 'kmodspec.cjs'))
+      const r = await execa(process.execPath, [path.join(dir, 'kmodspec.cjs'), 'sh', 'x.sh'], { reject: false })
       expect([r.exitCode, r.stdout, r.stderr]).toEqual([
         1,
         '',

@@ -57,7 +57,7 @@ test('the packed tarball installs and works: kmodspec sh, import { kernel }, kmo
   const paths = packed.files
   expect(paths).toEqual(
     expect.arrayContaining([
-      'dist/cli/kmodspec.js',
+      'dist/cli/kmodspec.cjs',
       'dist/cli/kmodspec-bundle.cjs',
       'dist/index.js',
       'dist/index.d.ts',

@@ -2,8 +2,9 @@
 /**
  * The kmodspec command (the package's bin). It runs kmodspec-bundle.cjs, main.js and everything it imports in
  * one file (scripts/bundle.mjs), with V8's compiled code kept between runs, as Node 22's module compile cache
- * does: parsing and compiling the bundle's code took 25 ms of every start (146 ms, now 121 ms, for
- * `kmodspec sh` running only `echo`).
+ * does: parsing and compiling the bundle's code took 30 ms of every start (143 ms, now 113 ms, for
+ * `kmodspec sh` running only `echo`, by `npm run bench`). The bin is CommonJS itself: an ES module entry
+ * starts Node's module loader, 6 ms more.
  *
  * The code is kept in `$KMODSPEC_CODE_CACHE` (`off`: not kept), else `$XDG_CACHE_HOME/kmodspec/code/` (default
  * ~/.cache), one file per installed bundle, named by its path, size and mtime and by the Node version. A run
@@ -14,10 +15,9 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import vm from 'node:vm'
 
-const bundle = fileURLToPath(new URL('./kmodspec-bundle.cjs', import.meta.url))
+const bundle = join(__dirname, 'kmodspec-bundle.cjs')
 
 /** FNV-1a of `s` in hex: names the bundle's cache files without loading node:crypto. */
 function fnv(s: string): string {
