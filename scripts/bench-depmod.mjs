@@ -24,9 +24,9 @@ const PHASES = [
   ['order and symbol table', ['kmodHashOrder', 'sortByOrderFile', 'resolvePlain', 'topoSort']],
   ['.bin indexes', ['insert', 'writeNode', 'addValue']],
   ['text outputs', ['render', 'allDeps', 'devnameLine', 'builtinIndex', 'builtinAliasIndex']],
-  ['facts cache', ['encodeSegment', 'save', 'inputsKey', 'setMemo']],
+  ['facts cache', ['encodeSegment', 'save', 'serialize', 'inputsKey', 'setMemo']],
   ['GC', ['(garbage collector)']],
-  ['loading code', ['compileSourceTextModule', 'compileForInternalLoader']],
+  ['loading code', ['Script', 'compileSourceTextModule', 'compileForInternalLoader', 'compileFunction']],
 ]
 
 /** Run argv under /usr/bin/time; wall ms (clock around the process) and peak RSS in MiB. */

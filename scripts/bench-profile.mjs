@@ -37,7 +37,8 @@ export async function whereTimeGoes(step, times) {
 
 /**
  * A V8 CPU profile's samples as "phase NN%" parts, largest first: each sample goes to the innermost function
- * on its stack that `phases` ([label, function names]) names, else to "other" (with its three largest functions).
+ * on its stack that `phases` ([label, function names]) names (with or without a number a bundler added), else
+ * to "other" (with its three largest functions).
  * @example shares(JSON.parse(readFileSync('CPU.cpuprofile', 'utf8')), [['GC', ['(garbage collector)']]])
  */
 export function shares(profile, phases) {
@@ -47,8 +48,10 @@ export function shares(profile, phases) {
   const phaseOf = new Map()
   const phase = (id) => {
     if (phaseOf.has(id)) return phaseOf.get(id)
+    // a bundler renames a function whose name another module also uses by adding a number (run2)
     const name = byId.get(id).callFrame.functionName
-    const own = phases.find(([, names]) => names.includes(name))?.[0]
+    const plain = name.replace(/\d+$/, '')
+    const own = phases.find(([, names]) => names.includes(name) || names.includes(plain))?.[0]
     const p = own ?? (parent.has(id) ? phase(parent.get(id)) : 'other')
     phaseOf.set(id, p)
     return p
