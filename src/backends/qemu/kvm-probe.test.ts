@@ -30,7 +30,12 @@ test('the first VM of a host boot says it probes KVM and what it found; later on
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache }
     delete env.KMODSPEC_QEMU_ACCEL
     const run = () =>
-      execa(process.execPath, [path.join(root, 'dist/cli/kmodspec.cjs'), 'sh', '--backend', 'qemu', script], { cwd: root, env, extendEnv: false, reject: false })
+      execa(process.execPath, [path.join(root, 'dist/cli/kmodspec.cjs'), 'sh', '--backend', 'qemu', script], {
+        cwd: root,
+        env,
+        extendEnv: false,
+        reject: false,
+      })
     const first = await run()
     expect(first.exitCode, first.stderr).toBe(0)
     const probeLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('kmodspec: /dev/kvm') || l.startsWith('kmodspec: KVM '))
