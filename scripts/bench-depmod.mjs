@@ -68,7 +68,7 @@ export async function depmodFigures(runs = 3) {
     const touched = []
     let kmodOut
     let identical = true
-    // the command's compiled code (src/cli/kmodspec.ts) kept in one place for every run, made by an untimed depmod
+    // the command's compiled code (src/cli/kmodspec.cts) kept in one place for every run, made by an untimed depmod
     // run first: as a user has it after any earlier kmodspec command; the facts cache is what each row varies
     const code = join(cache.path, 'code')
     const sim = (cacheHome, file = script) =>
