@@ -9,8 +9,11 @@
  * The code is kept in `$KMODSPEC_CODE_CACHE` (`off`: not kept), else `$XDG_CACHE_HOME/kmodspec/code/` (default
  * ~/.cache), one file per installed bundle, named by its path, size and mtime and by the Node version. A run
  * that finds none, or one V8 refuses, writes it at exit, with the functions that run compiled. Any failure
- * to read or write it only costs the time.
+ * to read or write it only costs the time. The file starts with the SHA-256 of V8's data, checked before V8
+ * sees it (0.7 ms): V8 checks only the data's header, and data damaged after it ends the process with a fatal
+ * error, at every start, until the file is removed.
  */
+import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
@@ -36,13 +39,23 @@ function cachePlace(): { dir: string; name: string; prefix: string } | undefined
   return { dir, prefix, name: `${prefix}${st.size}-${st.mtimeMs}-${process.version}-${process.arch}.bin` }
 }
 
+/** The SHA-256 of `data`. */
+const digest = (data: Uint8Array) => createHash('sha256').update(data).digest()
+
+/** V8's data in a cache file, or undefined when its digest does not match (a damaged or foreign file). */
+function checked(file: Buffer): Buffer | undefined {
+  const data = file.subarray(32)
+  return file.length > 32 && digest(data).equals(file.subarray(0, 32)) ? data : undefined
+}
+
 /** Write the script's code to the cache (atomically), and drop older files of the same bundle. */
 function save(script: vm.Script, place: { dir: string; name: string; prefix: string }): void {
   const file = join(place.dir, place.name)
   const tmp = `${file}.${process.pid}.tmp`
   try {
     mkdirSync(place.dir, { recursive: true })
-    writeFileSync(tmp, script.createCachedData())
+    const data = script.createCachedData()
+    writeFileSync(tmp, Buffer.concat([digest(data), data]))
     renameSync(tmp, file)
     for (const n of readdirSync(place.dir))
       if (n.startsWith(place.prefix) && n !== place.name && !n.endsWith('.tmp')) rmSync(join(place.dir, n), { force: true })
@@ -62,7 +75,7 @@ function run(source: string): void {
   let cachedData: Buffer | undefined
   try {
     place = cachePlace()
-    if (place) cachedData = readFileSync(join(place.dir, place.name))
+    if (place) cachedData = checked(readFileSync(join(place.dir, place.name)))
   } catch {
     // no cache yet
   }

@@ -37,9 +37,21 @@ test('the compiled code is kept once, used after, rewritten when corrupt, and ne
       expect(statSync(kept).mtimeMs).toBe(made.mtimeMs)
 
       // a file V8 refuses: the run works and writes a good one
+      const good = readFileSync(kept)
       writeFileSync(kept, 'not compiled code')
       expect((await run(code)).stdout).toBe(want.stdout)
       expect(readFileSync(kept).length).toBeGreaterThan(10_000)
+
+      // V8's data damaged past its header (V8 would end the process with a fatal error): found by its digest,
+      // the run works and writes a good one
+      for (const at of [2_000, Math.floor(good.length / 2)]) {
+        const bad = Buffer.from(good)
+        bad.fill(0xff, at, at + 8)
+        writeFileSync(kept, bad)
+        const r = await run(code)
+        expect([r.exitCode, r.stdout, r.stderr], `damaged at ${at}`).toEqual([0, want.stdout, want.stderr])
+        expect(readFileSync(kept).equals(bad), `damaged at ${at}`).toBe(false)
+      }
 
       // a cache that cannot be written (a file where its directory should be): the run works all the same
       const blocked = path.join(dir, 'blocked')
