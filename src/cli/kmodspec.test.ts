@@ -1,6 +1,7 @@
 // The kmodspec bin (kmodspec.cts) as users run it: the built bundle, with V8's compiled code kept between runs.
-// The code cache must be written once, used after, rewritten when it is not V8's, skipped when switched off,
-// and never make a run fail.
+// The code cache must be written once, used after, rewritten when it is damaged or V8 refuses it, skipped when
+// switched off, and never make a run fail.
+import { createHash } from 'node:crypto'
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,11 +37,15 @@ test('the compiled code is kept once, used after, rewritten when corrupt, and ne
       expect((await run(code)).stdout).toBe(want.stdout)
       expect(statSync(kept).mtimeMs).toBe(made.mtimeMs)
 
-      // a file V8 refuses: the run works and writes a good one
+      // not a file the bin wrote (too short for its digest), and one whose digest is right but whose data V8
+      // refuses (not V8's header): each run works and writes a good one
       const good = readFileSync(kept)
-      writeFileSync(kept, 'not compiled code')
-      expect((await run(code)).stdout).toBe(want.stdout)
-      expect(readFileSync(kept).length).toBeGreaterThan(10_000)
+      const junk = Buffer.from('not compiled code')
+      for (const other of [junk, Buffer.concat([createHash('sha256').update(junk).digest(), junk])]) {
+        writeFileSync(kept, other)
+        expect((await run(code)).stdout).toBe(want.stdout)
+        expect(readFileSync(kept).length).toBeGreaterThan(10_000)
+      }
 
       // V8's data damaged past its header (V8 would end the process with a fatal error): found by its digest,
       // the run works and writes a good one
