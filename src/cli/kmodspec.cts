@@ -22,12 +22,8 @@ import vm from 'node:vm'
 
 const bundle = join(__dirname, 'kmodspec-bundle.cjs')
 
-/** FNV-1a of `s` in hex: names the bundle's cache files without loading node:crypto. */
-function fnv(s: string): string {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  return (h >>> 0).toString(16).padStart(8, '0')
-}
+/** The SHA-256 of `data`. */
+const digest = (data: Uint8Array | string) => createHash('sha256').update(data).digest()
 
 /** The code cache's directory, and the name of this bundle's file there (undefined: no cache). */
 function cachePlace(): { dir: string; name: string; prefix: string } | undefined {
@@ -35,12 +31,9 @@ function cachePlace(): { dir: string; name: string; prefix: string } | undefined
   if (setting === 'off') return undefined
   const dir = setting || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kmodspec', 'code')
   const st = statSync(bundle)
-  const prefix = `${fnv(bundle)}-`
+  const prefix = `${digest(bundle).toString('hex').slice(0, 8)}-`
   return { dir, prefix, name: `${prefix}${st.size}-${st.mtimeMs}-${process.version}-${process.arch}.bin` }
 }
-
-/** The SHA-256 of `data`. */
-const digest = (data: Uint8Array) => createHash('sha256').update(data).digest()
 
 /** V8's data in a cache file, or undefined when its digest does not match (a damaged or foreign file). */
 function checked(file: Buffer): Buffer | undefined {
